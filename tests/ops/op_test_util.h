@@ -1,0 +1,91 @@
+// Runs one reference kernel on given tensors, for op unit tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "backends/reference/registry.h"
+
+namespace hwopt::testing {
+
+inline ir::Attribute attr_i(const std::string& name, int64_t v) {
+  ir::Attribute a; a.name = name; a.type = ir::AttrType::i; a.i = v; return a;
+}
+inline ir::Attribute attr_f(const std::string& name, float v) {
+  ir::Attribute a; a.name = name; a.type = ir::AttrType::f; a.f = v; return a;
+}
+inline ir::Attribute attr_s(const std::string& name, const std::string& v) {
+  ir::Attribute a; a.name = name; a.type = ir::AttrType::s; a.s = v; return a;
+}
+inline ir::Attribute attr_ints(const std::string& name, std::vector<int64_t> v) {
+  ir::Attribute a; a.name = name; a.type = ir::AttrType::ints; a.ints = std::move(v); return a;
+}
+inline ir::Attribute attr_floats(const std::string& name, std::vector<float> v) {
+  ir::Attribute a; a.name = name; a.type = ir::AttrType::floats; a.floats = std::move(v); return a;
+}
+
+struct OpResult {
+  std::vector<RtValue> outputs;
+  std::string error;  // KernelError message, empty on success
+  const Tensor& out(size_t i = 0) const { return outputs.at(i).tensor; }
+};
+
+/// Runs the reference kernel for `op_type` (domain "", given opset) on `inputs`.
+/// An undefined Tensor in `inputs` is an omitted optional input.
+inline OpResult run_ref_op(const std::string& op_type, const std::vector<Tensor>& inputs,
+                           std::vector<ir::Attribute> attrs = {}, int opset = 17,
+                           size_t num_outputs = 1, const std::string& domain = "") {
+  ir::Node node;
+  node.name = "test_" + op_type;
+  node.op_type = op_type;
+  node.domain = domain;
+  node.opset = opset;
+  node.attributes = std::move(attrs);
+  std::vector<RtValue> values;
+  values.reserve(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    node.inputs.push_back(inputs[i].defined() ? "in" + std::to_string(i) : "");
+    values.push_back(inputs[i].defined() ? RtValue::of(inputs[i]) : RtValue{});
+  }
+  std::vector<const RtValue*> ptrs;
+  for (size_t i = 0; i < values.size(); ++i) ptrs.push_back(inputs[i].defined() ? &values[i] : nullptr);
+  for (size_t i = 0; i < num_outputs; ++i) node.outputs.push_back("out" + std::to_string(i));
+  OpResult result;
+  const auto* def = reference::KernelRegistry::instance().find(op_type, domain, opset);
+  if (!def) {
+    result.error = "no reference kernel for " + op_type;
+    return result;
+  }
+  KernelContext ctx(node, ptrs, [](const ir::Graph&, std::vector<RtValue>) -> std::vector<RtValue> {
+    throw KernelError("subgraphs are not available in run_ref_op");
+  });
+  try {
+    def->fn(ctx);
+  } catch (const KernelError& e) {
+    result.error = e.what();
+    return result;
+  }
+  result.outputs = std::move(ctx.outputs());
+  return result;
+}
+
+/// Expects `t` to have `shape` and values close to `expected` (compared as doubles).
+inline void expect_tensor_near(const Tensor& t, const Shape& shape, const std::vector<double>& expected,
+                               double atol = 1e-5, double rtol = 1e-5) {
+  ASSERT_TRUE(t.defined());
+  ASSERT_EQ(t.shape(), shape);
+  ASSERT_EQ(t.numel(), static_cast<int64_t>(expected.size()));
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    double got = t.element_as_double(i);
+    if (std::isnan(expected[i])) {
+      EXPECT_TRUE(std::isnan(got)) << "element " << i;
+    } else {
+      EXPECT_NEAR(got, expected[i], atol + rtol * std::fabs(expected[i])) << "element " << i;
+    }
+  }
+}
+
+}  // namespace hwopt::testing

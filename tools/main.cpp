@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::puts("hwopt: CLI not built yet"); return 0; }
