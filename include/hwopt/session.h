@@ -1,0 +1,83 @@
+// Loading a model and running it: the embeddable C++ entry point of hwopt.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hwopt/status.h"
+#include "hwopt/tensor.h"
+
+namespace hwopt {
+
+/// A model input or output as declared by the model. Unknown dims are -1 with a name in
+/// `dim_names` when the model gives one ("batch").
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::undefined;
+  bool has_shape = false;
+  std::vector<int64_t> shape;
+  std::vector<std::string> dim_names;
+  bool is_sequence = false;  // a sequence of tensors rather than one tensor
+};
+
+struct SessionOptions {
+  /// Backend that runs the plan: "reference" (the oracle) for now.
+  std::string backend = "reference";
+  /// Reject NaN/Inf in inputs and outputs with an error naming the tensor.
+  bool check_finite = false;
+};
+
+struct RunOptions {
+  /// Collect per-step wall time into RunStats (off: no timing cost).
+  bool profile = false;
+};
+
+/// Timings and memory of one run.
+struct StepStat {
+  std::string node_name;
+  std::string op_type;
+  std::string implementation;  // e.g. "ref:Conv"
+  double ms = 0;
+};
+struct RunStats {
+  double total_ms = 0;
+  size_t peak_bytes = 0;  // largest total of live intermediate tensors
+  std::vector<StepStat> steps;
+};
+
+class Plan;
+
+/// A loaded, planned model. Thread-safe: one Session may run from several threads at once.
+class Session {
+ public:
+  static Expected<std::unique_ptr<Session>> load(const std::string& path, const SessionOptions& options = {});
+  static Expected<std::unique_ptr<Session>> load_from_bytes(const void* data, size_t size,
+                                                            const SessionOptions& options = {});
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const std::vector<TensorInfo>& inputs() const { return inputs_; }
+  const std::vector<TensorInfo>& outputs() const { return outputs_; }
+  /// Peak bytes of intermediate tensors the memory planner predicts for the declared input
+  /// shapes (values whose size is unknown until run time are not counted; see planned_unknown()).
+  size_t planned_peak_bytes() const;
+  size_t planned_unknown_values() const;
+  size_t num_nodes() const;
+
+  /// Runs the model. Inputs are checked against the model (names, dtype, rank, static dims).
+  Expected<std::map<std::string, Tensor>> run(const std::map<std::string, Tensor>& inputs,
+                                             const RunOptions& options = {}, RunStats* stats = nullptr) const;
+
+ private:
+  Session() = default;
+  std::unique_ptr<Plan> plan_;
+  SessionOptions options_;
+  std::vector<TensorInfo> inputs_;
+  std::vector<TensorInfo> outputs_;
+};
+
+}  // namespace hwopt

@@ -1,0 +1,292 @@
+#include "runtime/plan.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+#include <unordered_set>
+
+#include "backends/reference/registry.h"
+#include "runtime/memory_planner.h"
+
+namespace hwopt {
+
+namespace {
+
+// Names read by a node's subgraphs from enclosing scopes.
+void subgraph_outer_reads(const ir::Graph& g, std::set<std::string>& reads) {
+  std::unordered_set<std::string> local;
+  for (const auto& v : g.inputs) local.insert(v.name);
+  for (const auto& [k, v] : g.initializers) local.insert(k);
+  for (const auto& n : g.nodes)
+    for (const auto& o : n.outputs) local.insert(o);
+  std::set<std::string> inner;
+  for (const auto& n : g.nodes) {
+    for (const auto& i : n.inputs)
+      if (!i.empty() && !local.count(i)) reads.insert(i);
+    for (const auto& a : n.attributes) {
+      if (a.g) subgraph_outer_reads(*a.g, inner);
+      for (const auto& sg : a.graphs) subgraph_outer_reads(*sg, inner);
+    }
+  }
+  for (const auto& o : g.outputs)
+    if (!local.count(o.name)) reads.insert(o.name);
+  for (const auto& r : inner)
+    if (!local.count(r)) reads.insert(r);
+}
+
+std::vector<std::string> node_implicit_inputs(const ir::Node& n) {
+  std::set<std::string> reads;
+  for (const auto& a : n.attributes) {
+    if (a.g) subgraph_outer_reads(*a.g, reads);
+    for (const auto& sg : a.graphs) subgraph_outer_reads(*sg, reads);
+  }
+  return {reads.begin(), reads.end()};
+}
+
+size_t value_bytes(const ir::Graph& g, const std::string& name, bool& known) {
+  const ir::ValueInfo* vi = g.find_value(name);
+  known = false;
+  if (!vi || vi->kind != ir::ValueKind::tensor || vi->dtype == DType::undefined || vi->dtype == DType::string) return 0;
+  auto s = vi->static_shape();
+  if (!s) return 0;
+  int64_t n = shape_numel(*s);
+  if (n < 0) return 0;
+  known = true;
+  return static_cast<size_t>(n) * dtype_size(vi->dtype);
+}
+
+}  // namespace
+
+Status Plan::build(const ir::Graph& graph, const std::vector<std::string>& outer_names) {
+  auto gp = std::make_unique<GraphPlan>();
+  gp->graph = &graph;
+  auto order = ir::topological_order(graph, outer_names);
+  if (!order.ok()) return order.status();
+
+  auto add_slot = [&](const std::string& name) {
+    auto it = gp->slot_of.find(name);
+    if (it != gp->slot_of.end()) return it->second;
+    int s = static_cast<int>(gp->slot_names.size());
+    gp->slot_of[name] = s;
+    gp->slot_names.push_back(name);
+    return s;
+  };
+  for (const auto& v : graph.inputs) gp->input_slots.push_back(add_slot(v.name));
+  for (const auto& [name, t] : graph.initializers) gp->initializer_slots.emplace_back(add_slot(name), t);
+  for (const auto& n : graph.nodes)
+    for (const auto& o : n.outputs)
+      if (!o.empty()) add_slot(o);
+  // Everything else that is read comes from an enclosing graph.
+  std::set<std::string> outer_reads;
+  for (const auto& n : graph.nodes) {
+    for (const auto& i : n.inputs)
+      if (!i.empty() && !gp->slot_of.count(i)) outer_reads.insert(i);
+    for (const auto& i : node_implicit_inputs(n))
+      if (!gp->slot_of.count(i)) outer_reads.insert(i);
+  }
+  for (const auto& o : graph.outputs)
+    if (!gp->slot_of.count(o.name)) outer_reads.insert(o.name);
+  for (const auto& name : outer_reads) gp->outer_slots.emplace_back(add_slot(name), name);
+  for (const auto& o : graph.outputs) gp->output_slots.push_back(gp->slot_of.at(o.name));
+
+  const auto& registry = reference::KernelRegistry::instance();
+  std::vector<int> last_use(gp->slot_names.size(), -1);
+  std::vector<int> first_def(gp->slot_names.size(), -1);
+  for (size_t k = 0; k < order->size(); ++k) {
+    const ir::Node& node = graph.nodes[(*order)[k]];
+    PlanStep step;
+    step.node = &node;
+    const auto* def = registry.find(node.op_type, node.domain, node.opset);
+    if (!def)
+      return Status(StatusCode::unsupported,
+                    fmt::format("{}: no kernel for op '{}' (domain '{}', opset {}) on backend '{}'", node.label(),
+                                node.op_type, node.domain.empty() ? "ai.onnx" : node.domain, node.opset,
+                                options_.backend));
+    step.fn = def->fn;
+    step.implementation = "ref:" + node.op_type;
+    for (const auto& i : node.inputs) {
+      int s = i.empty() ? -1 : gp->slot_of.at(i);
+      step.input_slots.push_back(s);
+      if (s >= 0) last_use[s] = static_cast<int>(k);
+    }
+    for (const auto& i : node_implicit_inputs(node)) {
+      auto it = gp->slot_of.find(i);
+      if (it != gp->slot_of.end()) last_use[it->second] = static_cast<int>(k);
+    }
+    for (const auto& o : node.outputs) {
+      int s = o.empty() ? -1 : gp->slot_of.at(o);
+      step.output_slots.push_back(s);
+      if (s >= 0) first_def[s] = static_cast<int>(k);
+    }
+    gp->steps.push_back(std::move(step));
+    // Subgraphs see everything visible here.
+    for (const auto& a : node.attributes) {
+      std::vector<const ir::Graph*> subs;
+      if (a.g) subs.push_back(a.g.get());
+      for (const auto& sg : a.graphs) subs.push_back(sg.get());
+      for (const ir::Graph* sg : subs) {
+        std::vector<std::string> visible = outer_names;
+        for (const auto& n : gp->slot_names) visible.push_back(n);
+        Status st = build(*sg, visible);
+        if (!st.ok())
+          return Status(st.code(), fmt::format("in subgraph '{}' of {}: {}", a.name, node.label(), st.message()));
+      }
+    }
+  }
+  std::set<int> keep(gp->output_slots.begin(), gp->output_slots.end());
+  for (size_t s = 0; s < last_use.size(); ++s)
+    if (last_use[s] >= 0 && !keep.count(static_cast<int>(s))) gp->steps[last_use[s]].free_after.push_back(static_cast<int>(s));
+
+  // Memory plan of the intermediates whose sizes are known from shape inference.
+  std::vector<BufferLifetime> buffers;
+  const int end = static_cast<int>(gp->steps.size());
+  for (size_t s = 0; s < gp->slot_names.size(); ++s) {
+    if (first_def[s] < 0) continue;
+    bool known = false;
+    size_t bytes = value_bytes(graph, gp->slot_names[s], known);
+    if (!known) {
+      ++gp->planned_unknown;
+      continue;
+    }
+    int last = keep.count(static_cast<int>(s)) ? end : std::max(last_use[s], first_def[s]);
+    buffers.push_back({bytes, first_def[s], last});
+  }
+  gp->planned_peak_bytes = plan_memory(buffers).arena_bytes;
+  plans_[&graph] = std::move(gp);
+  return Status::OK();
+}
+
+Expected<std::unique_ptr<Plan>> Plan::create(std::shared_ptr<const ir::Graph> graph, const PlanOptions& options) {
+  if (options.backend != "reference")
+    return Status(StatusCode::unsupported, fmt::format("backend '{}' is not available (have: reference)", options.backend));
+  auto plan = std::unique_ptr<Plan>(new Plan());
+  plan->options_ = options;
+  plan->graph_ = std::move(graph);
+  HWOPT_RETURN_IF_ERROR(plan->build(*plan->graph_, {}));
+  return plan;
+}
+
+// Per-run state shared by the frames of one run: a pool of freed buffers for reuse.
+struct Plan::RunState {
+  bool profile = false;
+  std::vector<StepStat>* steps = nullptr;
+  size_t peak_bytes = 0;
+};
+
+struct Plan::Frame {
+  const GraphPlan* plan = nullptr;
+  std::vector<RtValue> slots;
+  const Frame* parent = nullptr;
+
+  const RtValue* lookup(const std::string& name) const {
+    auto it = plan->slot_of.find(name);
+    if (it != plan->slot_of.end()) {
+      const RtValue& v = slots[it->second];
+      bool outer = false;
+      for (const auto& [s, n] : plan->outer_slots)
+        if (s == it->second) outer = true;
+      if (!outer || !v.is_none()) return &v;
+    }
+    return parent ? parent->lookup(name) : nullptr;
+  }
+};
+
+namespace {
+size_t live_bytes(const std::vector<RtValue>& slots) {
+  std::set<const Storage*> seen;
+  size_t total = 0;
+  auto add = [&](const Tensor& t) {
+    if (t.storage() && seen.insert(t.storage().get()).second) total += t.storage()->bytes();
+  };
+  for (const auto& v : slots) {
+    if (v.is_tensor()) add(v.tensor);
+    for (const auto& t : v.sequence) add(t);
+  }
+  return total;
+}
+}  // namespace
+
+std::vector<RtValue> Plan::run_graph(const GraphPlan& gp, std::vector<RtValue> inputs, const Frame* parent,
+                                     RunState& state) const {
+  Frame frame;
+  frame.plan = &gp;
+  frame.parent = parent;
+  frame.slots.resize(gp.slot_names.size());
+  for (const auto& [slot, t] : gp.initializer_slots) frame.slots[slot] = RtValue::of(t);
+  HWOPT_KCHECK(inputs.size() <= gp.input_slots.size(), "graph '{}' takes {} inputs, got {}", gp.graph->name,
+               gp.input_slots.size(), inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (!inputs[i].is_none() || frame.slots[gp.input_slots[i]].is_none()) frame.slots[gp.input_slots[i]] = std::move(inputs[i]);
+  for (const auto& [slot, name] : gp.outer_slots) {
+    const RtValue* v = parent ? parent->lookup(name) : nullptr;
+    if (v) frame.slots[slot] = *v;
+  }
+  const SubgraphRunner runner = [this, &frame, &state](const ir::Graph& g, std::vector<RtValue> in) {
+    auto it = plans_.find(&g);
+    HWOPT_KCHECK(it != plans_.end(), "subgraph '{}' has no plan", g.name);
+    return run_graph(*it->second, std::move(in), &frame, state);
+  };
+  for (const PlanStep& step : gp.steps) {
+    std::vector<const RtValue*> ins;
+    ins.reserve(step.input_slots.size());
+    for (int s : step.input_slots) ins.push_back(s >= 0 ? &frame.slots[s] : nullptr);
+    KernelContext ctx(*step.node, std::move(ins), runner);
+    auto t0 = state.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    try {
+      step.fn(ctx);
+    } catch (const KernelError& e) {
+      throw KernelError(fmt::format("{}: {}", step.node->label(), e.what()));
+    }
+    for (size_t o = 0; o < step.output_slots.size(); ++o) {
+      int s = step.output_slots[o];
+      if (s < 0) continue;
+      RtValue& v = ctx.outputs()[o];
+      frame.slots[s] = std::move(v);
+    }
+    if (state.profile) {
+      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      state.peak_bytes = std::max(state.peak_bytes, live_bytes(frame.slots));
+      if (state.steps && parent == nullptr)
+        state.steps->push_back({step.node->name, step.node->op_type, step.implementation, ms});
+    }
+    for (int s : step.free_after) frame.slots[s] = RtValue{};
+  }
+  std::vector<RtValue> outs;
+  outs.reserve(gp.output_slots.size());
+  for (int s : gp.output_slots) {
+    const RtValue* v = &frame.slots[s];
+    if (v->is_none()) {
+      const RtValue* outer = frame.lookup(gp.slot_names[s]);
+      if (outer) v = outer;
+    }
+    outs.push_back(*v);
+  }
+  return outs;
+}
+
+Expected<std::vector<RtValue>> Plan::run(std::vector<RtValue> inputs, const RunOptions& options, RunStats* stats) const {
+  RunState state;
+  state.profile = options.profile || stats != nullptr;
+  if (stats) stats->steps.clear();
+  state.steps = stats ? &stats->steps : nullptr;
+  auto t0 = std::chrono::steady_clock::now();
+  try {
+    auto outs = run_graph(main(), std::move(inputs), nullptr, state);
+    if (stats) {
+      stats->total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      stats->peak_bytes = state.peak_bytes;
+    }
+    return outs;
+  } catch (const KernelError& e) {
+    return Status(StatusCode::runtime_error, e.what());
+  } catch (const std::bad_alloc&) {
+    return Status(StatusCode::out_of_memory, "out of memory while running the model");
+  } catch (const std::exception& e) {
+    return Status(StatusCode::runtime_error, std::string("unexpected error while running: ") + e.what());
+  }
+}
+
+}  // namespace hwopt

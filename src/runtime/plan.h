@@ -1,0 +1,70 @@
+// A Plan is a graph lowered for execution: nodes in topological order, each bound to a kernel
+// of a backend and a device, values numbered into slots with their last use, subgraph plans
+// built ahead, and the memory planner's predicted peak.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "backends/kernel.h"
+#include "hwopt/session.h"
+#include "ir/graph.h"
+
+namespace hwopt {
+
+struct PlanOptions {
+  std::string backend = "reference";
+};
+
+struct PlanStep {
+  enum class Kind { kernel, copy };  // copy: an explicit transfer between devices
+  Kind kind = Kind::kernel;
+  const ir::Node* node = nullptr;
+  KernelFn fn;
+  std::string implementation;  // "ref:Conv"; the same name appears in logs and profiles
+  Device device;
+  std::vector<int> input_slots;   // -1: omitted optional input
+  std::vector<int> output_slots;  // -1: omitted optional output
+  std::vector<int> free_after;    // slots whose last reader is this step
+};
+
+/// The plan of one graph (the main graph or a subgraph body).
+struct GraphPlan {
+  const ir::Graph* graph = nullptr;
+  std::unordered_map<std::string, int> slot_of;
+  std::vector<std::string> slot_names;
+  std::vector<int> input_slots;
+  std::vector<int> output_slots;
+  std::vector<std::pair<int, Tensor>> initializer_slots;
+  std::vector<std::pair<int, std::string>> outer_slots;  // values read from enclosing graphs
+  std::vector<PlanStep> steps;
+  size_t planned_peak_bytes = 0;
+  size_t planned_unknown = 0;
+};
+
+class Plan {
+ public:
+  static Expected<std::unique_ptr<Plan>> create(std::shared_ptr<const ir::Graph> graph, const PlanOptions& options);
+
+  const ir::Graph& graph() const { return *graph_; }
+  const GraphPlan& main() const { return *plans_.at(graph_.get()); }
+
+  /// Runs the main graph. `inputs` follow graph().inputs order; a none value means "not given"
+  /// (allowed only for inputs that have an initializer). Returns the graph outputs in order.
+  Expected<std::vector<RtValue>> run(std::vector<RtValue> inputs, const RunOptions& options, RunStats* stats) const;
+
+ private:
+  struct Frame;
+  struct RunState;
+  Status build(const ir::Graph& graph, const std::vector<std::string>& outer_names);
+  std::vector<RtValue> run_graph(const GraphPlan& gp, std::vector<RtValue> inputs, const Frame* parent,
+                                 RunState& state) const;
+
+  PlanOptions options_;
+  std::shared_ptr<const ir::Graph> graph_;
+  std::unordered_map<const ir::Graph*, std::unique_ptr<GraphPlan>> plans_;
+};
+
+}  // namespace hwopt

@@ -1,0 +1,134 @@
+#include "hwopt/session.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "onnx/import.h"
+#include "runtime/plan.h"
+
+namespace hwopt {
+
+namespace {
+
+TensorInfo to_info(const ir::ValueInfo& vi) {
+  TensorInfo info;
+  info.name = vi.name;
+  info.dtype = vi.dtype;
+  info.has_shape = vi.has_shape;
+  info.is_sequence = vi.kind == ir::ValueKind::sequence || vi.kind == ir::ValueKind::optional_sequence;
+  for (const auto& d : vi.shape) {
+    info.shape.push_back(d.known() ? d.value : -1);
+    info.dim_names.push_back(d.param);
+  }
+  return info;
+}
+
+Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, const SessionOptions& options,
+                                          std::unique_ptr<Session> session, std::unique_ptr<Plan>& plan_slot,
+                                          std::vector<TensorInfo>& inputs, std::vector<TensorInfo>& outputs) {
+  if (!model.ok()) return model.status();
+  PlanOptions po;
+  po.backend = options.backend;
+  auto plan = Plan::create(model->graph, po);
+  if (!plan.ok()) return plan.status();
+  plan_slot = std::move(plan).value();
+  const ir::Graph& g = plan_slot->graph();
+  for (const auto& v : g.inputs)
+    if (!g.initializers.count(v.name)) inputs.push_back(to_info(v));
+  for (const auto& v : g.outputs) outputs.push_back(to_info(v));
+  return session;
+}
+
+Status check_finite(const Tensor& t, const std::string& what) {
+  if (!dtype_is_float(t.dtype())) return Status::OK();
+  Tensor c = t.contiguous();
+  for (int64_t i = 0; i < c.numel(); ++i) {
+    double v = c.element_as_double(i);
+    if (!std::isfinite(v))
+      return Status(StatusCode::runtime_error, fmt::format("{} holds a non-finite value ({}) at flat index {}", what, v, i));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Session::~Session() = default;
+
+Expected<std::unique_ptr<Session>> Session::load(const std::string& path, const SessionOptions& options) {
+  auto s = std::unique_ptr<Session>(new Session());
+  s->options_ = options;
+  Session* raw = s.get();
+  return finish(onnx_import::load_model(path), options, std::move(s), raw->plan_, raw->inputs_, raw->outputs_);
+}
+
+Expected<std::unique_ptr<Session>> Session::load_from_bytes(const void* data, size_t size, const SessionOptions& options) {
+  auto s = std::unique_ptr<Session>(new Session());
+  s->options_ = options;
+  Session* raw = s.get();
+  return finish(onnx_import::load_model_from_bytes(data, size), options, std::move(s), raw->plan_, raw->inputs_,
+                raw->outputs_);
+}
+
+size_t Session::planned_peak_bytes() const { return plan_->main().planned_peak_bytes; }
+size_t Session::planned_unknown_values() const { return plan_->main().planned_unknown; }
+size_t Session::num_nodes() const { return plan_->graph().total_nodes(); }
+
+Expected<std::map<std::string, Tensor>> Session::run(const std::map<std::string, Tensor>& inputs,
+                                                    const RunOptions& options, RunStats* stats) const {
+  const ir::Graph& g = plan_->graph();
+  for (const auto& [name, t] : inputs) {
+    bool found = false;
+    for (const auto& v : g.inputs) found |= v.name == name;
+    if (!found) {
+      std::string names;
+      for (const auto& i : inputs_) names += (names.empty() ? "" : ", ") + i.name;
+      return Status(StatusCode::invalid_argument,
+                    fmt::format("unknown input '{}' (the model's inputs are: {})", name, names));
+    }
+  }
+  std::vector<RtValue> values;
+  for (const auto& v : g.inputs) {
+    auto it = inputs.find(v.name);
+    if (it == inputs.end()) {
+      if (g.initializers.count(v.name)) {
+        values.emplace_back();
+        continue;
+      }
+      return Status(StatusCode::invalid_argument, fmt::format("missing input '{}' ({})", v.name, v.type_str()));
+    }
+    const Tensor& t = it->second;
+    if (!t.defined()) return Status(StatusCode::invalid_argument, fmt::format("input '{}' is an empty tensor handle", v.name));
+    if (v.dtype != DType::undefined && t.dtype() != v.dtype)
+      return Status(StatusCode::invalid_argument, fmt::format("input '{}' has dtype {} but the model expects {}", v.name,
+                                                              dtype_name(t.dtype()), dtype_name(v.dtype)));
+    if (v.has_shape) {
+      if (t.rank() != static_cast<int64_t>(v.shape.size()))
+        return Status(StatusCode::invalid_argument,
+                      fmt::format("input '{}' has rank {} (shape {}) but the model expects rank {} ({})", v.name,
+                                  t.rank(), shape_str(t.shape()), v.shape.size(), v.type_str()));
+      for (size_t d = 0; d < v.shape.size(); ++d)
+        if (v.shape[d].known() && v.shape[d].value != t.shape()[d])
+          return Status(StatusCode::invalid_argument,
+                        fmt::format("input '{}' has shape {} but the model expects {} (dim {} must be {})", v.name,
+                                    shape_str(t.shape()), v.type_str(), d, v.shape[d].value));
+    }
+    if (options_.check_finite) HWOPT_RETURN_IF_ERROR(check_finite(t, fmt::format("input '{}'", v.name)));
+    values.push_back(RtValue::of(t));
+  }
+  auto outs = plan_->run(std::move(values), options, stats);
+  if (!outs.ok()) return outs.status();
+  std::map<std::string, Tensor> result;
+  for (size_t i = 0; i < g.outputs.size(); ++i) {
+    RtValue& v = (*outs)[i];
+    if (!v.is_tensor())
+      return Status(StatusCode::unsupported,
+                    fmt::format("output '{}' is not a tensor (sequences and optionals are not returned by Session::run)",
+                                g.outputs[i].name));
+    if (options_.check_finite) HWOPT_RETURN_IF_ERROR(check_finite(v.tensor, fmt::format("output '{}'", g.outputs[i].name)));
+    result[g.outputs[i].name] = v.tensor;
+  }
+  return result;
+}
+
+}  // namespace hwopt
