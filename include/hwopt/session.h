@@ -62,8 +62,9 @@ class Session {
 
   const std::vector<TensorInfo>& inputs() const { return inputs_; }
   const std::vector<TensorInfo>& outputs() const { return outputs_; }
-  /// Peak bytes of intermediate tensors the memory planner predicts for the declared input
-  /// shapes (values whose size is unknown until run time are not counted; see planned_unknown()).
+  /// Arena bytes the memory planner needs for intermediate tensors at the declared input shapes,
+  /// with named symbolic dims (batch, sequence length) taken as 1. Values whose size is unknown
+  /// until run time are not counted; planned_unknown_values() says how many there are.
   size_t planned_peak_bytes() const;
   size_t planned_unknown_values() const;
   size_t num_nodes() const;

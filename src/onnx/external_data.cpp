@@ -93,6 +93,8 @@ Expected<std::vector<char>> read_external_data(const onnx::TensorProto& proto, c
   struct stat st {};
   if (::lstat(resolved.c_str(), &st) != 0)
     return Status(StatusCode::not_found, fmt::format("tensor '{}': external data file '{}' not found", what, location));
+  if (S_ISLNK(st.st_mode))  // left unresolved by weakly_canonical: its target does not exist
+    return bad(what, fmt::format("location '{}' is a symbolic link to nothing", location));
   if (!S_ISREG(st.st_mode)) return bad(what, fmt::format("location '{}' is not a regular file", location));
   if (st.st_nlink > 1)
     return bad(what, fmt::format("file '{}' has {} hard links; hard-linked data files are refused", location,

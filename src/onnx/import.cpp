@@ -1,11 +1,13 @@
 #include "onnx/import.h"
 
 #include <fmt/format.h>
+#include <google/protobuf/io/coded_stream.h>
 #include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -83,6 +85,8 @@ int typed_field_count(const onnx::TensorProto& p) {
 }  // namespace
 
 Expected<Tensor> tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir, const std::string& what) {
+  if (p.data_type() == onnx::TensorProto::UNDEFINED)
+    return invalid(fmt::format("tensor '{}' has no data type (data_type 0, UNDEFINED)", what));
   if (!dtype_is_known(p.data_type()))
     return Status(StatusCode::unsupported,
                   fmt::format("tensor '{}' has unknown or unsupported data type {}", what, p.data_type()));
@@ -288,6 +292,9 @@ struct Converter {
       return Status(StatusCode::unsupported, fmt::format("graph '{}' has sparse initializers, which are not supported", gp.name()));
     for (const auto& vi : gp.input()) {
       ir::ValueInfo v;
+      // The main graph's inputs are what callers feed: their element type must be given.
+      if (depth == 0 && vi.type().has_tensor_type() && vi.type().tensor_type().elem_type() == 0)
+        return invalid(fmt::format("graph input '{}' has no element type (elem_type 0, UNDEFINED)", vi.name()));
       HWOPT_RETURN_IF_ERROR(convert_value_info(vi, v));
       g.inputs.push_back(std::move(v));
     }
@@ -430,8 +437,16 @@ Expected<Model> load_model_from_bytes(const void* data, size_t size, const std::
   if (size > options.max_file_bytes)
     return invalid(fmt::format("the model is {} bytes, over the {}-byte limit", size, options.max_file_bytes));
   onnx::ModelProto mp;
-  if (!mp.ParseFromArray(data, static_cast<int>(size)))
-    return invalid("the file is not a valid ONNX model (protobuf parsing failed: truncated or not ONNX)");
+  // Each level of subgraph nesting is three protobuf messages deep (graph, node, attribute):
+  // allow max_subgraph_depth levels plus protobuf's default headroom, so that our own depth
+  // check gives the error for moderately deep models and protobuf refuses absurd ones.
+  const int recursion_limit = 3 * std::max(options.max_subgraph_depth, 0) + 100;
+  google::protobuf::io::CodedInputStream stream(static_cast<const uint8_t*>(data), static_cast<int>(size));
+  stream.SetRecursionLimit(recursion_limit);
+  if (!mp.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage())
+    return invalid(fmt::format("the file is not a valid ONNX model (protobuf parsing failed: truncated, not ONNX, "
+                               "or messages nested more than {} deep)",
+                               recursion_limit));
   return convert_model(mp, base_dir, options);
 }
 

@@ -50,9 +50,15 @@ size_t value_bytes(const ir::Graph& g, const std::string& name, bool& known) {
   const ir::ValueInfo* vi = g.find_value(name);
   known = false;
   if (!vi || vi->kind != ir::ValueKind::tensor || vi->dtype == DType::undefined || vi->dtype == DType::string) return 0;
-  auto s = vi->static_shape();
-  if (!s) return 0;
-  int64_t n = shape_numel(*s);
+  if (!vi->has_shape) return 0;
+  // Named symbolic dims (a batch size, a sequence length) are planned at 1: the plan reports
+  // the peak per unit of each symbolic dim; unnamed unknown dims leave the value unplanned.
+  Shape s;
+  for (const auto& d : vi->shape) {
+    if (!d.known() && d.param.empty()) return 0;
+    s.push_back(d.known() ? d.value : 1);
+  }
+  int64_t n = shape_numel(s);
   if (n < 0) return 0;
   known = true;
   return static_cast<size_t>(n) * dtype_size(vi->dtype);

@@ -40,13 +40,13 @@ Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, co
   return session;
 }
 
-Status check_finite(const Tensor& t, const std::string& what) {
+Status check_finite(const Tensor& t, const std::string& what, StatusCode code) {
   if (!dtype_is_float(t.dtype())) return Status::OK();
   Tensor c = t.contiguous();
   for (int64_t i = 0; i < c.numel(); ++i) {
     double v = c.element_as_double(i);
     if (!std::isfinite(v))
-      return Status(StatusCode::runtime_error, fmt::format("{} holds a non-finite value ({}) at flat index {}", what, v, i));
+      return Status(code, fmt::format("{} holds a non-finite value ({}) at flat index {}", what, v, i));
   }
   return Status::OK();
 }
@@ -113,7 +113,7 @@ Expected<std::map<std::string, Tensor>> Session::run(const std::map<std::string,
                         fmt::format("input '{}' has shape {} but the model expects {} (dim {} must be {})", v.name,
                                     shape_str(t.shape()), v.type_str(), d, v.shape[d].value));
     }
-    if (options_.check_finite) HWOPT_RETURN_IF_ERROR(check_finite(t, fmt::format("input '{}'", v.name)));
+    if (options_.check_finite) HWOPT_RETURN_IF_ERROR(check_finite(t, fmt::format("input '{}'", v.name), StatusCode::invalid_argument));
     values.push_back(RtValue::of(t));
   }
   auto outs = plan_->run(std::move(values), options, stats);
@@ -125,7 +125,7 @@ Expected<std::map<std::string, Tensor>> Session::run(const std::map<std::string,
       return Status(StatusCode::unsupported,
                     fmt::format("output '{}' is not a tensor (sequences and optionals are not returned by Session::run)",
                                 g.outputs[i].name));
-    if (options_.check_finite) HWOPT_RETURN_IF_ERROR(check_finite(v.tensor, fmt::format("output '{}'", g.outputs[i].name)));
+    if (options_.check_finite) HWOPT_RETURN_IF_ERROR(check_finite(v.tensor, fmt::format("output '{}'", g.outputs[i].name), StatusCode::runtime_error));
     result[g.outputs[i].name] = v.tensor;
   }
   return result;

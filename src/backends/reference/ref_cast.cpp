@@ -189,24 +189,25 @@ D string_to_number(const std::string& raw) {
     if (iequals(s, "false")) return false;
     return parse_float<double>(raw) != 0.0;
   } else {
-    // Integers: exact parse when the whole string is an integer, else through double ("100.5" -> 100).
+    // Integers: exact parse when the whole string is an integer, else through double ("100.5" -> 100);
+    // either way out-of-range values saturate to D's range.
     const std::string s = trim(raw);
-    if (!s.empty()) {
+    if (!s.empty() && !(s[0] == '+' && s.size() > 1 && (s[1] == '-' || s[1] == '+'))) {
       const char* first = s.c_str() + (s[0] == '+' ? 1 : 0);
       const char* last = s.c_str() + s.size();
-      if constexpr (std::is_signed_v<D>) {
+      if (*first == '-') {
         int64_t v = 0;
         auto res = std::from_chars(first, last, v);
-        if (res.ec == std::errc() && res.ptr == last) return convert_number<D>(v);
+        if (res.ec == std::errc() && res.ptr == last) {
+          if constexpr (std::is_unsigned_v<D>) return D(0);
+          else return v < std::numeric_limits<D>::lowest() ? std::numeric_limits<D>::lowest() : static_cast<D>(v);
+        }
       } else {
-        if (*first != '-') {
-          uint64_t v = 0;
-          auto res = std::from_chars(first, last, v);
-          if (res.ec == std::errc() && res.ptr == last) return convert_number<D>(v);
-        } else {
-          int64_t v = 0;
-          auto res = std::from_chars(first, last, v);
-          if (res.ec == std::errc() && res.ptr == last) return convert_number<D>(v);  // wraps like int->uint
+        uint64_t v = 0;
+        auto res = std::from_chars(first, last, v);
+        if (res.ec == std::errc() && res.ptr == last) {
+          return v > static_cast<uint64_t>(std::numeric_limits<D>::max()) ? std::numeric_limits<D>::max()
+                                                                          : static_cast<D>(v);
         }
       }
     }

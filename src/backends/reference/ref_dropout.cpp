@@ -66,8 +66,13 @@ void ref_dropout(KernelContext& ctx) {
     }
     return;
   }
-  std::mt19937_64 rng(ctx.has_attr("seed") ? static_cast<uint64_t>(ctx.attr_int("seed", 0)) : std::random_device{}());
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  // MT19937 with 53-bit doubles, the generator numpy's legacy np.random.seed/uniform use, so a given
+  // seed reproduces numpy's mask.
+  std::mt19937 rng(ctx.has_attr("seed") ? static_cast<uint32_t>(ctx.attr_int("seed", 0)) : std::random_device{}());
+  auto uniform = [&rng]() {
+    const uint32_t a = rng() >> 5, b = rng() >> 6;
+    return (a * 67108864.0 + b) / 9007199254740992.0;
+  };
   const Tensor xc = x.contiguous();
   const double scale = 1.0 / (1.0 - ratio);
   visit_float(x.dtype(), [&](auto tag) {
@@ -75,7 +80,7 @@ void ref_dropout(KernelContext& ctx) {
     Tensor& y = ctx.allocate_output(0, x.dtype(), x.shape());
     bool* mp = want_mask ? ctx.allocate_output(1, DType::boolean, x.shape()).data<bool>() : nullptr;
     for (int64_t i = 0; i < y.numel(); ++i) {
-      const bool keep = uniform(rng) >= ratio;
+      const bool keep = uniform() >= ratio;
       y.data<T>()[i] = from_dbl<T>(keep ? to_dbl(xc.data<T>()[i]) * scale : 0.0);
       if (mp) mp[i] = keep;
     }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what hwopt needs to build and test, from Debian 12's packages. Idempotent: quiet and
+# quick when everything is already there.
+set -euo pipefail
+
+PACKAGES=(
+  g++ cmake ninja-build ccache make pkg-config
+  libprotobuf-dev protobuf-compiler libonnx-dev   # ONNX protobufs, schemas, shape inference
+  libonnx-testdata                                # ONNX backend conformance data
+  libfmt-dev nlohmann-json3-dev libcli11-dev      # formatting, JSON, command line
+  libgtest-dev                                    # tests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

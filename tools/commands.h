@@ -1,0 +1,14 @@
+// Each subcommand of the `hwopt` program lives in its own file and registers itself here.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace hwopt::cli {
+
+/// Adds a subcommand to `app`; the returned function runs it and gives the exit code.
+using CommandRunner = std::function<int()>;
+CommandRunner add_run_command(CLI::App& app);
+
+}  // namespace hwopt::cli

@@ -1,0 +1,144 @@
+// `hwopt run`: load a model, run it on .npy or random inputs, print a summary and timing,
+// and write each output as DIR/<output name>.npy.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+
+#include "commands.h"
+#include "core/npy.h"
+#include "model_inputs.h"
+
+namespace hwopt::cli {
+
+namespace {
+
+struct RunArgs {
+  std::string model;
+  std::vector<std::string> inputs;
+  std::vector<std::string> dims;
+  std::string output_dir;
+  uint64_t seed = 0;
+  int repeat = 1;
+  int warmup = 0;
+  bool verbose = false;
+  bool check_finite = false;
+};
+
+int fail(const Status& st) {
+  std::cerr << "error: " << st.to_string() << "\n";
+  return 1;
+}
+
+// Output names may hold characters that are awkward in file names ('/', ':'): keep
+// [A-Za-z0-9._-] and replace the rest with '_'.
+std::string file_stem(const std::string& name) {
+  std::string s = name;
+  for (char& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') c = '_';
+  if (s.empty() || s == "." || s == "..") s = "output";
+  return s;
+}
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  double idx = p / 100.0 * (v.size() - 1);
+  size_t lo = static_cast<size_t>(idx);
+  size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (idx - lo);
+}
+
+int run(const RunArgs& a) {
+  using clock = std::chrono::steady_clock;
+  auto files = parse_pairs(a.inputs, "--input");
+  if (!files.ok()) return fail(files.status());
+  auto dims = parse_pairs(a.dims, "--dim");
+  if (!dims.ok()) return fail(dims.status());
+  SessionOptions so;
+  so.check_finite = a.check_finite;
+  auto t0 = clock::now();
+  auto session = Session::load(a.model, so);
+  if (!session.ok()) return fail(session.status());
+  double load_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+  const Session& s = *session.value();
+  std::cout << fmt::format("model    {} ({} nodes, loaded and planned in {:.1f} ms)\n", a.model, s.num_nodes(), load_ms);
+  auto inputs = make_inputs(s, *files, *dims, a.seed);
+  if (!inputs.ok()) return fail(inputs.status());
+  for (const auto& info : s.inputs()) {
+    const Tensor& t = inputs->at(info.name);
+    bool from_file = files->count(info.name) > 0;
+    std::cout << fmt::format("input    {:<24} {}  ({})\n", info.name, summarize(t),
+                             from_file ? files->at(info.name) : fmt::format("random, seed {}", a.seed));
+  }
+  std::vector<double> times;
+  std::map<std::string, Tensor> outputs;
+  RunStats stats;
+  const int total = std::max(a.warmup, 0) + std::max(a.repeat, 1);
+  for (int i = 0; i < total; ++i) {
+    auto r0 = clock::now();
+    auto out = s.run(*inputs, RunOptions{}, a.verbose && i == total - 1 ? &stats : nullptr);
+    double ms = std::chrono::duration<double, std::milli>(clock::now() - r0).count();
+    if (!out.ok()) return fail(out.status());
+    if (i >= a.warmup) times.push_back(ms);
+    outputs = std::move(out).value();
+  }
+  for (const auto& info : s.outputs())
+    std::cout << fmt::format("output   {:<24} {}\n", info.name, summarize(outputs.at(info.name)));
+  std::cout << fmt::format("time     {} run(s): median {:.2f} ms, min {:.2f} ms, max {:.2f} ms (backend reference)\n",
+                           times.size(), percentile(times, 50), *std::min_element(times.begin(), times.end()),
+                           *std::max_element(times.begin(), times.end()));
+  std::cout << fmt::format("memory   planned peak of intermediates {:.2f} MiB{}\n", s.planned_peak_bytes() / 1048576.0,
+                           s.planned_unknown_values() ? fmt::format(" (+{} values sized only at run time)", s.planned_unknown_values()) : "");
+  if (a.verbose) {
+    std::cout << fmt::format("\n{:<32} {:<20} {:<24} {:>10}\n", "node", "op", "implementation", "ms");
+    for (const auto& st : stats.steps)
+      std::cout << fmt::format("{:<32} {:<20} {:<24} {:>10.3f}\n", st.node_name, st.op_type, st.implementation, st.ms);
+    std::cout << fmt::format("measured peak of live tensors {:.2f} MiB\n", stats.peak_bytes / 1048576.0);
+  }
+  if (!a.output_dir.empty()) {
+    // Serialise everything first so that a failure writes nothing.
+    std::vector<std::pair<std::string, std::string>> blobs;
+    for (const auto& info : s.outputs()) {
+      auto bytes = to_npy(outputs.at(info.name));
+      if (!bytes.ok()) return fail(Status(bytes.status().code(), fmt::format("output '{}': {}", info.name, bytes.status().message())));
+      blobs.emplace_back(info.name, std::move(bytes).value());
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(a.output_dir, ec);
+    if (ec) return fail(Status(StatusCode::io_error, fmt::format("cannot create '{}': {}", a.output_dir, ec.message())));
+    for (const auto& [name, bytes] : blobs) {
+      std::string path = (std::filesystem::path(a.output_dir) / (file_stem(name) + ".npy")).string();
+      std::string tmp = path + ".tmp";
+      FILE* f = std::fopen(tmp.c_str(), "wb");
+      bool ok = f && std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+      if (f) ok = (std::fclose(f) == 0) && ok;
+      if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        return fail(Status(StatusCode::io_error, fmt::format("cannot write '{}'", path)));
+      }
+      std::cout << fmt::format("wrote    {}\n", path);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+CommandRunner add_run_command(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("run", "Load a model, run it, print each output and the timing.");
+  cmd->add_option("model", args->model, "ONNX model file")->required();
+  cmd->add_option("--input,-i", args->inputs, "NAME=FILE.npy: an input from a NumPy file (repeatable); inputs not given are random");
+  cmd->add_option("--dim", args->dims, "NAME=SIZE: value of a symbolic dimension for random inputs (default 1)");
+  cmd->add_option("--output-dir,-o", args->output_dir, "write each output as DIR/<output name>.npy");
+  cmd->add_option("--seed", args->seed, "seed of the random inputs")->default_val(0);
+  cmd->add_option("--repeat", args->repeat, "timed runs")->default_val(1)->check(CLI::Range(1, 1000000));
+  cmd->add_option("--warmup", args->warmup, "untimed runs before timing")->default_val(0)->check(CLI::Range(0, 1000000));
+  cmd->add_flag("--check-finite", args->check_finite, "fail if an input or output holds NaN or Inf");
+  cmd->add_flag("--verbose,-v", args->verbose, "print the implementation and time of every node");
+  return [args]() { return run(*args); };
+}
+
+}  // namespace hwopt::cli
