@@ -245,6 +245,10 @@ std::vector<RtValue> Plan::run_graph(const GraphPlan& gp, std::vector<RtValue> i
       step.fn(ctx);
     } catch (const KernelError& e) {
       throw KernelError(fmt::format("{}: {}", step.node->label(), e.what()));
+    } catch (const std::bad_alloc&) {
+      throw;
+    } catch (const std::exception& e) {  // e.g. std::out_of_range from a container: still name the node
+      throw KernelError(fmt::format("{}: unexpected error: {}", step.node->label(), e.what()));
     }
     for (size_t o = 0; o < step.output_slots.size(); ++o) {
       int s = step.output_slots[o];

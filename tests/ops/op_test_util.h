@@ -82,6 +82,8 @@ inline void expect_tensor_near(const Tensor& t, const Shape& shape, const std::v
     double got = t.element_as_double(i);
     if (std::isnan(expected[i])) {
       EXPECT_TRUE(std::isnan(got)) << "element " << i;
+    } else if (std::isinf(expected[i])) {
+      EXPECT_EQ(got, expected[i]) << "element " << i;
     } else {
       EXPECT_NEAR(got, expected[i], atol + rtol * std::fabs(expected[i])) << "element " << i;
     }

@@ -127,6 +127,17 @@ TEST(RefActivation, PReluBroadcastsSlope) {
   ASSERT_TRUE(r.error.empty()) << r.error;
   testing::expect_tensor_near(r.out(), {2, 3, 4}, expected);
 
+  // Opset 6: a 1-D slope of size C applies per channel (axis 1).
+  expected.clear();
+  for (size_t i = 0; i < xs.size(); ++i) {
+    double s = cslope[(i / 4) % 3];
+    expected.push_back(xs[i] < 0 ? s * xs[i] : xs[i]);
+  }
+  r = testing::run_ref_op("PRelu", {Tensor::from_vector<float>({2, 3, 4}, xs), Tensor::from_vector<float>({3}, cslope)},
+                          {}, 6);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  testing::expect_tensor_near(r.out(), {2, 3, 4}, expected);
+
   r = testing::run_ref_op("PRelu", {Tensor::from_vector<int64_t>({3}, {-4, 5, -1}), Tensor::from_vector<int64_t>({1}, {3})},
                           {}, 16);
   ASSERT_TRUE(r.error.empty()) << r.error;

@@ -100,6 +100,19 @@ TEST(RefBatchNormalization, TrainingModeAndSpatial0) {
   testing::expect_tensor_near(r.out(0), {N, C, S}, y, 1e-5, 1e-4);
   testing::expect_tensor_near(r.out(1), {C}, rm, 1e-6, 1e-5);
   testing::expect_tensor_near(r.out(2), {C}, rv, 1e-6, 1e-5);
+  // Before opset 14, asking for the extra outputs selects training mode: running mean/var, then the
+  // batch mean/var (saved_mean, saved_var).
+  r = run_ref_op("BatchNormalization", in, {attr_f("momentum", 0.8f)}, 9, 5);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  testing::expect_tensor_near(r.out(0), {N, C, S}, y, 1e-5, 1e-4);
+  testing::expect_tensor_near(r.out(1), {C}, rm, 1e-6, 1e-5);
+  testing::expect_tensor_near(r.out(2), {C}, rv, 1e-6, 1e-5);
+  ASSERT_EQ(r.out(3).numel(), C);
+  for (int64_t c = 0; c < C; ++c) {
+    auto [m, v] = stats(xv, [&](size_t i) { return static_cast<int64_t>(i / S) % C == c; });
+    EXPECT_NEAR(r.out(3).element_as_double(c), m, 1e-6);
+    EXPECT_NEAR(r.out(4).element_as_double(c), v, 1e-6);
+  }
 
   // Opset 7, spatial=0: one set of parameters per (channel, position).
   std::vector<float> p1 = random_values(C * S, 11), p2 = random_values(C * S, 12), p3 = random_values(C * S, 13),

@@ -146,9 +146,12 @@ TEST(RefSequence, SplitToSequence) {
   r = run_values("SplitToSequence", {&x, &sizes}, {}, 11);
   ASSERT_TRUE(r.error.empty()) << r.error;
   testing::expect_tensor_near(r.outputs[0].sequence[1], {1, 3}, {4, 5, 6});
-  RtValue wrong = RtValue::of(Tensor::from_vector<int64_t>({2}, {1, 3}));
+  RtValue wrong = RtValue::of(Tensor::from_vector<int64_t>({2}, {1, 2}));
   r = run_values("SplitToSequence", {&x, &wrong}, {}, 11);
-  EXPECT_NE(r.error.find("sums to 4"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("sums to 3"), std::string::npos) << r.error;
+  RtValue huge = RtValue::of(Tensor::from_vector<int64_t>({2}, {INT64_MAX, 1}));
+  r = run_values("SplitToSequence", {&x, &huge}, {}, 11);
+  EXPECT_NE(r.error.find("split"), std::string::npos) << r.error;
   // Zero-length pieces of an empty tensor.
   RtValue e = RtValue::of(Tensor(DType::float32, {0}));
   RtValue zeros = RtValue::of(Tensor::from_vector<int64_t>({3}, {0, 0, 0}));

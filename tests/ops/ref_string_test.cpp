@@ -86,12 +86,50 @@ TEST(RefString, SplitLikePython) {
 }
 
 TEST(RefString, RegexFullMatch) {
-  Tensor x = S({4}, {"www.google.com", "www.facebook.com", "google.com", "www.bbc.co.uk"});
-  auto r = testing::run_ref_op("RegexFullMatch", {x}, {attr_s("pattern", R"(www\.[\w.-]+\.\bcom\b)")}, 20);
+  // Expected values agree with Python's re.fullmatch on the same (RE2-compatible) patterns.
+  struct Case {
+    const char* pattern;
+    std::vector<std::string> inputs;
+    std::vector<double> expected;
+  };
+  const std::vector<Case> cases = {
+      {R"(www\.[\w.-]+\.\bcom\b)", {"www.google.com", "www.facebook.com", "google.com", "www.bbc.co.uk"}, {1, 1, 0, 0}},
+      {R"((?i)hello\s+WORLD!?)", {"Hello   world", "HELLO WORLD!", "hello world!!", "helloworld"}, {1, 1, 0, 0}},
+      {R"([^a-c\d]{2,3}x*)", {"dd", "ddxxx", "d1", "eeee", "é_x"}, {1, 1, 0, 0, 1}},
+      {R"((ab|a)(bc|c)?)", {"abc", "ab", "a", "ac", "abcc"}, {1, 1, 1, 1, 0}},
+      {R"(\d{3}-\d{4}|[[:upper:]]+)", {"555-1234", "ABC", "abc", "55-1234", ""}, {1, 1, 0, 0, 0}},
+      {R"(a.c)", {"abc", "a\nc", "aéc", "ac"}, {1, 0, 1, 0}},
+      {R"((?s:a.c))", {"a\nc"}, {1}},
+      {R"(^$)", {"", "x"}, {1, 0}},
+      {R"(caf\x{e9}|\x41)", {"café", "A", "cafe"}, {1, 1, 0}},
+  };
+  for (const auto& c : cases) {
+    Tensor x = S({static_cast<int64_t>(c.inputs.size())}, c.inputs);
+    auto r = testing::run_ref_op("RegexFullMatch", {x}, {attr_s("pattern", c.pattern)}, 20);
+    ASSERT_TRUE(r.error.empty()) << c.pattern << ": " << r.error;
+    EXPECT_EQ(r.out().dtype(), DType::boolean);
+    SCOPED_TRACE(c.pattern);
+    testing::expect_tensor_near(r.out(), {static_cast<int64_t>(c.inputs.size())}, c.expected);
+  }
+}
+
+TEST(RefString, RegexLongInputAndBadPatterns) {
+  // A long input is matched without recursion (std::regex would overflow the stack here).
+  std::string long_ab(200000, 'a');
+  long_ab[100] = 'b';
+  auto r = testing::run_ref_op("RegexFullMatch", {S({2}, {long_ab, long_ab + "c"})}, {attr_s("pattern", "(a|b)*")}, 20);
   ASSERT_TRUE(r.error.empty()) << r.error;
-  EXPECT_EQ(r.out().dtype(), DType::boolean);
-  testing::expect_tensor_near(r.out(), {4}, {1, 1, 0, 0});
-  r = testing::run_ref_op("RegexFullMatch", {x}, {attr_s("pattern", "(unclosed")}, 20);
+  testing::expect_tensor_near(r.out(), {2}, {1, 0});
+  for (const char* bad : {"(unclosed", "a)", "*a", "[z-a]", "a**", "x{2,1}", "\\p{Greek}", "[[:nope:]]", "a{1001}"}) {
+    r = testing::run_ref_op("RegexFullMatch", {S({1}, {"a"})}, {attr_s("pattern", bad)}, 20);
+    EXPECT_NE(r.error.find("pattern"), std::string::npos) << bad << " -> " << r.error;
+  }
+  std::string deep(5000, '(');
+  r = testing::run_ref_op("RegexFullMatch", {S({1}, {"a"})}, {attr_s("pattern", deep)}, 20);
+  EXPECT_NE(r.error.find("nested"), std::string::npos) << r.error;
+  r = testing::run_ref_op("RegexFullMatch", {S({1}, {"a"})}, {attr_s("pattern", "(a{1000}){1000}")}, 20);
+  EXPECT_NE(r.error.find("too large"), std::string::npos) << r.error;
+  r = testing::run_ref_op("RegexFullMatch", {S({1}, {"a"})}, {}, 20);
   EXPECT_NE(r.error.find("pattern"), std::string::npos) << r.error;
 }
 

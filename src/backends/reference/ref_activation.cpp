@@ -186,10 +186,16 @@ void ref_shrink(KernelContext& ctx) {
   });
 }
 
-// PRelu: y = x < 0 ? slope * x : x, slope broadcast unidirectionally to x's shape.
+// PRelu: y = x < 0 ? slope * x : x, slope broadcast unidirectionally to x's shape. Before opset 7 a 1-D
+// slope of size C is per channel (axis 1).
 void ref_prelu(KernelContext& ctx) {
   Tensor x = ctx.input(0).contiguous();
   Tensor slope = ctx.input(1).contiguous();
+  if (ctx.opset() < 7 && slope.rank() == 1 && x.rank() >= 2 && slope.dim(0) == x.dim(1) && slope.dim(0) != 1) {
+    Shape per_channel(static_cast<size_t>(x.rank() - 1), 1);
+    per_channel[0] = slope.dim(0);
+    slope = slope.reshape(per_channel);
+  }
   HWOPT_KCHECK(x.dtype() == slope.dtype(), "PRelu: X has dtype {} but slope has dtype {}", dtype_name(x.dtype()),
                dtype_name(slope.dtype()));
   HWOPT_KCHECK(broadcast_shape(x.shape(), slope.shape()) == x.shape(),

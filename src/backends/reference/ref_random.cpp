@@ -123,9 +123,10 @@ void ref_multinomial(KernelContext& ctx) {
   const int64_t dt = ctx.attr_int("dtype", static_cast<int64_t>(DType::int32));
   HWOPT_KCHECK(dt == static_cast<int64_t>(DType::int32) || dt == static_cast<int64_t>(DType::int64),
                "attribute 'dtype' = {} must be int32 (6) or int64 (7)", dt);
+  Tensor& out = ctx.allocate_output(0, static_cast<DType>(dt), {batch, samples});
   std::vector<double> logits = to_double_vector(x);
   auto gen = make_engine(ctx);
-  std::vector<double> v(static_cast<size_t>(batch * samples));
+  std::vector<double> v(static_cast<size_t>(out.numel()));
   std::vector<double> cdf(static_cast<size_t>(classes));
   for (int64_t b = 0; b < batch; ++b) {
     double mx = -INFINITY;
@@ -148,7 +149,7 @@ void ref_multinomial(KernelContext& ctx) {
       v[b * samples + s] = static_cast<double>(pick);
     }
   }
-  write_doubles(ctx.allocate_output(0, static_cast<DType>(dt), {batch, samples}), v);
+  write_doubles(out, v);
 }
 
 }  // namespace

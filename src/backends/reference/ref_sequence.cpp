@@ -187,7 +187,7 @@ void ref_split_to_sequence(KernelContext& ctx) {
     } else {
       int64_t sum = 0;
       for (int64_t e : v) {
-        HWOPT_KCHECK(e >= 0, "input 'split' has a negative size {}", e);
+        HWOPT_KCHECK(e >= 0 && e <= dim, "input 'split' has a size {} outside [0, {}]", e, dim);
         sum += e;
       }
       HWOPT_KCHECK(sum == dim, "input 'split' sums to {}, but axis {} has length {}", sum, axis, dim);

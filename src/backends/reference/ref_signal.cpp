@@ -111,8 +111,9 @@ void ref_dft(KernelContext& ctx) {
   out_shape[r - 1] = 2;
   const int64_t outer = dims_product(x.shape(), 0, a);
   const int64_t inner = dims_product(x.shape(), a + 1, r - 1);
+  Tensor& y = ctx.allocate_output(0, x.dtype(), out_shape);
   std::vector<double> in = to_double_vector(x);
-  std::vector<double> out(static_cast<size_t>(shape_numel(out_shape)), 0.0);
+  std::vector<double> out(static_cast<size_t>(y.numel()), 0.0);
   std::vector<double> re(static_cast<size_t>(n_in)), im(static_cast<size_t>(n_in)), ore, oim;
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
@@ -129,7 +130,7 @@ void ref_dft(KernelContext& ctx) {
       }
     }
   }
-  write_doubles(ctx.allocate_output(0, x.dtype(), out_shape), out);
+  write_doubles(y, out);
 }
 
 // ---- STFT ----
@@ -167,9 +168,9 @@ void ref_stft(KernelContext& ctx) {
   const bool onesided = ctx.attr_int("onesided", 1) != 0;
   const int64_t bins = onesided ? frame_length / 2 + 1 : frame_length;
   const int64_t frames = (length - frame_length) / step + 1;
-  Shape out_shape{batch, frames, bins, 2};
+  Tensor& y = ctx.allocate_output(0, signal.dtype(), {batch, frames, bins, 2});
   std::vector<double> in = to_double_vector(signal);
-  std::vector<double> out(static_cast<size_t>(shape_numel(out_shape)), 0.0);
+  std::vector<double> out(static_cast<size_t>(y.numel()), 0.0);
   std::vector<double> re(static_cast<size_t>(frame_length)), im(static_cast<size_t>(frame_length)), ore, oim;
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t f = 0; f < frames; ++f) {
@@ -186,7 +187,7 @@ void ref_stft(KernelContext& ctx) {
       }
     }
   }
-  write_doubles(ctx.allocate_output(0, signal.dtype(), out_shape), out);
+  write_doubles(y, out);
 }
 
 // ---- windows: w[n] = a0 - a1 cos(2 pi n / N) + a2 cos(4 pi n / N), N = size (periodic) or size - 1 ----
@@ -197,6 +198,7 @@ void cosine_window(KernelContext& ctx, double a0, double a1, double a2) {
   const bool periodic = ctx.attr_int("periodic", 1) != 0;
   const DType dt = output_datatype(ctx);
   const double denom = static_cast<double>(periodic ? size : size - 1);
+  Tensor& out = ctx.allocate_output(0, dt, {size});
   std::vector<double> w(static_cast<size_t>(size));
   for (int64_t i = 0; i < size; ++i) {
     if (denom == 0) {
@@ -206,7 +208,7 @@ void cosine_window(KernelContext& ctx, double a0, double a1, double a2) {
     double t = 2.0 * kPi * static_cast<double>(i) / denom;
     w[i] = a0 - a1 * std::cos(t) + a2 * std::cos(2.0 * t);
   }
-  write_doubles(ctx.allocate_output(0, dt, {size}), w);
+  write_doubles(out, w);
 }
 
 void ref_hann_window(KernelContext& ctx) { cosine_window(ctx, 0.5, 0.5, 0.0); }
@@ -228,6 +230,7 @@ void ref_mel_weight_matrix(KernelContext& ctx) {
                upper);
   const DType dt = output_datatype(ctx);
   const int64_t spec_bins = dft_length / 2 + 1;
+  Tensor& y = ctx.allocate_output(0, dt, {spec_bins, num_mel_bins});
 
   const double low_mel = 2595.0 * std::log10(1.0 + lower / 700.0);
   const double high_mel = 2595.0 * std::log10(1.0 + upper / 700.0);
@@ -240,7 +243,7 @@ void ref_mel_weight_matrix(KernelContext& ctx) {
                  "upper_edge_hertz {} gives an FFT bin index out of range", upper);
     fbin[i] = static_cast<int64_t>(bin);
   }
-  std::vector<double> out(static_cast<size_t>(spec_bins * num_mel_bins), 0.0);
+  std::vector<double> out(static_cast<size_t>(y.numel()), 0.0);
   auto set = [&](int64_t row, int64_t col, double v) {
     if (row >= 0 && row < spec_bins) out[row * num_mel_bins + col] = v;  // bins past Nyquist are dropped
   };
@@ -259,7 +262,7 @@ void ref_mel_weight_matrix(KernelContext& ctx) {
         set(j, i, static_cast<double>(right - j) / static_cast<double>(center_to_high));
     }
   }
-  write_doubles(ctx.allocate_output(0, dt, {spec_bins, num_mel_bins}), out);
+  write_doubles(y, out);
 }
 
 }  // namespace

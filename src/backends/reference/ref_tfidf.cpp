@@ -79,12 +79,16 @@ void ref_tfidf_vectorizer(KernelContext& ctx) {
     return x.data<int64_t>()[i];
   };
 
-  std::vector<double> out(static_cast<size_t>(rows * out_size), 0.0);
+  Tensor& y = ctx.allocate_output(0, DType::float32, x.rank() == 2 ? Shape{rows, out_size} : Shape{out_size});
+  std::vector<double> out(static_cast<size_t>(y.numel()), 0.0);
+  // Longer n-grams than the pool holds or a row can contain, and strides wider than a row, match
+  // nothing: bound the loops by them.
+  const int64_t top_n = std::min({max_n, static_cast<int64_t>(counts.size()), cols});
   for (int64_t row = 0; row < rows; ++row) {
     std::vector<int64_t> freq(static_cast<size_t>(next_id), 0);  // per pool n-gram
-    for (int64_t n = min_n; n <= max_n; ++n) {
+    for (int64_t n = min_n; n <= top_n; ++n) {
       // A 1-gram does not depend on the skip, so it is counted once.
-      const int64_t skips = n == 1 ? 0 : max_skip;
+      const int64_t skips = n == 1 ? 0 : std::min(max_skip, cols);
       for (int64_t skip = 0; skip <= skips; ++skip) {
         const int64_t stride = skip + 1;
         for (int64_t start = 0; start + (n - 1) * stride < cols; ++start) {
@@ -108,8 +112,6 @@ void ref_tfidf_vectorizer(KernelContext& ctx) {
       out[row * out_size + indexes[i]] += v;
     }
   }
-  Shape shape = x.rank() == 2 ? Shape{rows, out_size} : Shape{out_size};
-  Tensor& y = ctx.allocate_output(0, DType::float32, shape);
   for (int64_t i = 0; i < y.numel(); ++i) y.data<float>()[i] = static_cast<float>(out[i]);
 }
 
