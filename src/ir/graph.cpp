@@ -129,16 +129,18 @@ Expected<std::vector<size_t>> topological_order(const Graph& graph,
     std::vector<std::string> reads = graph.nodes[i].inputs;
     for (auto& r : implicit_inputs(graph.nodes[i])) reads.push_back(r);
     std::set<size_t> deps;
-    for (const auto& in : reads) {
+    for (size_t k = 0; k < reads.size(); ++k) {
+      const std::string& in = reads[k];
       if (in.empty()) continue;
       auto it = producer.find(in);
       if (it != producer.end()) {
         if (available.count(in) && !graph.initializers.count(in)) continue;  // outer name shadowed
         deps.insert(it->second);
       } else if (!available.count(in)) {
+        const bool from_subgraph = k >= graph.nodes[i].inputs.size();
         return Status(StatusCode::invalid_model,
-                      fmt::format("{} reads '{}', which no node, input or initializer produces",
-                                  graph.nodes[i].label(), in));
+                      fmt::format("{} reads '{}'{}, which no node, input or initializer produces",
+                                  graph.nodes[i].label(), in, from_subgraph ? " in one of its subgraphs" : ""));
       }
     }
     for (size_t d : deps) {

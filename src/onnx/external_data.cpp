@@ -52,10 +52,10 @@ Expected<std::vector<char>> read_external_data(const onnx::TensorProto& proto, c
       ++location_count;
       location = kv.value();
     } else if (kv.key() == "offset") {
-      if (!parse_int64(kv.value(), offset)) return bad(what, fmt::format("offset '{}' is not an integer", kv.value()));
+      if (!parse_int64(kv.value(), offset)) return bad(what, fmt::format("offset '{}' is not a decimal int64", kv.value()));
       if (offset < 0) return bad(what, fmt::format("offset {} is negative", offset));
     } else if (kv.key() == "length") {
-      if (!parse_int64(kv.value(), length)) return bad(what, fmt::format("length '{}' is not an integer", kv.value()));
+      if (!parse_int64(kv.value(), length)) return bad(what, fmt::format("length '{}' is not a decimal int64", kv.value()));
       if (length < 0) return bad(what, fmt::format("length {} is negative", length));
       has_length = true;
     } else if (kv.key() == "checksum" || kv.key() == "basepath") {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <climits>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -320,7 +321,9 @@ struct Converter {
         return Status(StatusCode::unsupported,
                       fmt::format("{} uses domain '{}', which the model does not import", n.label(), domain_label(n.domain)));
       n.opset = it->second;
-      if (n.op_type.empty()) return invalid(fmt::format("a node (outputs {}) has no op_type", n.outputs.empty() ? "none" : n.outputs[0]));
+      if (n.op_type.empty())
+        return invalid(fmt::format("node '{}' (first output '{}') has no op_type", n.name,
+                                   n.outputs.empty() ? "" : n.outputs[0]));
       if (!op_is_known(n.op_type, n.domain, n.opset))
         return Status(StatusCode::unsupported,
                       fmt::format("{}: unknown op '{}' in domain '{}' at opset {}", n.label(), n.op_type,
@@ -434,8 +437,9 @@ Expected<Model> convert_model(onnx::ModelProto& mp, const std::string& base_dir,
 Expected<Model> load_model_from_bytes(const void* data, size_t size, const std::string& base_dir,
                                       const ImportOptions& options) {
   if (size == 0) return invalid("the model file is empty");
-  if (size > options.max_file_bytes)
-    return invalid(fmt::format("the model is {} bytes, over the {}-byte limit", size, options.max_file_bytes));
+  // Protobuf parses at most INT_MAX bytes at once, whatever the option says.
+  const uint64_t limit = std::min<uint64_t>(options.max_file_bytes, INT_MAX);
+  if (size > limit) return invalid(fmt::format("the model is {} bytes, over the {}-byte limit", size, limit));
   onnx::ModelProto mp;
   // Each level of subgraph nesting is three protobuf messages deep (graph, node, attribute):
   // allow max_subgraph_depth levels plus protobuf's default headroom, so that our own depth
@@ -455,10 +459,11 @@ Expected<Model> load_model(const std::string& path, const ImportOptions& options
   if (::stat(path.c_str(), &st) != 0)
     return Status(StatusCode::not_found, fmt::format("model file '{}' not found", path));
   if (!S_ISREG(st.st_mode)) return Status(StatusCode::invalid_argument, fmt::format("'{}' is not a regular file", path));
-  if (static_cast<uint64_t>(st.st_size) > options.max_file_bytes)
+  const uint64_t limit = std::min<uint64_t>(options.max_file_bytes, INT_MAX);
+  if (static_cast<uint64_t>(st.st_size) > limit)
     return invalid(fmt::format("model file '{}' is {} bytes, over the {}-byte limit of a single ONNX file; "
                                "store large weights as external data",
-                               path, static_cast<uint64_t>(st.st_size), options.max_file_bytes));
+                               path, static_cast<uint64_t>(st.st_size), limit));
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status(StatusCode::io_error, fmt::format("cannot open model file '{}'", path));
   std::string bytes(static_cast<size_t>(st.st_size), '\0');

@@ -228,10 +228,10 @@ TEST_F(ExternalData, NonNumericOffsetAndLength) {
   write_file(model_dir / "w.bin", raw_bytes(kWeights));
   for (const char* bad : {"abc", "12abc", "", "-", " 8", "8 ", "+8", "0x10", "1e3", "8.0"}) {
     EXPECT_TRUE(IsError(load_in(model_dir, {{"location", "w.bin"}, {"offset", bad}}), StatusCode::invalid_model,
-                        {"'W'", "offset", "not an integer"}))
+                        {"'W'", "offset", "not a decimal int64"}))
         << "offset '" << bad << "'";
     EXPECT_TRUE(IsError(load_in(model_dir, {{"location", "w.bin"}, {"length", bad}}), StatusCode::invalid_model,
-                        {"'W'", "length", "not an integer"}))
+                        {"'W'", "length", "not a decimal int64"}))
         << "length '" << bad << "'";
   }
 }

@@ -52,7 +52,9 @@ TEST(Files, RandomBytes) {
       auto r = onnx_import::load_model_from_bytes(bytes.data(), bytes.size());
       // Protobuf may accept a few random bytes as unknown fields; the model then has no graph.
       EXPECT_FALSE(r.ok()) << "random bytes of length " << len << " loaded as a model";
-      if (!r.ok()) EXPECT_EQ(r.status().code(), StatusCode::invalid_model) << r.status().to_string();
+      if (!r.ok()) {
+        EXPECT_EQ(r.status().code(), StatusCode::invalid_model) << r.status().to_string();
+      }
     }
   }
 }
@@ -65,7 +67,9 @@ TEST(Files, RandomBytesAfterAValidHeader) {
     std::string bytes = valid.substr(0, valid.size() / 2);
     for (int i = 0; i < 64; ++i) bytes.push_back(static_cast<char>(rng() & 0xff));
     auto s = Session::load_from_bytes(bytes.data(), bytes.size());
-    if (!s.ok()) EXPECT_NE(s.status().code(), StatusCode::internal) << s.status().to_string();
+    if (!s.ok()) {
+      EXPECT_NE(s.status().code(), StatusCode::internal) << s.status().to_string();
+    }
   }
 }
 
@@ -89,7 +93,9 @@ TEST(Files, TruncatedAtEachSixteenth) {
   // Every truncation point, not just sixteenths: never a crash.
   for (size_t len = 1; len < valid.size(); ++len) {
     auto s = Session::load_from_bytes(valid.data(), len);
-    if (!s.ok()) EXPECT_NE(s.status().code(), StatusCode::internal) << len << ": " << s.status().to_string();
+    if (!s.ok()) {
+      EXPECT_NE(s.status().code(), StatusCode::internal) << len << ": " << s.status().to_string();
+    }
   }
 }
 
@@ -123,8 +129,24 @@ TEST(Files, OverTwoGibibytesIsRefusedFromItsSize) {
   EXPECT_TRUE(IsError(onnx_import::load_model(path).status(), StatusCode::invalid_model,
                       {"huge.onnx", "2147483649 bytes", "limit"}));
   EXPECT_TRUE(IsError(Session::load(path).status(), StatusCode::invalid_model, {"huge.onnx", "limit"}));
+  // Protobuf's own 2 GiB limit holds even when the option asks for more.
+  onnx_import::ImportOptions lax;
+  lax.max_file_bytes = uint64_t{1} << 40;
+  EXPECT_TRUE(IsError(onnx_import::load_model(path, lax).status(), StatusCode::invalid_model,
+                      {"huge.onnx", "2147483647-byte limit"}));
   // Refused from stat(), not by reading 2 GiB.
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 1.0);
+}
+
+TEST(Files, SizeLimitFromTheOptions) {
+  TempDir dir;
+  const std::string path = write_model(dir, small_model());
+  onnx_import::ImportOptions tight;
+  tight.max_file_bytes = 16;
+  EXPECT_TRUE(IsError(onnx_import::load_model(path, tight).status(), StatusCode::invalid_model, {"16-byte limit"}));
+  std::string bytes = serialize(small_model());
+  EXPECT_TRUE(IsError(onnx_import::load_model_from_bytes(bytes.data(), bytes.size(), "", tight).status(),
+                      StatusCode::invalid_model, {"16-byte limit"}));
 }
 
 TEST(Files, FileThatIsNotAModelButParses) {

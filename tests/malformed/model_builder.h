@@ -7,6 +7,8 @@
 #include <stdlib.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -168,8 +170,10 @@ inline std::string write_model(const TempDir& dir, const onnx::ModelProto& m, co
   return path;
 }
 
-/// Passes if `st` has `code` and its message contains every one of `parts`.
+/// Passes if `st` has `code` and its message contains every one of `parts`. With
+/// HWOPT_TEST_VERBOSE set, prints every Status it checks (to review the messages by eye).
 inline ::testing::AssertionResult IsError(const Status& st, StatusCode code, std::initializer_list<std::string> parts) {
+  if (std::getenv("HWOPT_TEST_VERBOSE")) std::printf("  status: %s\n", st.to_string().c_str());
   if (st.ok()) return ::testing::AssertionFailure() << "expected " << status_code_name(code) << ", got ok";
   if (st.code() != code)
     return ::testing::AssertionFailure() << "expected " << status_code_name(code) << ", got " << st.to_string();

@@ -28,8 +28,10 @@ TEST(RefArgMinMax, RandomAllAxes) {
         ASSERT_TRUE(r.error.empty()) << r.error;
         Shape shape;
         for (int d = 0; d < 3; ++d) {
-          if (d != a) shape.push_back(dims[d]);
-          else if (keep) shape.push_back(1);
+          if (d != a)
+            shape.push_back(dims[d]);
+          else if (keep)
+            shape.push_back(1);
         }
         std::vector<double> expected;
         int64_t idx[3];

@@ -47,7 +47,8 @@ std::vector<double> naive_conv(const ConvCase& c, const std::vector<float>& x, c
     for (int64_t z = 0; z < in[0]; ++z)
       for (int64_t y = 0; y < in[1]; ++y)
         for (int64_t q = 0; q < in[2]; ++q)
-          xp[((nc * P[0] + z + pb[0]) * P[1] + y + pb[1]) * P[2] + q + pb[2]] = x[((nc * in[0] + z) * in[1] + y) * in[2] + q];
+          xp[((nc * P[0] + z + pb[0]) * P[1] + y + pb[1]) * P[2] + q + pb[2]] =
+              x[((nc * in[0] + z) * in[1] + y) * in[2] + q];
   for (int i = 0; i < 3; ++i) o[i] = (P[i] - (k[i] - 1) * d[i] - 1) / s[i] + 1;
   out = {c.N, c.M};
   for (size_t i = 0; i < n; ++i) out.push_back(o[lift + i]);
@@ -196,8 +197,8 @@ TEST(RefConvInteger, ZeroPoints) {
   r = run_ref_op("ConvInteger", {x, w2, xzp, wzp}, {attr_ints("pads", {0, 0, 0, 1})}, 10);
   ASSERT_TRUE(r.error.empty()) << r.error;
   // channel 0: (x-1)*(3-1); channel 1: (x-1)*(-2+4); extra padded column gives 0.
-  testing::expect_tensor_near(r.out(), {1, 2, 3, 4}, {2, 4, 6, 0, 8, 10, 12, 0, 14, 16, 18, 0,
-                                                       2, 4, 6, 0, 8, 10, 12, 0, 14, 16, 18, 0});
+  testing::expect_tensor_near(r.out(), {1, 2, 3, 4},
+                              {2, 4, 6, 0, 8, 10, 12, 0, 14, 16, 18, 0, 2, 4, 6, 0, 8, 10, 12, 0, 14, 16, 18, 0});
   Tensor bad_zp = Tensor::from_vector<int8_t>({3}, {1, 2, 3});
   r = run_ref_op("ConvInteger", {x, w2, xzp, bad_zp}, {}, 10);
   EXPECT_NE(r.error.find("w_zero_point"), std::string::npos) << r.error;

@@ -27,7 +27,8 @@ TEST(RefConvTranspose, HandComputed) {
   Tensor w = Tensor::from_vector<float>({1, 2, 3, 3}, std::vector<float>(18, 1.0f));
   auto r = run_ref_op("ConvTranspose", {x, w}, {}, 11);
   ASSERT_TRUE(r.error.empty()) << r.error;
-  const std::vector<double> plane{0, 1, 3, 3, 2, 3, 8, 15, 12, 7, 9, 21, 36, 27, 15, 9, 20, 33, 24, 13, 6, 13, 21, 15, 8};
+  const std::vector<double> plane{0,  1,  3, 3,  2,  3,  8,  15, 12, 7,  9,  21, 36,
+                                  27, 15, 9, 20, 33, 24, 13, 6,  13, 21, 15, 8};
   std::vector<double> expected = plane;
   expected.insert(expected.end(), plane.begin(), plane.end());
   testing::expect_tensor_near(r.out(), {1, 2, 5, 5}, expected);

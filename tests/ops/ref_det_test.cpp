@@ -12,8 +12,8 @@ TEST(RefDet, KnownValuesAndBatches) {
   testing::expect_tensor_near(r.out(), {}, {-2});
   // Needs a row swap (zero pivot), a singular matrix, a 1x1 and a 3x3 by cofactor expansion.
   r = run_ref_op("Det",
-                 {Tensor::from_vector<float>({2, 3, 3}, {0, 2, 1, 3, -1, 2, 1, 1, 4, 1, 2, 3, 2, 4, 6, 0.5f, 7, 1})}, {},
-                 11);
+                 {Tensor::from_vector<float>({2, 3, 3}, {0, 2, 1, 3, -1, 2, 1, 1, 4, 1, 2, 3, 2, 4, 6, 0.5f, 7, 1})},
+                 {}, 11);
   ASSERT_TRUE(r.error.empty()) << r.error;
   // 0*(-4-2) - 2*(12-2) + 1*(3+1) = -16
   testing::expect_tensor_near(r.out(), {2}, {-16, 0});

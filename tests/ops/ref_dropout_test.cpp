@@ -27,7 +27,8 @@ TEST(RefDropout, InferenceIsIdentityWithTrueMask) {
 TEST(RefDropout, TrainingMode) {
   std::vector<float> xv(1000, 2.0f);
   Tensor x = Tensor::from_vector<float>({1000}, xv);
-  auto r = run_ref_op("Dropout", {x, Tensor::scalar<float>(0.25f), Tensor::scalar<bool>(true)}, {attr_i("seed", 3)}, 13, 2);
+  auto r =
+      run_ref_op("Dropout", {x, Tensor::scalar<float>(0.25f), Tensor::scalar<bool>(true)}, {attr_i("seed", 3)}, 13, 2);
   ASSERT_TRUE(r.error.empty()) << r.error;
   int kept = 0;
   for (int64_t i = 0; i < 1000; ++i) {
@@ -39,7 +40,8 @@ TEST(RefDropout, TrainingMode) {
   EXPECT_GT(kept, 650);
   EXPECT_LT(kept, 850);
   // Same seed, same mask.
-  auto r2 = run_ref_op("Dropout", {x, Tensor::scalar<float>(0.25f), Tensor::scalar<bool>(true)}, {attr_i("seed", 3)}, 13, 2);
+  auto r2 =
+      run_ref_op("Dropout", {x, Tensor::scalar<float>(0.25f), Tensor::scalar<bool>(true)}, {attr_i("seed", 3)}, 13, 2);
   ASSERT_TRUE(r2.error.empty()) << r2.error;
   for (int64_t i = 0; i < 1000; ++i) EXPECT_EQ(r.out(1).element_as_double(i), r2.out(1).element_as_double(i));
   // Ratio 0 in training mode keeps everything.

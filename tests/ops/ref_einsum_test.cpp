@@ -63,6 +63,9 @@ TEST(RefEinsum, SumsTraceDiagonalOuter) {
   r = einsum("ij->i", {m});
   ASSERT_TRUE(r.error.empty()) << r.error;
   testing::expect_tensor_near(r.out(), {3}, {6, 15, 24});
+  r = einsum("...j->j", {m});  // '...' dims missing from the output are summed
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  testing::expect_tensor_near(r.out(), {3}, {12, 15, 18});
   Tensor v = Tensor::from_vector<float>({2}, {2, -1}), w = Tensor::from_vector<float>({3}, {1, 10, 100});
   r = einsum("i,j->ij", {v, w});
   ASSERT_TRUE(r.error.empty()) << r.error;

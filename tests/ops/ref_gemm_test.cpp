@@ -46,9 +46,9 @@ TEST(RefGemm, TransposesAlphaBetaAndBroadcastC) {
         const auto c = random_values(static_cast<size_t>(shape_numel(cs)), 3);
         Tensor at = Tensor::from_vector<float>(ta ? Shape{K, M} : Shape{M, K}, a);
         Tensor bt = Tensor::from_vector<float>(tb ? Shape{N, K} : Shape{K, N}, b);
-        auto r = run_ref_op("Gemm", {at, bt, Tensor::from_vector<float>(cs, c)},
-                            {attr_i("transA", ta), attr_i("transB", tb), attr_f("alpha", 0.5f), attr_f("beta", -2.0f)},
-                            13);
+        auto r =
+            run_ref_op("Gemm", {at, bt, Tensor::from_vector<float>(cs, c)},
+                       {attr_i("transA", ta), attr_i("transB", tb), attr_f("alpha", 0.5f), attr_f("beta", -2.0f)}, 13);
         ASSERT_TRUE(r.error.empty()) << r.error;
         testing::expect_tensor_near(r.out(), {M, N}, naive_gemm(a, b, c, cs, M, K, N, ta, tb, 0.5, -2.0));
       }

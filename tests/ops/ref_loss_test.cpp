@@ -102,8 +102,8 @@ TEST(RefLoss, BadInput) {
   r = run_ref_op("NegativeLogLikelihoodLoss",
                  {input, Tensor::from_vector<int64_t>({2}, {0, 1}), Tensor::from_vector<float>({2}, {1, 1})}, {}, 13);
   EXPECT_NE(r.error.find("'weight' must have shape [3]"), std::string::npos) << r.error;
-  r = run_ref_op("NegativeLogLikelihoodLoss", {Tensor::from_vector<float>({3}, {1, 2, 3}),
-                                               Tensor::from_vector<int64_t>({1}, {0})}, {}, 13);
+  r = run_ref_op("NegativeLogLikelihoodLoss",
+                 {Tensor::from_vector<float>({3}, {1, 2, 3}), Tensor::from_vector<int64_t>({1}, {0})}, {}, 13);
   EXPECT_NE(r.error.find("rank >= 2"), std::string::npos) << r.error;
 }
 

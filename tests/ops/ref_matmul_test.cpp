@@ -27,8 +27,8 @@ TEST(RefMatMul, TwoDimensional) {
 TEST(RefMatMul, BroadcastBatches) {
   // a [2, 1, 2, 3] x b [3, 3, 2] -> [2, 3, 2, 2]; every (i, j) batch uses a[i] and b[j].
   const auto av = random_values(2 * 2 * 3, 1), bv = random_values(3 * 3 * 2, 2);
-  auto r = run_ref_op("MatMul", {Tensor::from_vector<float>({2, 1, 2, 3}, av), Tensor::from_vector<float>({3, 3, 2}, bv)},
-                      {}, 13);
+  auto r = run_ref_op(
+      "MatMul", {Tensor::from_vector<float>({2, 1, 2, 3}, av), Tensor::from_vector<float>({3, 3, 2}, bv)}, {}, 13);
   ASSERT_TRUE(r.error.empty()) << r.error;
   std::vector<double> expected;
   for (int i = 0; i < 2; ++i)
@@ -131,11 +131,11 @@ TEST(RefQLinearMatMul, Requantizes) {
   ASSERT_TRUE(r.error.empty()) << r.error;
   EXPECT_EQ(r.out().dtype(), DType::int8);
   testing::expect_tensor_near(r.out(), {2, 2}, {127, 126, 127, 127});
-  r = run_ref_op("QLinearMatMul",
-                 {a, Tensor::from_vector<float>({3}, {1, 1, 1}), Tensor::scalar<uint8_t>(2), b,
-                  Tensor::scalar<float>(0.25f), Tensor::scalar<uint8_t>(1), Tensor::scalar<float>(0.125f),
-                  Tensor::scalar<uint8_t>(10)},
-                 {}, 10);
+  r = run_ref_op(
+      "QLinearMatMul",
+      {a, Tensor::from_vector<float>({3}, {1, 1, 1}), Tensor::scalar<uint8_t>(2), b, Tensor::scalar<float>(0.25f),
+       Tensor::scalar<uint8_t>(1), Tensor::scalar<float>(0.125f), Tensor::scalar<uint8_t>(10)},
+      {}, 10);
   EXPECT_NE(r.error.find("a_scale"), std::string::npos) << r.error;
 }
 

@@ -168,10 +168,10 @@ TEST(RefLayerNormalization, AxesOutputsAndBroadcast) {
     const int64_t inner = a == 0 ? 24 : (a == 1 ? 12 : 4);
     Shape ps(xs.begin() + a, xs.end());
     const auto sc = random_values(static_cast<size_t>(inner), 32), bi = random_values(static_cast<size_t>(inner), 33);
-    auto r = run_ref_op("LayerNormalization",
-                        {Tensor::from_vector<float>(xs, xv), Tensor::from_vector<float>(ps, sc),
-                         Tensor::from_vector<float>(ps, bi)},
-                        {attr_i("axis", axis), attr_f("epsilon", 1e-3f)}, 17, 3);
+    auto r = run_ref_op(
+        "LayerNormalization",
+        {Tensor::from_vector<float>(xs, xv), Tensor::from_vector<float>(ps, sc), Tensor::from_vector<float>(ps, bi)},
+        {attr_i("axis", axis), attr_f("epsilon", 1e-3f)}, 17, 3);
     ASSERT_TRUE(r.error.empty()) << r.error;
     std::vector<double> y(24), means, invs;
     for (int64_t o = 0; o < 24 / inner; ++o) {
@@ -187,13 +187,15 @@ TEST(RefLayerNormalization, AxesOutputsAndBroadcast) {
     testing::expect_tensor_near(r.out(2), stat_shape, invs, 1e-5, 1e-4);
   }
   // No bias, scale of shape [1] broadcast over the normalized axis; only Y requested.
-  auto r = run_ref_op("LayerNormalization",
-                      {Tensor::from_vector<float>({2, 2}, {1, 3, -2, 2}), Tensor::from_vector<float>({1}, {2})}, {}, 17);
+  auto r =
+      run_ref_op("LayerNormalization",
+                 {Tensor::from_vector<float>({2, 2}, {1, 3, -2, 2}), Tensor::from_vector<float>({1}, {2})}, {}, 17);
   ASSERT_TRUE(r.error.empty()) << r.error;
   const double k = 2 / std::sqrt(1 + 1e-5), k2 = 2 * 2 / std::sqrt(4 + 1e-5);
   testing::expect_tensor_near(r.out(), {2, 2}, {-k, k, -k2, k2}, 1e-5, 1e-5);
   r = run_ref_op("LayerNormalization",
-                 {Tensor::from_vector<float>({2, 2}, {1, 3, -2, 2}), Tensor::from_vector<float>({3}, {1, 1, 1})}, {}, 17);
+                 {Tensor::from_vector<float>({2, 2}, {1, 3, -2, 2}), Tensor::from_vector<float>({3}, {1, 1, 1})}, {},
+                 17);
   EXPECT_NE(r.error.find("Scale of shape [3] cannot broadcast"), std::string::npos) << r.error;
   r = run_ref_op("LayerNormalization",
                  {Tensor::from_vector<float>({2, 2}, {1, 3, -2, 2}), Tensor::from_vector<float>({2}, {1, 1})},
@@ -204,13 +206,14 @@ TEST(RefLayerNormalization, AxesOutputsAndBroadcast) {
 TEST(RefLRN, HandComputed) {
   // One position, 4 channels, size 3: window [c-1, c+1].
   Tensor x = Tensor::from_vector<float>({1, 4, 1}, {1, 2, 3, 4});
-  auto r = run_ref_op("LRN", {x}, {attr_i("size", 3), attr_f("alpha", 0.3f), attr_f("beta", 0.5f), attr_f("bias", 2.0f)});
+  auto r =
+      run_ref_op("LRN", {x}, {attr_i("size", 3), attr_f("alpha", 0.3f), attr_f("beta", 0.5f), attr_f("bias", 2.0f)});
   ASSERT_TRUE(r.error.empty()) << r.error;
   const double a = 0.3 / 3;
-  testing::expect_tensor_near(r.out(), {1, 4, 1},
-                              {1 / std::sqrt(2 + a * 5), 2 / std::sqrt(2 + a * 14), 3 / std::sqrt(2 + a * 29),
-                               4 / std::sqrt(2 + a * 25)},
-                              1e-6, 1e-6);
+  testing::expect_tensor_near(
+      r.out(), {1, 4, 1},
+      {1 / std::sqrt(2 + a * 5), 2 / std::sqrt(2 + a * 14), 3 / std::sqrt(2 + a * 29), 4 / std::sqrt(2 + a * 25)}, 1e-6,
+      1e-6);
   // Even size 2: window [c, c+1] (floor((2-1)/2)=0 before, ceil=1 after), default alpha/beta/bias.
   r = run_ref_op("LRN", {x}, {attr_i("size", 2)});
   ASSERT_TRUE(r.error.empty()) << r.error;
@@ -249,7 +252,8 @@ TEST(RefGroupNormalization, Opset18And21) {
     for (int64_t n = 0; n < N; ++n)
       for (int64_t g = 0; g < G; ++g) {
         const int64_t lo = (n * C + g * 2) * S, hi = lo + 2 * S;
-        auto [m, v] = stats(xv, [&](size_t i) { return static_cast<int64_t>(i) >= lo && static_cast<int64_t>(i) < hi; });
+        auto [m, v] =
+            stats(xv, [&](size_t i) { return static_cast<int64_t>(i) >= lo && static_cast<int64_t>(i) < hi; });
         for (int64_t i = lo; i < hi; ++i) {
           auto [s, b] = param_of(g, (i / S) % C);
           y[i] = (xv[i] - m) / std::sqrt(v + 1e-5) * s + b;
@@ -264,8 +268,8 @@ TEST(RefGroupNormalization, Opset18And21) {
                       {attr_i("num_groups", G)}, 18);
   ASSERT_TRUE(r.error.empty()) << r.error;
   testing::expect_tensor_near(r.out(), {N, C, S},
-                              expected([&](int64_t g, int64_t) { return std::pair<double, double>(sg[g], bg[g]); }), 1e-5,
-                              1e-4);
+                              expected([&](int64_t g, int64_t) { return std::pair<double, double>(sg[g], bg[g]); }),
+                              1e-5, 1e-4);
   const std::vector<float> sc{0.5f, 2.0f, -1.0f, 3.0f}, bc{1.0f, -1.0f, 0.25f, 0.0f};
   r = run_ref_op("GroupNormalization",
                  {Tensor::from_vector<float>({N, C, S}, xv), Tensor::from_vector<float>({C}, sc),
@@ -273,8 +277,8 @@ TEST(RefGroupNormalization, Opset18And21) {
                  {attr_i("num_groups", G)}, 21);
   ASSERT_TRUE(r.error.empty()) << r.error;
   testing::expect_tensor_near(r.out(), {N, C, S},
-                              expected([&](int64_t, int64_t c) { return std::pair<double, double>(sc[c], bc[c]); }), 1e-5,
-                              1e-4);
+                              expected([&](int64_t, int64_t c) { return std::pair<double, double>(sc[c], bc[c]); }),
+                              1e-5, 1e-4);
   r = run_ref_op("GroupNormalization",
                  {Tensor::from_vector<float>({N, C, S}, xv), Tensor::from_vector<float>({C}, sc),
                   Tensor::from_vector<float>({C}, bc)},

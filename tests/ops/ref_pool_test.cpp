@@ -39,20 +39,22 @@ TEST(RefMaxPool, HandComputed) {
   ASSERT_TRUE(r.error.empty()) << r.error;
   testing::expect_tensor_near(r.out(1), {1, 1, 2, 2}, {5, 13, 7, 15});
   // ceil_mode: kernel 3 stride 2 on 4 -> 2 outputs (the last window is clipped).
-  r = run_ref_op("MaxPool", {x}, {attr_ints("kernel_shape", {3, 3}), attr_ints("strides", {2, 2}), attr_i("ceil_mode", 1)});
+  r = run_ref_op("MaxPool", {x},
+                 {attr_ints("kernel_shape", {3, 3}), attr_ints("strides", {2, 2}), attr_i("ceil_mode", 1)});
   ASSERT_TRUE(r.error.empty()) << r.error;
   testing::expect_tensor_near(r.out(), {1, 1, 2, 2}, {11, 12, 15, 16});
   // ceil_mode never starts a window inside the end padding: in 4, k 2, s 2, pads 0/1 gives
   // ceil(3/2)+1 = 3 windows, but the third would start at 4 (>= in + pad_begin) and is dropped.
   Tensor x1 = Tensor::from_vector<float>({1, 1, 4}, {3, -1, 4, 1});
-  r = run_ref_op("MaxPool", {x1}, {attr_ints("kernel_shape", {2}), attr_ints("strides", {2}), attr_i("ceil_mode", 1),
-                                   attr_ints("pads", {0, 1})});
+  r = run_ref_op(
+      "MaxPool", {x1},
+      {attr_ints("kernel_shape", {2}), attr_ints("strides", {2}), attr_i("ceil_mode", 1), attr_ints("pads", {0, 1})});
   ASSERT_TRUE(r.error.empty()) << r.error;
   testing::expect_tensor_near(r.out(), {1, 1, 2}, {3, 4});
   // Dilation 2 and padding on a 1-D input with batch and channels; negative values prove pads are ignored.
   Tensor x2 = Tensor::from_vector<float>({2, 1, 5}, {-3, -1, -4, -1, -5, 9, 2, 6, 5, 3});
-  r = run_ref_op("MaxPool", {x2}, {attr_ints("kernel_shape", {2}), attr_ints("dilations", {2}), attr_ints("pads", {1, 1})},
-                 12, 2);
+  r = run_ref_op("MaxPool", {x2},
+                 {attr_ints("kernel_shape", {2}), attr_ints("dilations", {2}), attr_ints("pads", {1, 1})}, 12, 2);
   ASSERT_TRUE(r.error.empty()) << r.error;
   // windows (positions): {-1,1} {0,2} {1,3} {2,4} {3,5}
   testing::expect_tensor_near(r.out(0), {2, 1, 5}, {-1, -3, -1, -4, -1, 2, 9, 5, 6, 5});
@@ -133,7 +135,8 @@ TEST(RefAveragePool, MatchesNaiveWithAndWithoutPadCounting) {
 TEST(RefAveragePool, HandComputed) {
   Tensor x = Tensor::from_vector<float>({1, 1, 4}, {1, 2, 3, 4});
   // ceil_mode, kernel 3, stride 2 on 4: windows [0,3) and the clipped [2,4) (averaged over its 2 inputs).
-  auto r = run_ref_op("AveragePool", {x}, {attr_ints("kernel_shape", {3}), attr_ints("strides", {2}), attr_i("ceil_mode", 1)});
+  auto r = run_ref_op("AveragePool", {x},
+                      {attr_ints("kernel_shape", {3}), attr_ints("strides", {2}), attr_i("ceil_mode", 1)});
   ASSERT_TRUE(r.error.empty()) << r.error;
   testing::expect_tensor_near(r.out(), {1, 1, 2}, {2, 3.5});
   // SAME_UPPER kernel 2: last window is half padding; padding is not counted by default.

@@ -37,16 +37,44 @@ std::vector<double> reduce_234(const std::vector<float>& x, bool r0, bool r1, bo
   return out;
 }
 
-double f_sum(const std::vector<double>& v) { double s = 0; for (double x : v) s += x; return s; }
+double f_sum(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s;
+}
 double f_mean(const std::vector<double>& v) { return f_sum(v) / static_cast<double>(v.size()); }
-double f_max(const std::vector<double>& v) { double m = v[0]; for (double x : v) m = std::max(m, x); return m; }
-double f_min(const std::vector<double>& v) { double m = v[0]; for (double x : v) m = std::min(m, x); return m; }
-double f_prod(const std::vector<double>& v) { double p = 1; for (double x : v) p *= x; return p; }
-double f_l1(const std::vector<double>& v) { double s = 0; for (double x : v) s += std::fabs(x); return s; }
-double f_sumsq(const std::vector<double>& v) { double s = 0; for (double x : v) s += x * x; return s; }
+double f_max(const std::vector<double>& v) {
+  double m = v[0];
+  for (double x : v) m = std::max(m, x);
+  return m;
+}
+double f_min(const std::vector<double>& v) {
+  double m = v[0];
+  for (double x : v) m = std::min(m, x);
+  return m;
+}
+double f_prod(const std::vector<double>& v) {
+  double p = 1;
+  for (double x : v) p *= x;
+  return p;
+}
+double f_l1(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += std::fabs(x);
+  return s;
+}
+double f_sumsq(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x * x;
+  return s;
+}
 double f_l2(const std::vector<double>& v) { return std::sqrt(f_sumsq(v)); }
 double f_logsum(const std::vector<double>& v) { return std::log(f_sum(v)); }
-double f_lse(const std::vector<double>& v) { double s = 0; for (double x : v) s += std::exp(x); return std::log(s); }
+double f_lse(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += std::exp(x);
+  return std::log(s);
+}
 
 struct OpCase {
   const char* op;
@@ -55,9 +83,9 @@ struct OpCase {
 };
 
 const OpCase kOps[] = {
-    {"ReduceSum", f_sum, false},   {"ReduceMean", f_mean, false}, {"ReduceMax", f_max, false},
-    {"ReduceMin", f_min, false},   {"ReduceProd", f_prod, false}, {"ReduceL1", f_l1, false},
-    {"ReduceL2", f_l2, false},     {"ReduceLogSum", f_logsum, true}, {"ReduceLogSumExp", f_lse, false},
+    {"ReduceSum", f_sum, false},         {"ReduceMean", f_mean, false},    {"ReduceMax", f_max, false},
+    {"ReduceMin", f_min, false},         {"ReduceProd", f_prod, false},    {"ReduceL1", f_l1, false},
+    {"ReduceL2", f_l2, false},           {"ReduceLogSum", f_logsum, true}, {"ReduceLogSumExp", f_lse, false},
     {"ReduceSumSquare", f_sumsq, false},
 };
 
@@ -77,12 +105,9 @@ TEST(RefReduce, AllOpsAxesAsAttributeAndInput) {
       bool r0, r1, r2;
     };
     const AxesCase cases[] = {
-        {{1}, true, {2, 1, 4}, false, true, false},
-        {{0, 2}, false, {3}, true, false, true},
-        {{-1}, false, {2, 3}, false, false, true},
-        {{2, 0}, true, {1, 3, 1}, true, false, true},
-        {{}, true, {1, 1, 1}, true, true, true},
-        {{}, false, {}, true, true, true},
+        {{1}, true, {2, 1, 4}, false, true, false}, {{0, 2}, false, {3}, true, false, true},
+        {{-1}, false, {2, 3}, false, false, true},  {{2, 0}, true, {1, 3, 1}, true, false, true},
+        {{}, true, {1, 1, 1}, true, true, true},    {{}, false, {}, true, true, true},
     };
     for (const AxesCase& ac : cases) {
       auto expected = reduce_234(xv, ac.r0, ac.r1, ac.r2, c.f);
@@ -170,9 +195,11 @@ TEST(RefReduce, ZeroSizeReductions) {
   Tensor x(DType::float32, {2, 0});
   const double inf = std::numeric_limits<double>::infinity();
   const std::pair<const char*, double> cases[] = {
-      {"ReduceSum", 0},        {"ReduceProd", 1},       {"ReduceMax", -inf}, {"ReduceMin", inf},
-      {"ReduceL1", 0},         {"ReduceL2", 0},         {"ReduceSumSquare", 0},
-      {"ReduceLogSum", -inf},  {"ReduceLogSumExp", -inf}, {"ReduceMean", std::nan("")},
+      {"ReduceSum", 0},          {"ReduceProd", 1},
+      {"ReduceMax", -inf},       {"ReduceMin", inf},
+      {"ReduceL1", 0},           {"ReduceL2", 0},
+      {"ReduceSumSquare", 0},    {"ReduceLogSum", -inf},
+      {"ReduceLogSumExp", -inf}, {"ReduceMean", std::nan("")},
   };
   for (const auto& [op, value] : cases) {
     auto r = run_ref_op(op, {x}, {attr_ints("axes", {1}), attr_i("keepdims", 0)}, 11);

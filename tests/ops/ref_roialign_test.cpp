@@ -50,9 +50,9 @@ TEST(RefRoiAlign, MaxModeAndOutsideSamples) {
   Tensor rois = Tensor::from_vector<float>({2, 4}, {0.5f, 0.5f, 2.5f, 2.5f, 50, 50, 60, 60});
   Tensor batch = Tensor::from_vector<int64_t>({2}, {0, 0});
   // Each sample sits a quarter pixel from a pixel centre: its largest weight is 0.75 * 0.75.
-  auto r = run_ref_op("RoiAlign", {x, rois, batch},
-                      {attr_s("mode", "max"), attr_i("output_height", 2), attr_i("output_width", 2),
-                       attr_i("sampling_ratio", 2)}, 16);
+  auto r = run_ref_op(
+      "RoiAlign", {x, rois, batch},
+      {attr_s("mode", "max"), attr_i("output_height", 2), attr_i("output_width", 2), attr_i("sampling_ratio", 2)}, 16);
   ASSERT_TRUE(r.error.empty()) << r.error;
   testing::expect_tensor_near(r.out(), {2, 1, 2, 2}, {1.125, 1.125, 1.125, 1.125, 0, 0, 0, 0});
   r = run_ref_op("RoiAlign", {x, rois, batch}, {attr_i("sampling_ratio", 2)}, 16);
@@ -71,8 +71,9 @@ TEST(RefRoiAlign, BadInput) {
   EXPECT_NE(r.error.find("'rois' must have shape"), std::string::npos) << r.error;
   r = run_ref_op("RoiAlign", {x, rois, Tensor::from_vector<int64_t>({2}, {0, 0})}, {}, 16);
   EXPECT_NE(r.error.find("'batch_indices' must have shape [1]"), std::string::npos) << r.error;
-  r = run_ref_op("RoiAlign", {x, Tensor::from_vector<float>({1, 4}, {0, 0, NAN, 1}), Tensor::from_vector<int64_t>({1}, {0})},
-                 {}, 16);
+  r = run_ref_op("RoiAlign",
+                 {x, Tensor::from_vector<float>({1, 4}, {0, 0, NAN, 1}), Tensor::from_vector<int64_t>({1}, {0})}, {},
+                 16);
   EXPECT_NE(r.error.find("non-finite"), std::string::npos) << r.error;
 }
 

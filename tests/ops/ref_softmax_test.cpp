@@ -31,8 +31,8 @@ std::vector<double> grouped(const std::vector<float>& x, int (*group_of)(int), b
 
 // Flat index i of a [2, 3, 4] tensor has coordinates (i / 12, i / 4 % 3, i % 4).
 int group_axis1(int i) { return (i / 12) * 4 + i % 4; }  // per (d0, d2)
-int group_axis2(int i) { return i / 4; }                  // per (d0, d1)
-int group_from1(int i) { return i / 12; }                 // 2-D coercion at axis 1: per d0
+int group_axis2(int i) { return i / 4; }                 // per (d0, d1)
+int group_from1(int i) { return i / 12; }                // 2-D coercion at axis 1: per d0
 
 TEST(RefSoftmax, PerAxisFromOpset13) {
   const std::vector<float> xv = random_values(24, 11);

@@ -47,8 +47,8 @@ void run_arg(KernelContext& ctx, bool is_max) {
   const bool keepdims = ctx.attr_int("keepdims", 1) != 0;
   const bool select_last = ctx.opset() >= 12 && ctx.attr_int("select_last_index", 0) != 0;
   const int64_t n = x.dim(axis);
-  HWOPT_KCHECK(n > 0, "cannot take {} over axis {} of size 0 (input shape {})", is_max ? "ArgMax" : "ArgMin",
-               axis, shape_str(x.shape()));
+  HWOPT_KCHECK(n > 0, "cannot take {} over axis {} of size 0 (input shape {})", is_max ? "ArgMax" : "ArgMin", axis,
+               shape_str(x.shape()));
 
   Shape out_shape;
   for (int64_t d = 0; d < rank; ++d) {

@@ -59,8 +59,9 @@ Geometry conv_geometry(const KernelContext& ctx, const Shape& in, const Shape& k
     if (auto_pad == "NOTSET") {
       const int64_t pb = pads[d], pe = pads[d + n];
       HWOPT_KCHECK(pb >= 0 && pe >= 0, "attribute 'pads' must be non-negative, got {} and {}", pb, pe);
-      HWOPT_KCHECK(in[d] + pb + pe >= eff_k, "spatial dim {} of size {} (padded by {}+{}) is smaller than the kernel extent {}",
-                   d, in[d], pb, pe, eff_k);
+      HWOPT_KCHECK(in[d] + pb + pe >= eff_k,
+                   "spatial dim {} of size {} (padded by {}+{}) is smaller than the kernel extent {}", d, in[d], pb, pe,
+                   eff_k);
       g.pad_begin[d] = pb;
       g.out[d] = floor_div(in[d] + pb + pe - eff_k, s) + 1;
     } else if (auto_pad == "VALID") {
@@ -202,8 +203,8 @@ int64_t scalar_zero_point(const KernelContext& ctx, size_t idx, const char* name
   if (!ctx.has_input(idx)) return 0;
   const Tensor& t = ctx.input(idx);
   HWOPT_KCHECK(t.numel() == 1, "{} must be a scalar (per-tensor), got shape {}", name, shape_str(t.shape()));
-  HWOPT_KCHECK(t.dtype() == expected, "{} has dtype {} but must match its input's dtype {}", name, dtype_name(t.dtype()),
-               dtype_name(expected));
+  HWOPT_KCHECK(t.dtype() == expected, "{} has dtype {} but must match its input's dtype {}", name,
+               dtype_name(t.dtype()), dtype_name(expected));
   return read_ints(t, name)[0];
 }
 
@@ -212,19 +213,18 @@ std::vector<int64_t> channel_zero_points(const KernelContext& ctx, size_t idx, c
                                          int64_t M) {
   if (!ctx.has_input(idx)) return std::vector<int64_t>(static_cast<size_t>(M), 0);
   const Tensor& t = ctx.input(idx);
-  HWOPT_KCHECK(t.dtype() == expected, "{} has dtype {} but must match its input's dtype {}", name, dtype_name(t.dtype()),
-               dtype_name(expected));
-  HWOPT_KCHECK(t.numel() == 1 || (t.rank() == 1 && t.dim(0) == M), "{} must be a scalar or have shape [{}], got {}", name,
-               M, shape_str(t.shape()));
+  HWOPT_KCHECK(t.dtype() == expected, "{} has dtype {} but must match its input's dtype {}", name,
+               dtype_name(t.dtype()), dtype_name(expected));
+  HWOPT_KCHECK(t.numel() == 1 || (t.rank() == 1 && t.dim(0) == M), "{} must be a scalar or have shape [{}], got {}",
+               name, M, shape_str(t.shape()));
   std::vector<int64_t> v = read_ints(t, name);
   if (v.size() == 1) v.assign(static_cast<size_t>(M), v[0]);
   return v;
 }
 
 /// Shared integer part of ConvInteger and QLinearConv: (x - xzp) conv (w - wzp[m]) in int64.
-std::vector<int64_t> integer_conv(const Tensor& x, const Tensor& w, int64_t xzp,
-                                  const std::vector<int64_t>& wzp, int64_t N, int64_t C, int64_t M, int64_t group,
-                                  const Geometry& g) {
+std::vector<int64_t> integer_conv(const Tensor& x, const Tensor& w, int64_t xzp, const std::vector<int64_t>& wzp,
+                                  int64_t N, int64_t C, int64_t M, int64_t group, const Geometry& g) {
   std::vector<int64_t> xv = read_ints(x, "x"), wv = read_ints(w, "w");
   for (auto& v : xv) v -= xzp;
   const int64_t per_m = w.numel() / std::max<int64_t>(M, 1);
@@ -301,8 +301,8 @@ void ref_qlinear_conv(KernelContext& ctx) {
   for (int64_t i = 0; i < y.numel(); ++i) {
     const int64_t m = (i / out_sp) % M;
     const float scale = x_scale * w_scale[m] / y_scale;
-    double v = std::nearbyint(static_cast<double>(acc[i] + bias[m]) * static_cast<double>(scale)) +
-               static_cast<double>(yzp);
+    double v =
+        std::nearbyint(static_cast<double>(acc[i] + bias[m]) * static_cast<double>(scale)) + static_cast<double>(yzp);
     v = std::min(hi, std::max(lo, v));
     if (ydt == DType::uint8) {
       y.data<uint8_t>()[i] = static_cast<uint8_t>(v);

@@ -1,4 +1,4 @@
-// ConvTranspose: N-D transposed convolution (groups, strides, dilations, pads, output_padding, output_shape, auto_pad).
+// ConvTranspose: N-D transposed convolution (groups, dilations, pads, output_padding, output_shape, auto_pad).
 #include <utility>
 
 #include "backends/reference/registry.h"
@@ -60,8 +60,8 @@ void ref_conv_transpose(KernelContext& ctx) {
   HWOPT_KCHECK(out_pad.size() == n, "attribute 'output_padding' has {} values, expected {}", out_pad.size(), n);
   HWOPT_KCHECK(pads.size() == 2 * n, "attribute 'pads' has {} values, expected {}", pads.size(), 2 * n);
   if (out_shape_attr.size() == n + 2) out_shape_attr.erase(out_shape_attr.begin(), out_shape_attr.begin() + 2);
-  HWOPT_KCHECK(out_shape_attr.empty() || out_shape_attr.size() == n, "attribute 'output_shape' has {} values, expected {}",
-               out_shape_attr.size(), n);
+  HWOPT_KCHECK(out_shape_attr.empty() || out_shape_attr.size() == n,
+               "attribute 'output_shape' has {} values, expected {}", out_shape_attr.size(), n);
   HWOPT_KCHECK(auto_pad == "NOTSET" || auto_pad == "VALID" || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER",
                "attribute 'auto_pad' has unsupported value '{}'", auto_pad);
 

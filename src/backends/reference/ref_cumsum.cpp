@@ -12,6 +12,8 @@ void ref_cumsum(KernelContext& ctx) {
   const Tensor& axis_t = ctx.input(1);
   HWOPT_KCHECK(axis_t.numel() == 1 && axis_t.rank() <= 1, "input 'axis' must be a scalar, got shape {}",
                shape_str(axis_t.shape()));
+  HWOPT_KCHECK(axis_t.dtype() == DType::int64 || axis_t.dtype() == DType::int32,
+               "input 'axis' must be int64 (or int32), got {}", dtype_name(axis_t.dtype()));
   const int64_t axis_v = to_int64_vector(axis_t)[0];
   const int64_t rank = x.rank();
   HWOPT_KCHECK(rank >= 1, "input 'x' must have rank >= 1, got a scalar");

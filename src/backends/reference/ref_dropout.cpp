@@ -39,8 +39,8 @@ void ref_dropout(KernelContext& ctx) {
     }
     if (ctx.has_input(2)) {
       const Tensor& t = ctx.input(2);
-      HWOPT_KCHECK(t.numel() == 1 && t.dtype() == DType::boolean, "input training_mode must be a bool scalar, got {} {}",
-                   dtype_name(t.dtype()), shape_str(t.shape()));
+      HWOPT_KCHECK(t.numel() == 1 && t.dtype() == DType::boolean,
+                   "input training_mode must be a bool scalar, got {} {}", dtype_name(t.dtype()), shape_str(t.shape()));
       training = t.contiguous().data<bool>()[0];
     }
   }

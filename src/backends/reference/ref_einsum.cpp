@@ -124,8 +124,9 @@ void ref_einsum(KernelContext& ctx) {
                      shape_str(inputs[i].shape()));
         if (size[l] < 0 || size[l] == 1) size[l] = dim;
       } else {
-        HWOPT_KCHECK(size[l] < 0 || size[l] == dim, "equation '{}': label '{}' has size {} in input {} but {} elsewhere",
-                     raw, static_cast<char>(ascii_of(l)), dim, i, size[l]);
+        HWOPT_KCHECK(size[l] < 0 || size[l] == dim,
+                     "equation '{}': label '{}' has size {} in input {} but {} elsewhere", raw,
+                     static_cast<char>(ascii_of(l)), dim, i, size[l]);
         size[l] = dim;
       }
     }
@@ -147,11 +148,7 @@ void ref_einsum(KernelContext& ctx) {
       used[l] = true;
       out_labels.push_back(l);
     }
-    for (int k = 0; k < ell_rank; ++k) {
-      HWOPT_KCHECK(std::find(out_labels.begin(), out_labels.end(), kLetters + k) != out_labels.end() ||
-                       size[kLetters + k] == 1 || size[kLetters + k] < 0,
-                   "equation '{}': the output must keep the '...' dims", raw);
-    }
+    // '...' dims left out of an explicit output are summed over (numpy semantics).
   } else {
     for (int k = 0; k < ell_rank; ++k) out_labels.push_back(kLetters + k);
     std::vector<int> singles;

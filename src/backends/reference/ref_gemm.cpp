@@ -1,4 +1,7 @@
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, with transA/transB and an optional broadcast C.
+#include <type_traits>
+#include <vector>
+
 #include "backends/reference/registry.h"
 #include "backends/reference/util.h"
 
@@ -60,6 +63,17 @@ void ref_gemm(KernelContext& ctx) {
     const T* bp = b.data<T>();
     Tensor& y = ctx.allocate_output(0, a.dtype(), {M, N});
     T* yp = y.data<T>();
+    // Float types: op(A) as [M, K] and op(B) transposed to [N, K], in double, so each output is a
+    // plain dot product over k (in order) of two contiguous rows.
+    std::vector<double> opa, opbt;
+    if constexpr (!std::is_integral_v<T>) {
+      opa.resize(static_cast<size_t>(M * K));
+      opbt.resize(static_cast<size_t>(N * K));
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t k = 0; k < K; ++k) opa[m * K + k] = to_dbl(ap[ta ? k * M + m : m * K + k]);
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k) opbt[n * K + k] = to_dbl(bp[tb ? n * K + k : k * N + n]);
+    }
     for (int64_t m = 0; m < M; ++m) {
       for (int64_t n = 0; n < N; ++n) {
         if constexpr (std::is_integral_v<T>) {
@@ -77,9 +91,7 @@ void ref_gemm(KernelContext& ctx) {
           yp[m * N + n] = r;
         } else {
           double acc = 0;
-          for (int64_t k = 0; k < K; ++k) {
-            acc += to_dbl(ap[ta ? k * M + m : m * K + k]) * to_dbl(bp[tb ? n * K + k : k * N + n]);
-          }
+          for (int64_t k = 0; k < K; ++k) acc += opa[m * K + k] * opbt[n * K + k];
           double r = alpha * acc;
           if (c.defined()) r += beta * to_dbl(c.data<T>()[c_offs[m * N + n]]);
           yp[m * N + n] = from_dbl<T>(r);

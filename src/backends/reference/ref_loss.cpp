@@ -52,6 +52,8 @@ void nll_from_log_prob(KernelContext& ctx, DType dtype, const Shape& shape, cons
   expect_target.insert(expect_target.end(), shape.begin() + 2, shape.end());
   HWOPT_KCHECK(target_t.shape() == expect_target, "input '{}' must have shape {} for input shape {}, got {}",
                target_name, shape_str(expect_target), shape_str(shape), shape_str(target_t.shape()));
+  HWOPT_KCHECK(target_t.dtype() == DType::int64 || target_t.dtype() == DType::int32,
+               "input '{}' must be int64 (or int32), got {}", target_name, dtype_name(target_t.dtype()));
   const std::vector<int64_t> target = to_int64_vector(target_t);
   const int64_t N = shape[0], C = shape[1];
   const int64_t D = dims_product(shape, 2, rank);
@@ -59,8 +61,10 @@ void nll_from_log_prob(KernelContext& ctx, DType dtype, const Shape& shape, cons
   std::vector<double> weight;
   if (ctx.has_input(2)) {
     const Tensor& w = ctx.input(2);
-    HWOPT_KCHECK(w.rank() == 1 && w.dim(0) == C, "input 'weight' must have shape [{}], got {}", C, shape_str(w.shape()));
-    HWOPT_KCHECK(w.dtype() == dtype, "input 'weight' must have dtype {}, got {}", dtype_name(dtype), dtype_name(w.dtype()));
+    HWOPT_KCHECK(w.rank() == 1 && w.dim(0) == C, "input 'weight' must have shape [{}], got {}", C,
+                 shape_str(w.shape()));
+    HWOPT_KCHECK(w.dtype() == dtype, "input 'weight' must have dtype {}, got {}", dtype_name(dtype),
+                 dtype_name(w.dtype()));
     weight = read_doubles(w);
   }
   std::optional<int64_t> ignore_index;

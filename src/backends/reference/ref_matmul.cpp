@@ -1,5 +1,7 @@
 // MatMul (numpy semantics: batched broadcasting, 1-D operands), MatMulInteger and QLinearMatMul.
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "backends/reference/registry.h"
 #include "backends/reference/util.h"
@@ -77,18 +79,30 @@ void ref_matmul(KernelContext& ctx) {
       const T* am = ap + p.a_off[bi];
       const T* bm = bp + p.b_off[bi];
       T* ym = yp + static_cast<int64_t>(bi) * p.M * p.N;
-      for (int64_t m = 0; m < p.M; ++m)
-        for (int64_t n = 0; n < p.N; ++n) {
+      // Row by row: row[n] = sum over k (in order) of a[m, k] * b[k, n], accumulated in double or
+      // wrapping uint64; walking b by rows keeps the reads sequential.
+      using Acc = std::conditional_t<std::is_integral_v<T>, uint64_t, double>;
+      std::vector<Acc> row(static_cast<size_t>(p.N));
+      for (int64_t m = 0; m < p.M; ++m) {
+        std::fill(row.begin(), row.end(), Acc(0));
+        for (int64_t k = 0; k < p.K; ++k) {
+          const T* brow = bm + k * p.N;
           if constexpr (std::is_integral_v<T>) {
-            uint64_t acc = 0;
-            for (int64_t k = 0; k < p.K; ++k) acc += wrap(am[m * p.K + k]) * wrap(bm[k * p.N + n]);
-            ym[m * p.N + n] = static_cast<T>(acc);
+            const uint64_t av = wrap(am[m * p.K + k]);
+            for (int64_t n = 0; n < p.N; ++n) row[n] += av * wrap(brow[n]);
           } else {
-            double acc = 0;
-            for (int64_t k = 0; k < p.K; ++k) acc += to_dbl(am[m * p.K + k]) * to_dbl(bm[k * p.N + n]);
-            ym[m * p.N + n] = from_dbl<T>(acc);
+            const double av = to_dbl(am[m * p.K + k]);
+            for (int64_t n = 0; n < p.N; ++n) row[n] += av * to_dbl(brow[n]);
           }
         }
+        for (int64_t n = 0; n < p.N; ++n) {
+          if constexpr (std::is_integral_v<T>) {
+            ym[m * p.N + n] = static_cast<T>(row[n]);
+          } else {
+            ym[m * p.N + n] = from_dbl<T>(row[n]);
+          }
+        }
+      }
     }
   });
 }
@@ -125,8 +139,8 @@ std::vector<double> zero_points(const KernelContext& ctx, size_t idx, DType expe
                                 const char* what) {
   if (!ctx.has_input(idx)) return std::vector<double>(static_cast<size_t>(count), 0.0);
   const Tensor& t = ctx.input(idx);
-  HWOPT_KCHECK(t.dtype() == expected, "{} has dtype {} but must match its input's dtype {}", name, dtype_name(t.dtype()),
-               dtype_name(expected));
+  HWOPT_KCHECK(t.dtype() == expected, "{} has dtype {} but must match its input's dtype {}", name,
+               dtype_name(t.dtype()), dtype_name(expected));
   return per_tensor_or_1d(t, count, name, what);
 }
 

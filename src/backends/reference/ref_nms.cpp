@@ -58,6 +58,8 @@ void ref_nms(KernelContext& ctx) {
     const Tensor& t = ctx.input(2);
     HWOPT_KCHECK(t.numel() == 1 && t.rank() <= 1,
                  "input 'max_output_boxes_per_class' must hold exactly one value, got shape {}", shape_str(t.shape()));
+    HWOPT_KCHECK(t.dtype() == DType::int64 || t.dtype() == DType::int32,
+                 "input 'max_output_boxes_per_class' must be int64 (or int32), got {}", dtype_name(t.dtype()));
     max_per_class = to_int64_vector(t)[0];
   }
   const double iou_threshold = optional_scalar(ctx, 3, "iou_threshold", 0.0);

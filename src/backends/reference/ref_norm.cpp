@@ -1,5 +1,4 @@
-// Normalizations: BatchNormalization, InstanceNormalization, LayerNormalization, LRN,
-// MeanVarianceNormalization, GroupNormalization (statistics computed in double).
+// Normalizations: BatchNormalization, InstanceNormalization, LayerNormalization, LRN, MVN, GroupNormalization.
 #include <cmath>
 
 #include "backends/reference/registry.h"
@@ -63,7 +62,7 @@ void ref_batch_normalization(KernelContext& ctx) {
   }
   const int64_t N = x.dim(0);
   const int64_t F = spatial ? x.dim(1) : dims_product(x.shape(), 1, x.rank());  // number of features
-  const int64_t inner = x.numel() / std::max<int64_t>(N * F, 1);               // elements per (n, feature)
+  const int64_t inner = x.numel() / std::max<int64_t>(N * F, 1);                // elements per (n, feature)
   const Shape param_shape = spatial ? Shape{x.dim(1)} : Shape(x.shape().begin() + 1, x.shape().end());
   const char* names[] = {"scale", "B", "input_mean", "input_var"};
   std::vector<double> params[4];
@@ -155,11 +154,16 @@ void ref_instance_normalization(KernelContext& ctx) {
 
 DType stash_dtype(int64_t stash_type) {
   switch (stash_type) {
-    case 1: return DType::float32;
-    case 10: return DType::float16;
-    case 11: return DType::float64;
-    case 16: return DType::bfloat16;
-    default: HWOPT_KCHECK(false, "attribute 'stash_type' has unsupported value {}", stash_type);
+    case 1:
+      return DType::float32;
+    case 10:
+      return DType::float16;
+    case 11:
+      return DType::float64;
+    case 16:
+      return DType::bfloat16;
+    default:
+      HWOPT_KCHECK(false, "attribute 'stash_type' has unsupported value {}", stash_type);
   }
   return DType::undefined;
 }
@@ -311,8 +315,8 @@ void ref_group_normalization(KernelContext& ctx) {
   const int64_t per_param = ctx.opset() >= 21 ? C : G;
   const Tensor& scale_t = ctx.input(1);
   const Tensor& bias_t = ctx.input(2);
-  HWOPT_KCHECK(scale_t.rank() == 1 && scale_t.dim(0) == per_param, "input scale must have shape [{}], got {}", per_param,
-               shape_str(scale_t.shape()));
+  HWOPT_KCHECK(scale_t.rank() == 1 && scale_t.dim(0) == per_param, "input scale must have shape [{}], got {}",
+               per_param, shape_str(scale_t.shape()));
   HWOPT_KCHECK(bias_t.rank() == 1 && bias_t.dim(0) == per_param, "input bias must have shape [{}], got {}", per_param,
                shape_str(bias_t.shape()));
   const std::vector<double> scale = float_values(scale_t, "scale"), bias = float_values(bias_t, "bias");

@@ -25,8 +25,8 @@ void ref_onehot(KernelContext& ctx) {
 
   const int64_t rank = indices_t.rank();
   const int64_t axis_attr = ctx.attr_int("axis", -1);
-  HWOPT_KCHECK(axis_attr >= -rank - 1 && axis_attr <= rank, "attribute 'axis' = {} is out of range [{}, {}]",
-               axis_attr, -rank - 1, rank);
+  HWOPT_KCHECK(axis_attr >= -rank - 1 && axis_attr <= rank, "attribute 'axis' = {} is out of range [{}, {}]", axis_attr,
+               -rank - 1, rank);
   const int64_t axis = axis_attr < 0 ? axis_attr + rank + 1 : axis_attr;
 
   // Indices as int64 (non-integers truncate toward zero); values that do not fit select no class.
@@ -39,7 +39,8 @@ void ref_onehot(KernelContext& ctx) {
     for (size_t i = 0; i < idx.size(); ++i) {
       if constexpr (std::is_integral_v<T>) {
         if constexpr (std::is_unsigned_v<T>) {
-          idx[i] = p[i] > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? kNoClass : static_cast<int64_t>(p[i]);
+          idx[i] =
+              p[i] > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? kNoClass : static_cast<int64_t>(p[i]);
         } else {
           idx[i] = static_cast<int64_t>(p[i]);
         }
@@ -72,7 +73,8 @@ void ref_onehot(KernelContext& ctx) {
     T* py = ctx.allocate_output(0, values.dtype(), out_shape).data<T>();
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t d = 0; d < depth; ++d)
-        for (int64_t i = 0; i < inner; ++i) py[(o * depth + d) * inner + i] = idx[o * inner + i] == d ? on_value : off_value;
+        for (int64_t i = 0; i < inner; ++i)
+          py[(o * depth + d) * inner + i] = idx[o * inner + i] == d ? on_value : off_value;
   });
 }
 

@@ -1,5 +1,4 @@
-// Optionals: Optional, OptionalGetElement, OptionalHasElement. An optional holding a value is the
-// value itself (tensor or sequence); an empty optional is an RtValue of kind none.
+// Optionals: Optional, OptionalGetElement, OptionalHasElement (an empty optional is an RtValue of kind none).
 #include "backends/reference/registry.h"
 
 namespace hwopt::reference {

@@ -225,8 +225,8 @@ void global_pool(KernelContext& ctx, GlobalKind kind) {
   const double pw = kind == GlobalKind::lp ? static_cast<double>(ctx.attr_float("p", 2.0f)) : 1.0;
   HWOPT_KCHECK(pw > 0, "attribute 'p' must be positive, got {}", pw);
   const int64_t planes = x.dim(0) * x.dim(1), sp = dims_product(x.shape(), 2, x.rank());
-  HWOPT_KCHECK(kind != GlobalKind::max || sp > 0 || planes == 0, "GlobalMaxPool needs a non-empty spatial extent, got {}",
-               shape_str(x.shape()));
+  HWOPT_KCHECK(kind != GlobalKind::max || sp > 0 || planes == 0,
+               "GlobalMaxPool needs a non-empty spatial extent, got {}", shape_str(x.shape()));
   Shape ys{x.dim(0), x.dim(1)};
   ys.resize(static_cast<size_t>(x.rank()), 1);
   visit_float(x.dtype(), [&](auto tag) {

@@ -43,8 +43,9 @@ ParamIndex param_index(const KernelContext& ctx, const Tensor& x, const Tensor& 
                shape_str(scale.shape()));
   for (int64_t d = 0; d < x.rank(); ++d) {
     const int64_t want = d == axis ? (x.dim(d) + block_size - 1) / block_size : x.dim(d);
-    HWOPT_KCHECK(scale.dim(d) == want, "blocked {} has shape {} but x {} with block_size {} on axis {} needs dim {} = {}",
-                 scale_name, shape_str(scale.shape()), shape_str(x.shape()), block_size, axis, d, want);
+    HWOPT_KCHECK(scale.dim(d) == want,
+                 "blocked {} has shape {} but x {} with block_size {} on axis {} needs dim {} = {}", scale_name,
+                 shape_str(scale.shape()), shape_str(x.shape()), block_size, axis, d, want);
   }
   p.mode = 2;
   p.block = block_size;
@@ -125,8 +126,8 @@ void ref_dequantize_linear(KernelContext& ctx) {
     T* yp = y.data<T>();
     for (int64_t e = 0; e < x.numel(); ++e) {
       const int64_t k = pi(e);
-      const float v = static_cast<float>(static_cast<int64_t>(xv[e]) - static_cast<int64_t>(zv[k])) *
-                      static_cast<float>(sv[k]);
+      const float v =
+          static_cast<float>(static_cast<int64_t>(xv[e]) - static_cast<int64_t>(zv[k])) * static_cast<float>(sv[k]);
       if constexpr (std::is_same_v<T, double>) {
         yp[e] = (xv[e] - zv[k]) * sv[k];
       } else {
@@ -140,7 +141,7 @@ void ref_dynamic_quantize_linear(KernelContext& ctx) {
   const Tensor x = ctx.input(0).contiguous();
   HWOPT_KCHECK(x.dtype() == DType::float32, "input x must be float32, got {}", dtype_name(x.dtype()));
   const float* xp = x.data<float>();
-  float mn = 0, mx = 0;  // the range always includes 0
+  float mn = 0, mx = 0;                      // the range always includes 0
   for (int64_t i = 0; i < x.numel(); ++i) {  // NaNs are skipped (comparisons with NaN are false)
     mn = std::min(mn, xp[i]);
     mx = std::max(mx, xp[i]);

@@ -1,5 +1,4 @@
-// Random generators: RandomUniform(Like), RandomNormal(Like), Bernoulli, Multinomial (deterministic
-// for a given `seed` attribute; values are not comparable across implementations, shapes/dtypes are).
+// Random generators RandomUniform(Like), RandomNormal(Like), Bernoulli, Multinomial (seed -> deterministic).
 #include <algorithm>
 #include <cmath>
 #include <cstring>

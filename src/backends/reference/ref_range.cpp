@@ -10,7 +10,8 @@ namespace {
 
 template <typename T>
 T scalar_of(const Tensor& t, const char* name) {
-  HWOPT_KCHECK(t.numel() == 1 && t.rank() <= 1, "input '{}' must be a scalar, got shape {}", name, shape_str(t.shape()));
+  HWOPT_KCHECK(t.numel() == 1 && t.rank() <= 1, "input '{}' must be a scalar, got shape {}", name,
+               shape_str(t.shape()));
   return t.contiguous().data<T>()[0];
 }
 

@@ -171,9 +171,7 @@ std::vector<int64_t> masked_offsets(const Shape& shape, const std::vector<bool>&
   return offs;
 }
 
-bool reduce_uses_axes_input(const std::string& op, int opset) {
-  return op == "ReduceSum" ? opset >= 13 : opset >= 18;
-}
+bool reduce_uses_axes_input(const std::string& op, int opset) { return op == "ReduceSum" ? opset >= 13 : opset >= 18; }
 
 void run_reduce(KernelContext& ctx, ReduceKind kind) {
   const std::string& op = ctx.node().op_type;
@@ -189,6 +187,8 @@ void run_reduce(KernelContext& ctx, ReduceKind kind) {
     if (ctx.has_input(1)) {
       const Tensor& a = ctx.input(1);
       HWOPT_KCHECK(a.rank() <= 1, "input 'axes' must be 1-D, got shape {}", shape_str(a.shape()));
+      HWOPT_KCHECK(a.dtype() == DType::int64 || a.dtype() == DType::int32,
+                   "input 'axes' must be int64 (or int32), got {}", dtype_name(a.dtype()));
       axes = to_int64_vector(a);
     }
     noop_with_empty_axes = ctx.attr_int("noop_with_empty_axes", 0) != 0;
@@ -233,7 +233,8 @@ void run_reduce(KernelContext& ctx, ReduceKind kind) {
     bool* py = y.data<bool>();
     for (size_t o = 0; o < out_offs.size(); ++o) {
       bool acc = kind == ReduceKind::min;  // empty: max -> false, min -> true
-      for (int64_t r : red_offs) acc = kind == ReduceKind::max ? (acc || px[out_offs[o] + r]) : (acc && px[out_offs[o] + r]);
+      for (int64_t r : red_offs)
+        acc = kind == ReduceKind::max ? (acc || px[out_offs[o] + r]) : (acc && px[out_offs[o] + r]);
       py[o] = acc;
     }
     return;

@@ -1,5 +1,4 @@
-// Recurrent layers: RNN, GRU and LSTM (all directions, sequence_lens, initial states, peepholes,
-// activations with alpha/beta, clip, layout), computed step by step in double precision.
+// Recurrent layers RNN, GRU, LSTM (directions, sequence_lens, states, peepholes, activations, clip, layout).
 #include <algorithm>
 #include <cctype>
 #include <cmath>

@@ -59,7 +59,8 @@ void ref_roialign(KernelContext& ctx) {
   HWOPT_KCHECK(rois_t.rank() == 2 && rois_t.dim(1) == 4, "input 'rois' must have shape [num_rois, 4], got {}",
                shape_str(rois_t.shape()));
   HWOPT_KCHECK(bi_t.rank() == 1 && bi_t.dim(0) == rois_t.dim(0),
-               "input 'batch_indices' must have shape [{}] (one per roi), got {}", rois_t.dim(0), shape_str(bi_t.shape()));
+               "input 'batch_indices' must have shape [{}] (one per roi), got {}", rois_t.dim(0),
+               shape_str(bi_t.shape()));
 
   const std::string mode = ctx.attr_string("mode", "avg");
   HWOPT_KCHECK(mode == "avg" || mode == "max", "attribute 'mode' must be avg or max, got '{}'", mode);
@@ -75,13 +76,16 @@ void ref_roialign(KernelContext& ctx) {
   HWOPT_KCHECK(out_h > 0 && out_w > 0, "attributes 'output_height' and 'output_width' must be positive, got {} and {}",
                out_h, out_w);
   const int64_t sampling_ratio = ctx.attr_int("sampling_ratio", 0);
-  HWOPT_KCHECK(sampling_ratio >= 0 && sampling_ratio < 2147483648LL, "attribute 'sampling_ratio' must be in [0, 2^31), got {}", sampling_ratio);
+  HWOPT_KCHECK(sampling_ratio >= 0 && sampling_ratio < 2147483648LL,
+               "attribute 'sampling_ratio' must be in [0, 2^31), got {}", sampling_ratio);
   const double spatial_scale = ctx.attr_float("spatial_scale", 1.0f);
 
   const int64_t N = x_t.dim(0), C = x_t.dim(1), H = x_t.dim(2), W = x_t.dim(3);
   const int64_t num_rois = rois_t.dim(0);
   const std::vector<double> x = to_double_vector(x_t);
   const std::vector<double> rois = to_double_vector(rois_t);
+  HWOPT_KCHECK(bi_t.dtype() == DType::int64 || bi_t.dtype() == DType::int32,
+               "input 'batch_indices' must be int64 (or int32), got {}", dtype_name(bi_t.dtype()));
   const std::vector<int64_t> batch_indices = to_int64_vector(bi_t);
   for (int64_t r = 0; r < num_rois; ++r) {
     HWOPT_KCHECK(batch_indices[r] >= 0 && batch_indices[r] < N, "batch_indices[{}] = {} is out of range [0, {})", r,

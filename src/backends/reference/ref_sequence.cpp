@@ -1,5 +1,4 @@
-// Tensor sequences: SequenceEmpty, SequenceConstruct, SequenceInsert, SequenceAt, SequenceErase,
-// SequenceLength, ConcatFromSequence, SplitToSequence.
+// Tensor sequences: SequenceEmpty/Construct/Insert/At/Erase/Length, ConcatFromSequence, SplitToSequence.
 #include <cstring>
 #include <string>
 #include <vector>

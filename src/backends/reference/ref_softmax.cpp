@@ -61,8 +61,8 @@ void run_softmax(KernelContext& ctx, SoftmaxKind kind) {
   const int64_t axis_attr = ctx.attr_int("axis", per_axis ? -1 : 1);
   const int64_t lo = rank == 0 ? -1 : -rank;
   const int64_t hi = rank == 0 ? 0 : rank - 1;
-  HWOPT_KCHECK(axis_attr >= lo && axis_attr <= hi, "attribute 'axis' = {} is out of range for input rank {}",
-               axis_attr, rank);
+  HWOPT_KCHECK(axis_attr >= lo && axis_attr <= hi, "attribute 'axis' = {} is out of range for input rank {}", axis_attr,
+               rank);
   const int64_t axis = rank == 0 ? 0 : (axis_attr < 0 ? axis_attr + rank : axis_attr);
 
   // The op works on rows of n elements spaced `inner` apart, `outer` * `inner` rows in all.

@@ -37,6 +37,8 @@ void ref_topk(KernelContext& ctx) {
     const Tensor& kt = ctx.input(1);
     HWOPT_KCHECK(kt.numel() == 1 && kt.rank() <= 1, "input 'K' must hold exactly one value, got shape {}",
                  shape_str(kt.shape()));
+    HWOPT_KCHECK(kt.dtype() == DType::int64 || kt.dtype() == DType::int32, "input 'K' must be int64 (or int32), got {}",
+                 dtype_name(kt.dtype()));
     k = to_int64_vector(kt)[0];
   } else {
     HWOPT_KCHECK(ctx.has_attr("k"), "attribute 'k' is required before opset 10");
@@ -44,8 +46,8 @@ void ref_topk(KernelContext& ctx) {
   }
   const int64_t axis_attr = ctx.attr_int("axis", -1);
   HWOPT_KCHECK(rank >= 1, "input 'X' must have rank >= 1, got a scalar");
-  HWOPT_KCHECK(axis_attr >= -rank && axis_attr < rank, "attribute 'axis' = {} is out of range for rank {}",
-               axis_attr, rank);
+  HWOPT_KCHECK(axis_attr >= -rank && axis_attr < rank, "attribute 'axis' = {} is out of range for rank {}", axis_attr,
+               rank);
   const int64_t axis = axis_attr < 0 ? axis_attr + rank : axis_attr;
   const int64_t n = x.dim(axis);
   HWOPT_KCHECK(k >= 0 && k <= n, "k = {} must be in [0, {}] (the size of axis {})", k, n, axis);

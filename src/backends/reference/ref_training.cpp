@@ -1,5 +1,4 @@
-// Optimizers of domain ai.onnx.preview.training: Adagrad, Adam, Momentum (standard and nesterov),
-// each updating any number of tensors X_i with gradients G_i and their state tensors.
+// Optimizers of domain ai.onnx.preview.training: Adagrad, Adam, Momentum (standard and nesterov).
 #include <cmath>
 #include <string>
 #include <vector>

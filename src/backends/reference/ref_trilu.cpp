@@ -11,8 +11,9 @@ void ref_trilu(KernelContext& ctx) {
   int64_t k = 0;
   if (ctx.has_input(1)) {
     const Tensor& kt = ctx.input(1);
-    HWOPT_KCHECK(kt.numel() == 1 && kt.rank() <= 1, "input 'k' must be a scalar, got shape {}",
-                 shape_str(kt.shape()));
+    HWOPT_KCHECK(kt.numel() == 1 && kt.rank() <= 1, "input 'k' must be a scalar, got shape {}", shape_str(kt.shape()));
+    HWOPT_KCHECK(kt.dtype() == DType::int64 || kt.dtype() == DType::int32, "input 'k' must be int64 (or int32), got {}",
+                 dtype_name(kt.dtype()));
     k = to_int64_vector(kt)[0];
   }
   const bool upper = ctx.attr_int("upper", 1) != 0;

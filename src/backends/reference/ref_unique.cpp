@@ -43,8 +43,8 @@ void ref_unique(KernelContext& ctx) {
   Shape item_shape;  // dims of one item (the input dims other than `axis`)
   if (has_axis) {
     const int64_t axis_attr = ctx.attr_int("axis", 0);
-    HWOPT_KCHECK(axis_attr >= -rank && axis_attr < rank, "attribute 'axis' = {} is out of range for rank {}",
-                 axis_attr, rank);
+    HWOPT_KCHECK(axis_attr >= -rank && axis_attr < rank, "attribute 'axis' = {} is out of range for rank {}", axis_attr,
+                 rank);
     const int64_t axis = axis_attr < 0 ? axis_attr + rank : axis_attr;
     perm.push_back(axis);
     for (int64_t d = 0; d < rank; ++d) {
