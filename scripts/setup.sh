@@ -8,6 +8,7 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler libonnx-dev   # ONNX protobufs, schemas, shape inference
   libonnx-testdata                                # ONNX backend conformance data
   libfmt-dev nlohmann-json3-dev libcli11-dev      # formatting, JSON, command line
+  libdnnl-dev libcpuinfo-dev                      # CPU backend: oneDNN primitives, core detection
   libgtest-dev                                    # tests
 )
 

@@ -10,5 +10,6 @@ namespace hwopt::cli {
 /// Adds a subcommand to `app`; the returned function runs it and gives the exit code.
 using CommandRunner = std::function<int()>;
 CommandRunner add_run_command(CLI::App& app);
+CommandRunner add_optimize_command(CLI::App& app);
 
 }  // namespace hwopt::cli

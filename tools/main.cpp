@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
     if (subs.size() > before) runners[subs.back()] = runner;
   };
   add(hwopt::cli::add_run_command);
+  add(hwopt::cli::add_optimize_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

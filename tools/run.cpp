@@ -25,6 +25,8 @@ struct RunArgs {
   int warmup = 0;
   bool verbose = false;
   bool check_finite = false;
+  std::string backend = "cpu";
+  int threads = 0;
 };
 
 int fail(const Status& st) {
@@ -58,6 +60,8 @@ int run(const RunArgs& a) {
   if (!dims.ok()) return fail(dims.status());
   SessionOptions so;
   so.check_finite = a.check_finite;
+  so.backend = a.backend;
+  so.threads = a.threads;
   auto t0 = clock::now();
   auto session = Session::load(a.model, so);
   if (!session.ok()) return fail(session.status());
@@ -86,9 +90,9 @@ int run(const RunArgs& a) {
   }
   for (const auto& info : s.outputs())
     std::cout << fmt::format("output   {:<24} {}\n", info.name, summarize(outputs.at(info.name)));
-  std::cout << fmt::format("time     {} run(s): median {:.2f} ms, min {:.2f} ms, max {:.2f} ms (backend reference)\n",
+  std::cout << fmt::format("time     {} run(s): median {:.2f} ms, min {:.2f} ms, max {:.2f} ms (backend {})\n",
                            times.size(), percentile(times, 50), *std::min_element(times.begin(), times.end()),
-                           *std::max_element(times.begin(), times.end()));
+                           *std::max_element(times.begin(), times.end()), a.backend);
   std::cout << fmt::format("memory   planned peak of intermediates {:.2f} MiB{}\n", s.planned_peak_bytes() / 1048576.0,
                            s.planned_unknown_values() ? fmt::format(" (+{} values sized only at run time)", s.planned_unknown_values()) : "");
   if (a.verbose) {
@@ -136,6 +140,10 @@ CommandRunner add_run_command(CLI::App& app) {
   cmd->add_option("--seed", args->seed, "seed of the random inputs")->default_val(0);
   cmd->add_option("--repeat", args->repeat, "timed runs")->default_val(1)->check(CLI::Range(1, 1000000));
   cmd->add_option("--warmup", args->warmup, "untimed runs before timing")->default_val(0)->check(CLI::Range(0, 1000000));
+  cmd->add_option("--backend", args->backend, "cpu (oneDNN and own kernels, reference as fallback) or reference")
+      ->default_val("cpu")
+      ->check(CLI::IsMember({"cpu", "reference"}));
+  cmd->add_option("--threads", args->threads, "intra-op threads (0 = physical cores)")->default_val(0)->check(CLI::Range(0, 1024));
   cmd->add_flag("--check-finite", args->check_finite, "fail if an input or output holds NaN or Inf");
   cmd->add_flag("--verbose,-v", args->verbose, "print the implementation and time of every node");
   return [args]() { return run(*args); };

@@ -24,8 +24,13 @@ struct TensorInfo {
 };
 
 struct SessionOptions {
-  /// Backend that runs the plan: "reference" (the oracle) for now.
+  /// Backend that runs the plan: "cpu" (oneDNN and own kernels, reference as the last
+  /// candidate per node) or "reference" (the oracle only).
   std::string backend = "reference";
+  /// Intra-op threads; 0 = the number of physical cores.
+  int threads = 0;
+  /// Run the graph optimization pipeline before planning.
+  bool optimize = false;
   /// Reject NaN/Inf in inputs and outputs with an error naming the tensor.
   bool check_finite = false;
 };

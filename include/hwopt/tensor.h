@@ -137,6 +137,22 @@ class Storage {
   std::unique_ptr<std::vector<std::string>> strings_;
 };
 
+class Tensor;
+
+/// A backend's physical layout of a tensor's bytes (e.g. oneDNN's blocked nChw16c). A tensor
+/// with a layout keeps its logical shape; only the backend that made it reads its bytes, and
+/// to_plain() converts it back to row-major. Tensors without a layout are plain row-major.
+class Layout {
+ public:
+  virtual ~Layout() = default;
+  /// Short name for logs and profiles, e.g. "onednn:nChw16c".
+  virtual std::string name() const = 0;
+  /// Bytes the layout occupies (may exceed numel * dtype size because of padding).
+  virtual size_t bytes() const = 0;
+  /// A plain row-major copy of `t`, which must use this layout.
+  virtual Tensor to_plain(const Tensor& t) const = 0;
+};
+
 /// An n-dimensional array: dtype, shape, strides (in elements) and a view into a Storage.
 /// Copying a Tensor shares its storage (a view); use clone() for a deep copy.
 class Tensor {
@@ -173,6 +189,14 @@ class Tensor {
   Device device() const { return storage_ ? storage_->device() : Device{}; }
   const std::shared_ptr<Storage>& storage() const { return storage_; }
   bool is_contiguous() const;
+  /// Null for plain row-major tensors; the backend layout otherwise.
+  const std::shared_ptr<const Layout>& layout() const { return layout_; }
+  bool is_plain() const { return layout_ == nullptr; }
+  /// A tensor viewing `storage` in a backend layout (logical `shape`).
+  static Tensor with_layout(DType dtype, Shape shape, std::shared_ptr<Storage> storage,
+                            std::shared_ptr<const Layout> layout);
+  /// This tensor as plain row-major (converted if it has a layout).
+  Tensor to_plain() const { return layout_ ? layout_->to_plain(*this) : *this; }
 
   void* raw_data();
   const void* raw_data() const;
@@ -206,6 +230,7 @@ class Tensor {
   int64_t numel_ = 0;
   int64_t offset_ = 0;
   std::shared_ptr<Storage> storage_;
+  std::shared_ptr<const Layout> layout_;
 };
 
 }  // namespace hwopt

@@ -105,6 +105,7 @@ class KernelContext {
   std::vector<RtValue> run_subgraph(const ir::Graph& graph, std::vector<RtValue> inputs) const {
     return runner_(graph, std::move(inputs));
   }
+  const SubgraphRunner& subgraph_runner() const { return runner_; }
 
  private:
   const ir::Node& node_;

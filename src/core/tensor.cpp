@@ -226,7 +226,15 @@ Tensor::Tensor(DType dtype, Shape shape, std::shared_ptr<Storage> storage, int64
   compute_contiguous_strides();
 }
 
+Tensor Tensor::with_layout(DType dtype, Shape shape, std::shared_ptr<Storage> storage,
+                           std::shared_ptr<const Layout> layout) {
+  Tensor t(dtype, std::move(shape), std::move(storage), 0);
+  t.layout_ = std::move(layout);
+  return t;
+}
+
 bool Tensor::is_contiguous() const {
+  if (layout_) return false;
   int64_t expected = 1;
   for (int64_t i = rank() - 1; i >= 0; --i) {
     if (shape_[i] != 1 && strides_[i] != expected) return false;
@@ -242,7 +250,7 @@ void* Tensor::raw_data() {
 const void* Tensor::raw_data() const { return const_cast<Tensor*>(this)->raw_data(); }
 
 Tensor Tensor::reshape(const Shape& shape) const {
-  Tensor t = is_contiguous() ? *this : contiguous();
+  Tensor t = is_contiguous() ? *this : contiguous();  // converts a backend layout to plain
   t.shape_ = shape;
   t.numel_ = shape_numel(shape);
   t.compute_contiguous_strides();
@@ -250,7 +258,7 @@ Tensor Tensor::reshape(const Shape& shape) const {
 }
 
 Tensor Tensor::permute(const std::vector<int64_t>& perm) const {
-  Tensor t = *this;
+  Tensor t = to_plain();
   for (size_t i = 0; i < perm.size(); ++i) {
     t.shape_[i] = shape_[perm[i]];
     t.strides_[i] = strides_[perm[i]];
@@ -277,11 +285,13 @@ void strided_copy(const Tensor& src, T* dst) {
 }  // namespace
 
 Tensor Tensor::contiguous() const {
+  if (layout_) return layout_->to_plain(*this);
   if (is_contiguous()) return *this;
   return clone();
 }
 
 Tensor Tensor::clone() const {
+  if (layout_) return layout_->to_plain(*this).clone();
   Tensor out(dtype_, shape_);
   if (numel_ == 0) return out;
   if (dtype_ == DType::string) {

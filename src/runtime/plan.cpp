@@ -2,13 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
 #include <unordered_set>
 
+#include "backends/backend.h"
 #include "backends/reference/registry.h"
+#include "core/threads.h"
 #include "runtime/memory_planner.h"
 
 namespace hwopt {
@@ -113,6 +116,20 @@ Status Plan::build(const ir::Graph& graph, const std::vector<std::string>& outer
                                 options_.backend));
     step.fn = def->fn;
     step.implementation = "ref:" + node.op_type;
+    if (options_.backend != "reference") {
+      NodeContext nctx{node, graph, options_.threads > 0 ? options_.threads : physical_cores()};
+      for (const Candidate* c : CandidateRegistry::instance().find(options_.backend, node.op_type, node.domain, node.opset)) {
+        std::string why = c->check ? c->check(nctx) : "";
+        if (!why.empty()) {
+          step.declined.push_back(fmt::format("{}:{}: {}", c->backend, c->name, why));
+          continue;
+        }
+        step.fn = c->make(nctx, def->fn);
+        step.implementation = c->backend + ":" + c->name;
+        step.accepts_layouts = c->accepts_layouts;
+        break;
+      }
+    }
     for (const auto& i : node.inputs) {
       int s = i.empty() ? -1 : gp->slot_of.at(i);
       step.input_slots.push_back(s);
@@ -166,8 +183,9 @@ Status Plan::build(const ir::Graph& graph, const std::vector<std::string>& outer
 }
 
 Expected<std::unique_ptr<Plan>> Plan::create(std::shared_ptr<const ir::Graph> graph, const PlanOptions& options) {
-  if (options.backend != "reference")
-    return Status(StatusCode::unsupported, fmt::format("backend '{}' is not available (have: reference)", options.backend));
+  auto backends = known_backends();
+  if (std::find(backends.begin(), backends.end(), options.backend) == backends.end())
+    return Status(StatusCode::unsupported, fmt::format("backend '{}' is not available (have: cpu, reference)", options.backend));
   auto plan = std::unique_ptr<Plan>(new Plan());
   plan->options_ = options;
   plan->graph_ = std::move(graph);
@@ -235,10 +253,20 @@ std::vector<RtValue> Plan::run_graph(const GraphPlan& gp, std::vector<RtValue> i
     HWOPT_KCHECK(it != plans_.end(), "subgraph '{}' has no plan", g.name);
     return run_graph(*it->second, std::move(in), &frame, state);
   };
+  std::vector<RtValue> plain;  // inputs converted from a backend layout for this step
   for (const PlanStep& step : gp.steps) {
     std::vector<const RtValue*> ins;
     ins.reserve(step.input_slots.size());
-    for (int s : step.input_slots) ins.push_back(s >= 0 ? &frame.slots[s] : nullptr);
+    plain.clear();
+    plain.reserve(step.input_slots.size());
+    for (int s : step.input_slots) {
+      const RtValue* v = s >= 0 ? &frame.slots[s] : nullptr;
+      if (v && !step.accepts_layouts && v->is_tensor() && !v->tensor.is_plain()) {
+        plain.push_back(RtValue::of(v->tensor.to_plain()));
+        v = &plain.back();
+      }
+      ins.push_back(v);
+    }
     KernelContext ctx(*step.node, std::move(ins), runner);
     auto t0 = state.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     try {
@@ -273,6 +301,7 @@ std::vector<RtValue> Plan::run_graph(const GraphPlan& gp, std::vector<RtValue> i
       if (outer) v = outer;
     }
     outs.push_back(*v);
+    if (outs.back().is_tensor() && !outs.back().tensor.is_plain()) outs.back().tensor = outs.back().tensor.to_plain();
   }
   return outs;
 }
@@ -283,6 +312,7 @@ Expected<std::vector<RtValue>> Plan::run(std::vector<RtValue> inputs, const RunO
   if (stats) stats->steps.clear();
   state.steps = stats ? &stats->steps : nullptr;
   auto t0 = std::chrono::steady_clock::now();
+  if (options_.backend != "reference") set_intra_op_threads(options_.threads);
   try {
     auto outs = run_graph(main(), std::move(inputs), nullptr, state);
     if (stats) {

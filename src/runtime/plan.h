@@ -15,7 +15,8 @@
 namespace hwopt {
 
 struct PlanOptions {
-  std::string backend = "reference";
+  std::string backend = "reference";  // "cpu": backend candidates first, reference last
+  int threads = 0;                     // intra-op threads; 0 = physical cores
 };
 
 struct PlanStep {
@@ -28,6 +29,8 @@ struct PlanStep {
   std::vector<int> input_slots;   // -1: omitted optional input
   std::vector<int> output_slots;  // -1: omitted optional output
   std::vector<int> free_after;    // slots whose last reader is this step
+  bool accepts_layouts = false;   // inputs may stay in a backend layout (else made plain first)
+  std::vector<std::string> declined;  // "<candidate>: <reason>" of candidates tried before this one
 };
 
 /// The plan of one graph (the main graph or a subgraph body).
@@ -50,6 +53,7 @@ class Plan {
 
   const ir::Graph& graph() const { return *graph_; }
   const GraphPlan& main() const { return *plans_.at(graph_.get()); }
+  const PlanOptions& options() const { return options_; }
 
   /// Runs the main graph. `inputs` follow graph().inputs order; a none value means "not given"
   /// (allowed only for inputs that have an initializer). Returns the graph outputs in order.

@@ -30,6 +30,7 @@ Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, co
   if (!model.ok()) return model.status();
   PlanOptions po;
   po.backend = options.backend;
+  po.threads = options.threads;
   auto plan = Plan::create(model->graph, po);
   if (!plan.ok()) return plan.status();
   plan_slot = std::move(plan).value();

@@ -1,0 +1,72 @@
+// Dispatch: for each node, an ordered list of candidate kernels of a backend, most specialised
+// first. A candidate checks the node (attributes, dtypes and shapes known at plan time) and either
+// accepts or declines with a reason; the reference kernel is always the last candidate.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "backends/kernel.h"
+#include "ir/graph.h"
+
+namespace hwopt {
+
+/// What a candidate can see of a node when the plan is made.
+struct NodeContext {
+  const ir::Node& node;
+  const ir::Graph& graph;
+  int threads = 1;
+
+  size_t num_inputs() const { return node.inputs.size(); }
+  bool has_input(size_t i) const { return i < node.inputs.size() && !node.inputs[i].empty(); }
+  /// Declared/inferred type of input/output i; nullptr when unknown.
+  const ir::ValueInfo* input_info(size_t i) const;
+  const ir::ValueInfo* output_info(size_t i) const;
+  /// dtype of input i if known, else undefined.
+  DType input_dtype(size_t i) const;
+  /// The initializer feeding input i, or nullptr if it is not a constant.
+  const Tensor* constant_input(size_t i) const;
+  /// Rank of input i if known, else -1.
+  int64_t input_rank(size_t i) const;
+};
+
+struct Candidate {
+  std::string backend;       // "cpu"
+  std::string name;          // "onednn:conv"; shown as "<backend>:<name>" in logs and profiles
+  std::string op_type;
+  std::string domain;        // "" = ai.onnx
+  int since_version = 1;
+  int priority = 0;          // lower runs first among a backend's candidates for an op
+  bool accepts_layouts = false;  // inputs may arrive in a backend layout (else made plain first)
+  /// "" to accept the node, else the reason for declining.
+  std::function<std::string(const NodeContext&)> check;
+  /// Builds the kernel (may prepare state: reordered weights, primitive caches). `reference`
+  /// is the reference kernel, for inputs the candidate meets only at run time and cannot handle.
+  std::function<KernelFn(const NodeContext&, KernelFn reference)> make;
+};
+
+class CandidateRegistry {
+ public:
+  static CandidateRegistry& instance();
+  void add(Candidate c);
+  /// Candidates of `backend` for the op, in priority order.
+  std::vector<const Candidate*> find(const std::string& backend, const std::string& op_type,
+                                     const std::string& domain, int opset) const;
+  std::vector<const Candidate*> all() const;
+
+ private:
+  std::vector<Candidate> candidates_;
+};
+
+struct CandidateRegistrar {
+  explicit CandidateRegistrar(Candidate c) { CandidateRegistry::instance().add(std::move(c)); }
+};
+
+/// Backends a plan can be made for, in the order they are tried.
+std::vector<std::string> known_backends();
+
+}  // namespace hwopt
+
+#define HWOPT_REGISTER_CANDIDATE(candidate) \
+  static ::hwopt::CandidateRegistrar HWOPT_CONCAT(_hwopt_candidate_, __COUNTER__)(candidate)

@@ -1,0 +1,196 @@
+// Conv and FusedConv (com.microsoft) on oneDNN: source and destination in the formats oneDNN
+// picks (format_tag::any, usually blocked nChw16c), weights reordered once per input shape,
+// bias, residual sum and activation fused as post-ops.
+#include <fmt/format.h>
+
+#include "backends/backend.h"
+#include "backends/cpu/onednn.h"
+#include "backends/cpu/post_ops.h"
+
+namespace hwopt::cpu {
+namespace {
+
+using tag = dnnl::memory::format_tag;
+
+struct ConvAttrs {
+  std::vector<int64_t> strides, dilations, pads;
+  std::string auto_pad;
+  int64_t group = 1;
+  std::string activation;
+  std::vector<float> activation_params;
+};
+
+std::vector<int64_t> get_ints(const ir::Node& n, const char* name) {
+  const ir::Attribute* a = n.attr(name);
+  return a ? a->ints : std::vector<int64_t>{};
+}
+
+ConvAttrs read_attrs(const ir::Node& n) {
+  ConvAttrs a;
+  a.strides = get_ints(n, "strides");
+  a.dilations = get_ints(n, "dilations");
+  a.pads = get_ints(n, "pads");
+  if (const ir::Attribute* x = n.attr("auto_pad")) a.auto_pad = x->s;
+  if (const ir::Attribute* x = n.attr("group")) a.group = x->i;
+  if (const ir::Attribute* x = n.attr("activation")) a.activation = x->s;
+  if (const ir::Attribute* x = n.attr("activation_params")) a.activation_params = x->floats;
+  return a;
+}
+
+std::string check_conv(const NodeContext& nc) {
+  if (nc.input_dtype(0) != DType::float32) return "input dtype is not known to be float32";
+  const Tensor* w = nc.constant_input(1);
+  if (!w) return "weights are not a constant initializer";
+  if (w->dtype() != DType::float32) return "weights are not float32";
+  if (w->rank() < 3 || w->rank() > 5) return fmt::format("weights of rank {} (only 1-D to 3-D convolutions)", w->rank());
+  if (nc.has_input(2) && !nc.constant_input(2)) return "bias is not a constant initializer";
+  ConvAttrs a = read_attrs(nc.node);
+  if (!activation_supported(a.activation)) return fmt::format("activation '{}' has no oneDNN post-op", a.activation);
+  if (a.group < 1 || w->dim(0) % a.group != 0) return "group does not divide the output channels";
+  if (!a.auto_pad.empty() && a.auto_pad != "NOTSET" && a.auto_pad != "VALID" && a.auto_pad != "SAME_UPPER" &&
+      a.auto_pad != "SAME_LOWER")
+    return "unknown auto_pad";
+  return "";
+}
+
+struct ConvEntry {
+  dnnl::convolution_forward prim;
+  dnnl::convolution_forward::primitive_desc pd;
+  dnnl::memory weights;  // reordered to the primitive's format
+  dnnl::memory bias;
+  Tensor weights_holder, bias_holder;
+  Shape out_shape;
+};
+
+class ConvKernel {
+ public:
+  ConvKernel(const NodeContext& nc, KernelFn reference)
+      : attrs_(read_attrs(nc.node)), weights_(*nc.constant_input(1)), reference_(std::move(reference)) {
+    if (nc.has_input(2)) bias_ = *nc.constant_input(2);
+  }
+
+  void operator()(KernelContext& ctx) {
+    const Tensor& x = ctx.input(0);
+    if (x.dtype() != DType::float32 || x.rank() != weights_.rank() || ctx.input(1).storage() != weights_.storage()) {
+      return run_reference(ctx);
+    }
+    const bool has_sum = ctx.num_inputs() > 3 && ctx.has_input(3);
+    auto entry = cache_.get(shape_key(ctx), [&] { return create(x, has_sum); });
+    dnnl::memory::desc src_desc = desc_of(x);
+    Tensor src = x;
+    if (src_desc != entry->pd.src_desc()) src = reorder_to(x, entry->pd.src_desc());
+    Tensor dst;
+    if (has_sum) {
+      const Tensor& z = ctx.input(3);
+      HWOPT_KCHECK(z.shape() == entry->out_shape, "residual input Z has shape {} but the convolution output is {}",
+                   shape_str(z.shape()), shape_str(entry->out_shape));
+      dst = allocate_like(entry->pd.dst_desc(), DType::float32, entry->out_shape);
+      dnnl::memory zm = memory_of(z.is_plain() ? z.contiguous() : z);
+      dnnl::memory dm = memory_of(dst, entry->pd.dst_desc());
+      dnnl::reorder(zm, dm).execute(stream(), zm, dm);
+    } else {
+      dst = allocate_like(entry->pd.dst_desc(), DType::float32, entry->out_shape);
+    }
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, memory_of(src, entry->pd.src_desc())},
+                                                {DNNL_ARG_WEIGHTS, entry->weights},
+                                                {DNNL_ARG_DST, memory_of(dst, entry->pd.dst_desc())}};
+    if (bias_.defined()) args[DNNL_ARG_BIAS] = entry->bias;
+    entry->prim.execute(stream(), args);
+    stream().wait();
+    ctx.set_output(0, std::move(dst));
+  }
+
+ private:
+  void run_reference(KernelContext& ctx) { run_plain(ctx, reference_); }
+
+  ConvEntry create(const Tensor& x, bool has_sum) const {
+    const int64_t spatial = x.rank() - 2;
+    const Shape& ws = weights_.shape();
+    HWOPT_KCHECK(x.dim(1) == ws[1] * attrs_.group, "input has {} channels but weights expect {} x group {}", x.dim(1),
+                 ws[1], attrs_.group);
+    std::vector<int64_t> strides = attrs_.strides.empty() ? std::vector<int64_t>(spatial, 1) : attrs_.strides;
+    std::vector<int64_t> dil = attrs_.dilations.empty() ? std::vector<int64_t>(spatial, 1) : attrs_.dilations;
+    std::vector<int64_t> pads = attrs_.pads.empty() ? std::vector<int64_t>(2 * spatial, 0) : attrs_.pads;
+    HWOPT_KCHECK(static_cast<int64_t>(strides.size()) == spatial && static_cast<int64_t>(dil.size()) == spatial &&
+                     static_cast<int64_t>(pads.size()) == 2 * spatial,
+                 "strides/dilations/pads do not match {} spatial dims", spatial);
+    Shape out{x.dim(0), ws[0]};
+    for (int64_t i = 0; i < spatial; ++i) {
+      const int64_t in = x.dim(2 + i), k = ws[2 + i];
+      const int64_t ek = (k - 1) * dil[i] + 1;
+      if (attrs_.auto_pad == "SAME_UPPER" || attrs_.auto_pad == "SAME_LOWER") {
+        const int64_t o = (in + strides[i] - 1) / strides[i];
+        const int64_t total = std::max<int64_t>(0, (o - 1) * strides[i] + ek - in);
+        pads[i] = attrs_.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+        pads[i + spatial] = total - pads[i];
+      } else if (attrs_.auto_pad == "VALID") {
+        pads[i] = pads[i + spatial] = 0;
+      }
+      const int64_t o = (in + pads[i] + pads[i + spatial] - ek) / strides[i] + 1;
+      HWOPT_KCHECK(o > 0, "spatial dim {} of size {} is too small for the kernel", i, in);
+      out.push_back(o);
+    }
+    dnnl::memory::dims s(strides.begin(), strides.end()), d, pl, pr;
+    for (int64_t i = 0; i < spatial; ++i) {
+      d.push_back(dil[i] - 1);
+      pl.push_back(pads[i]);
+      pr.push_back(pads[i + spatial]);
+    }
+    Shape wshape = ws;
+    if (attrs_.group > 1) {
+      wshape = {attrs_.group, ws[0] / attrs_.group};
+      wshape.insert(wshape.end(), ws.begin() + 1, ws.end());
+    }
+    auto any = [](const Shape& sh) { return dnnl::memory::desc(to_dims(sh), dnnl::memory::data_type::f32, tag::any); };
+    dnnl::memory::desc bias_desc;
+    if (bias_.defined()) bias_desc = plain_desc({ws[0]}, DType::float32);
+    dnnl::convolution_forward::desc cd(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                       any(x.shape()), any(wshape), bias_desc, any(out), s, d, pl, pr);
+    dnnl::post_ops ops;
+    if (has_sum) ops.append_sum(1.f);
+    append_activation(ops, attrs_.activation, attrs_.activation_params);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+    ConvEntry e{};
+    e.pd = dnnl::convolution_forward::primitive_desc(cd, attr, engine());
+    e.prim = dnnl::convolution_forward(e.pd);
+    e.out_shape = out;
+    Tensor w_plain = weights_.contiguous();
+    e.weights_holder = reorder_to(Tensor(DType::float32, wshape, w_plain.storage(), w_plain.offset()), e.pd.weights_desc());
+    e.weights = memory_of(e.weights_holder, e.pd.weights_desc());
+    if (bias_.defined()) {
+      e.bias_holder = bias_.contiguous();
+      e.bias = memory_of(e.bias_holder, bias_desc);
+    }
+    return e;
+  }
+
+  ConvAttrs attrs_;
+  Tensor weights_, bias_;
+  KernelFn reference_;
+  ShapeCache<ConvEntry> cache_;
+};
+
+KernelFn make_conv(const NodeContext& nc, KernelFn reference) {
+  auto kernel = std::make_shared<ConvKernel>(nc, std::move(reference));
+  return [kernel](KernelContext& ctx) { (*kernel)(ctx); };
+}
+
+Candidate conv_candidate(const char* op, const char* domain) {
+  Candidate c;
+  c.backend = "cpu";
+  c.name = "onednn:conv";
+  c.op_type = op;
+  c.domain = domain;
+  c.accepts_layouts = true;
+  c.check = check_conv;
+  c.make = make_conv;
+  return c;
+}
+
+}  // namespace
+
+HWOPT_REGISTER_CANDIDATE(conv_candidate("Conv", ""));
+HWOPT_REGISTER_CANDIDATE(conv_candidate("FusedConv", "com.microsoft"));
+
+}  // namespace hwopt::cpu

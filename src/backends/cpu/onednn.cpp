@@ -1,0 +1,161 @@
+#include "backends/cpu/onednn.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace hwopt::cpu {
+
+dnnl::engine& engine() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+
+dnnl::stream& stream() {
+  thread_local dnnl::stream s(engine());
+  return s;
+}
+
+bool onednn_supports(DType dtype) {
+  switch (dtype) {
+    case DType::float32: case DType::float16: case DType::bfloat16: case DType::int8: case DType::uint8:
+    case DType::int32: return true;
+    default: return false;
+  }
+}
+
+dnnl::memory::data_type onednn_dtype(DType dtype) {
+  using dt = dnnl::memory::data_type;
+  switch (dtype) {
+    case DType::float32: return dt::f32;
+    case DType::float16: return dt::f16;
+    case DType::bfloat16: return dt::bf16;
+    case DType::int8: return dt::s8;
+    case DType::uint8: return dt::u8;
+    case DType::int32: return dt::s32;
+    default: throw KernelError(fmt::format("oneDNN has no data type for {}", dtype_name(dtype)));
+  }
+}
+
+dnnl::memory::dims to_dims(const Shape& shape) { return dnnl::memory::dims(shape.begin(), shape.end()); }
+
+namespace {
+dnnl::memory::desc plain_desc_dt(const Shape& shape, dnnl::memory::data_type dt) {
+  dnnl::memory::dims strides(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i) strides[i] = strides[i + 1] * shape[i + 1];
+  return dnnl::memory::desc(to_dims(shape), dt, strides);
+}
+}  // namespace
+
+dnnl::memory::desc plain_desc(const Shape& shape, DType dtype) { return plain_desc_dt(shape, onednn_dtype(dtype)); }
+
+dnnl::memory::desc tagged_desc(const Shape& shape, DType dtype, dnnl::memory::format_tag tag) {
+  return dnnl::memory::desc(to_dims(shape), onednn_dtype(dtype), tag);
+}
+
+bool is_plain_desc(const dnnl::memory::desc& desc) {
+  auto dims = desc.dims();
+  return desc == plain_desc_dt(Shape(dims.begin(), dims.end()), desc.data_type());
+}
+
+std::string format_name(const dnnl::memory::desc& desc) {
+  const auto& d = desc.data;
+  if (d.format_kind != dnnl_blocked) return "any";
+  const auto& b = d.format_desc.blocking;
+  const int ndims = d.ndims;
+  // Order the dims by decreasing stride, then append the inner blocks (oneDNN's naming).
+  std::vector<int> order(ndims);
+  for (int i = 0; i < ndims; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return b.strides[x] > b.strides[y]; });
+  std::vector<bool> blocked(ndims, false);
+  for (int i = 0; i < b.inner_nblks; ++i) blocked[b.inner_idxs[i]] = true;
+  const char* lower = "abcdefghijkl";
+  const char* upper = "ABCDEFGHIJKL";
+  std::string name;
+  for (int i : order) name += blocked[i] ? upper[i] : lower[i];
+  for (int i = 0; i < b.inner_nblks; ++i) name += std::to_string(b.inner_blks[i]) + lower[b.inner_idxs[i]];
+  // Friendly names for the common activation formats.
+  if (ndims == 4 && name == "abcd") return "nchw";
+  if (ndims == 4 && name == "acdb") return "nhwc";
+  if (ndims == 4 && name == "aBcd16b") return "nChw16c";
+  if (ndims == 4 && name == "aBcd8b") return "nChw8c";
+  return name;
+}
+
+std::string OnednnLayout::name() const { return "onednn:" + format_name(desc_); }
+
+dnnl::memory::desc desc_of(const Tensor& t) {
+  if (auto* l = dynamic_cast<const OnednnLayout*>(t.layout().get())) return l->desc();
+  HWOPT_KCHECK(t.is_plain(), "tensor in layout {} cannot be read by oneDNN", t.layout()->name());
+  return plain_desc(t.shape(), t.dtype());
+}
+
+dnnl::memory memory_of(const Tensor& t, const dnnl::memory::desc& desc) {
+  return dnnl::memory(desc, engine(), const_cast<void*>(t.raw_data()));
+}
+
+dnnl::memory memory_of(const Tensor& t) {
+  HWOPT_KCHECK(!t.is_plain() || t.is_contiguous(), "memory_of needs a contiguous tensor");
+  return memory_of(t, desc_of(t));
+}
+
+Tensor allocate_like(const dnnl::memory::desc& desc, DType dtype, const Shape& shape) {
+  if (is_plain_desc(desc)) return Tensor(dtype, shape);
+  auto storage = Storage::allocate(desc.get_size());
+  if (!storage) throw std::bad_alloc();
+  return Tensor::with_layout(dtype, shape, std::move(storage), std::make_shared<OnednnLayout>(desc));
+}
+
+Tensor reorder_to(const Tensor& t, const dnnl::memory::desc& desc) {
+  Tensor src = t.is_plain() ? t.contiguous() : t;
+  dnnl::memory::desc src_desc = desc_of(src);
+  if (src_desc == desc) return src;
+  Tensor dst = allocate_like(desc, t.dtype(), t.shape());
+  dnnl::memory src_mem = memory_of(src, src_desc);
+  dnnl::memory dst_mem = memory_of(dst, desc);
+  dnnl::reorder(src_mem, dst_mem).execute(stream(), src_mem, dst_mem);
+  stream().wait();
+  return dst;
+}
+
+Tensor OnednnLayout::to_plain(const Tensor& t) const {
+  Tensor dst(t.dtype(), t.shape());
+  dnnl::memory src_mem = memory_of(t, desc_);
+  dnnl::memory dst_mem = memory_of(dst, plain_desc(t.shape(), t.dtype()));
+  dnnl::reorder(src_mem, dst_mem).execute(stream(), src_mem, dst_mem);
+  stream().wait();
+  return dst;
+}
+
+void run_plain(KernelContext& ctx, const KernelFn& fn) {
+  std::vector<RtValue> plain(ctx.num_inputs());
+  std::vector<const RtValue*> ptrs(ctx.num_inputs(), nullptr);
+  for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+    const RtValue* v = ctx.input_value(i);
+    if (!v) continue;
+    plain[i] = *v;
+    if (plain[i].is_tensor() && !plain[i].tensor.is_plain()) plain[i].tensor = plain[i].tensor.to_plain();
+    ptrs[i] = &plain[i];
+  }
+  KernelContext inner(ctx.node(), std::move(ptrs), ctx.subgraph_runner());
+  fn(inner);
+  for (size_t i = 0; i < ctx.num_outputs(); ++i) ctx.set_output_value(i, std::move(inner.outputs()[i]));
+}
+
+std::string shape_key(const KernelContext& ctx) {
+  std::string key;
+  for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+    if (!ctx.has_input(i) || !ctx.input_value(i)->is_tensor()) {
+      key += "-;";
+      continue;
+    }
+    const Tensor& t = ctx.input(i);
+    key += shape_str(t.shape());
+    key += dtype_name(t.dtype());
+    if (!t.is_plain()) key += t.layout()->name();
+    key += ';';
+  }
+  return key;
+}
+
+}  // namespace hwopt::cpu

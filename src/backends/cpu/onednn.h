@@ -1,0 +1,87 @@
+// oneDNN plumbing shared by the CPU backend's kernels: the engine, a stream per thread, memory
+// descriptors for plain tensors, the Layout of tensors kept in oneDNN's blocked formats, and
+// reorders between the two.
+#pragma once
+
+#include <dnnl.hpp>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "backends/kernel.h"
+
+namespace hwopt::cpu {
+
+dnnl::engine& engine();
+/// A stream for the calling thread (oneDNN streams are not thread-safe).
+dnnl::stream& stream();
+
+/// oneDNN data type for a dtype; throws KernelError for dtypes oneDNN does not have.
+dnnl::memory::data_type onednn_dtype(DType dtype);
+bool onednn_supports(DType dtype);
+dnnl::memory::dims to_dims(const Shape& shape);
+/// Row-major descriptor of a shape (abcd...).
+dnnl::memory::desc plain_desc(const Shape& shape, DType dtype);
+/// A descriptor with the same dims in a named format (e.g. nhwc) for rank 3..5 tensors.
+dnnl::memory::desc tagged_desc(const Shape& shape, DType dtype, dnnl::memory::format_tag tag);
+
+/// The Layout of a tensor stored in a oneDNN format that is not plain row-major.
+class OnednnLayout : public Layout {
+ public:
+  explicit OnednnLayout(dnnl::memory::desc desc) : desc_(std::move(desc)) {}
+  std::string name() const override;
+  size_t bytes() const override { return desc_.get_size(); }
+  Tensor to_plain(const Tensor& t) const override;
+  const dnnl::memory::desc& desc() const { return desc_; }
+
+ private:
+  dnnl::memory::desc desc_;
+};
+
+/// The oneDNN descriptor of a tensor: its layout's if it has one, else plain (it must be
+/// contiguous).
+dnnl::memory::desc desc_of(const Tensor& t);
+/// A dnnl::memory over the tensor's bytes (no copy); the tensor must outlive its use.
+dnnl::memory memory_of(const Tensor& t);
+dnnl::memory memory_of(const Tensor& t, const dnnl::memory::desc& desc);
+/// Allocates a tensor of logical `shape` laid out as `desc` (plain if desc is row-major).
+Tensor allocate_like(const dnnl::memory::desc& desc, DType dtype, const Shape& shape);
+/// `t` in layout `desc` (no copy if it already is).
+Tensor reorder_to(const Tensor& t, const dnnl::memory::desc& desc);
+/// A short name of a descriptor's format: "nchw", "nChw16c", "ab", "blocked".
+std::string format_name(const dnnl::memory::desc& desc);
+/// True if `desc` is the row-major layout of its dims.
+bool is_plain_desc(const dnnl::memory::desc& desc);
+
+/// Primitive state keyed by input shapes, created on first use of a shape and shared by all
+/// later runs (thread-safe). `Entry` holds the primitive and any pre-reordered weights.
+template <typename Entry>
+class ShapeCache {
+ public:
+  template <typename Make>
+  std::shared_ptr<const Entry> get(const std::string& key, Make&& make) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = entries_.find(key);
+      if (it != entries_.end()) return it->second;
+    }
+    auto entry = std::make_shared<const Entry>(make());
+    std::lock_guard<std::mutex> lock(mutex_);
+    return entries_.emplace(key, std::move(entry)).first->second;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const Entry>> entries_;
+};
+
+/// Runs `fn` (e.g. the reference kernel) on plain copies of ctx's inputs and moves its outputs
+/// into ctx: the fallback of a layout-aware kernel for cases it cannot handle.
+void run_plain(KernelContext& ctx, const KernelFn& fn);
+
+/// Key from the shapes and layouts of a kernel's inputs.
+std::string shape_key(const KernelContext& ctx);
+
+}  // namespace hwopt::cpu

@@ -1,0 +1,343 @@
+// Reference kernels of the fused ops the graph passes introduce, written by composing the same
+// math as the unfused reference kernels (the Conv/Gemm/MatMul parts run those very kernels), so a
+// fused graph computes what the unfused one did:
+//   com.microsoft  FusedConv, FusedGemm, Gelu, FastGelu   (ONNX Runtime contrib ops)
+//   ai.hwopt       FusedMatMul, ScaledDotProductAttention, LayerNormalization
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "backends/reference/registry.h"
+#include "backends/reference/util.h"
+
+namespace hwopt::reference {
+namespace {
+
+template <typename T>
+constexpr bool is_half_like = std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>;
+
+/// The type element-wise arithmetic on T is done in, as in the unfused kernels: float for 16-bit
+/// floats, T otherwise.
+template <typename T>
+using compute_t = std::conditional_t<is_half_like<T>, float, T>;
+
+template <typename T>
+double to_dbl(T v) {
+  return static_cast<double>(static_cast<compute_t<T>>(v));
+}
+
+template <typename T>
+T from_dbl(double v) {
+  return static_cast<T>(static_cast<compute_t<T>>(v));
+}
+
+/// A fused activation: its name and parameters (activation / activation_params attributes).
+struct Activation {
+  enum class Kind { none, relu, leaky_relu, clip, sigmoid, tanh, hard_sigmoid, hard_swish, silu, gelu, fast_gelu };
+  Kind kind = Kind::none;
+  float p0 = 0, p1 = 0;
+
+  static Activation parse(const std::string& name, const std::vector<float>& params) {
+    auto param = [&](size_t i, float def) { return i < params.size() ? params[i] : def; };
+    Activation a;
+    if (name.empty()) {
+      a.kind = Kind::none;
+    } else if (name == "Relu") {
+      a.kind = Kind::relu;
+    } else if (name == "LeakyRelu") {
+      a.kind = Kind::leaky_relu;
+      a.p0 = param(0, 0.01f);
+    } else if (name == "Clip") {
+      a.kind = Kind::clip;
+      a.p0 = param(0, std::numeric_limits<float>::lowest());
+      a.p1 = param(1, std::numeric_limits<float>::max());
+    } else if (name == "Sigmoid") {
+      a.kind = Kind::sigmoid;
+    } else if (name == "Tanh") {
+      a.kind = Kind::tanh;
+    } else if (name == "HardSigmoid") {
+      a.kind = Kind::hard_sigmoid;
+      a.p0 = param(0, 0.2f);
+      a.p1 = param(1, 0.5f);
+    } else if (name == "HardSwish") {
+      a.kind = Kind::hard_swish;
+    } else if (name == "Silu") {
+      a.kind = Kind::silu;
+    } else if (name == "Gelu") {
+      a.kind = Kind::gelu;
+    } else if (name == "FastGelu") {
+      a.kind = Kind::fast_gelu;
+    } else {
+      throw KernelError(fmt::format("unsupported activation '{}'", name));
+    }
+    return a;
+  }
+
+  template <typename C>
+  static C sigmoid(C x) {
+    if (x >= C(0)) return C(1) / (C(1) + std::exp(-x));
+    C e = std::exp(x);
+    return e / (C(1) + e);
+  }
+
+  /// The activation of x, computed exactly as the standalone reference kernel does.
+  template <typename C>
+  C apply(C x) const {
+    switch (kind) {
+      case Kind::none: return x;
+      case Kind::relu: return std::isnan(x) ? x : (x > C(0) ? x : C(0));
+      case Kind::leaky_relu: return x < C(0) ? static_cast<C>(p0) * x : x;
+      case Kind::clip: {
+        const C lo = static_cast<C>(p0), hi = static_cast<C>(p1);
+        if (x < lo) x = lo;
+        if (x > hi) x = hi;
+        return x;
+      }
+      case Kind::sigmoid: return sigmoid(x);
+      case Kind::tanh: return std::tanh(x);
+      case Kind::hard_sigmoid:
+        return std::max(C(0), std::min(C(1), static_cast<C>(p0) * x + static_cast<C>(p1)));
+      case Kind::hard_swish: return x * std::max(C(0), std::min(C(1), x / C(6) + C(0.5)));
+      case Kind::silu: return x * sigmoid(x);
+      case Kind::gelu: return C(0.5) * x * (C(1) + std::erf(x / static_cast<C>(std::sqrt(2.0))));
+      case Kind::fast_gelu: {
+        const C k = static_cast<C>(std::sqrt(2.0 / 3.14159265358979323846));
+        return C(0.5) * x * (C(1) + std::tanh(k * (x + static_cast<C>(0.044715) * x * x * x)));
+      }
+    }
+    return x;
+  }
+};
+
+/// Runs the ai.onnx reference kernel `op` (at `opset`) with this node's attributes on the given
+/// inputs of this node (an index past the inputs, or an absent input, is omitted); returns output 0.
+Tensor run_onnx_kernel(const KernelContext& ctx, const char* op, int opset, const std::vector<size_t>& inputs) {
+  const KernelDef* def = KernelRegistry::instance().find(op, "", opset);
+  HWOPT_KCHECK(def != nullptr, "no reference kernel for {}", op);
+  ir::Node node = ctx.node();
+  node.op_type = op;
+  node.domain = "";
+  node.opset = opset;
+  node.inputs.clear();
+  node.outputs = {"y"};
+  std::vector<const RtValue*> values;
+  for (size_t i : inputs) {
+    const bool given = ctx.has_input(i);
+    node.inputs.push_back(given ? "x" + std::to_string(i) : "");
+    values.push_back(given ? ctx.input_value(i) : nullptr);
+  }
+  KernelContext inner(node, values, [](const ir::Graph&, std::vector<RtValue>) -> std::vector<RtValue> {
+    throw KernelError("fused kernels run no subgraphs");
+  });
+  def->fn(inner);
+  HWOPT_KCHECK(inner.outputs()[0].is_tensor(), "{} produced no tensor", op);
+  return inner.outputs()[0].tensor;
+}
+
+/// y = act(y + z) element-wise in the compute type (z optional, same shape as y); a new tensor.
+void finish(KernelContext& ctx, const Tensor& y_in, const Tensor* z, const Tensor* bias_last, const Activation& act) {
+  const Tensor y = y_in.contiguous();
+  visit_float(y.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    using C = compute_t<T>;
+    Tensor zc, bc;
+    if (z) {
+      zc = z->contiguous();
+      HWOPT_KCHECK(zc.dtype() == y.dtype(), "input Z has dtype {} but the result has {}", dtype_name(zc.dtype()),
+                   dtype_name(y.dtype()));
+      HWOPT_KCHECK(zc.shape() == y.shape(), "input Z has shape {} but the result has shape {}", shape_str(zc.shape()),
+                   shape_str(y.shape()));
+    }
+    int64_t n = 1;
+    if (bias_last) {
+      bc = bias_last->contiguous();
+      n = y.rank() > 0 ? y.dim(-1) : 1;
+      HWOPT_KCHECK(bc.dtype() == y.dtype(), "bias has dtype {} but the result has {}", dtype_name(bc.dtype()),
+                   dtype_name(y.dtype()));
+      HWOPT_KCHECK(bc.rank() == 1 && bc.dim(0) == n, "bias must have shape [{}], got {}", n, shape_str(bc.shape()));
+    }
+    Tensor& out = ctx.allocate_output(0, y.dtype(), y.shape());
+    const T* py = y.data<T>();
+    T* po = out.data<T>();
+    for (int64_t i = 0; i < y.numel(); ++i) {
+      T v = py[i];
+      // Each step rounds to T as the separate Add node would have.
+      if (bias_last) v = static_cast<T>(static_cast<C>(v) + static_cast<C>(bc.data<T>()[i % n]));
+      if (z) v = static_cast<T>(static_cast<C>(v) + static_cast<C>(zc.data<T>()[i]));
+      po[i] = static_cast<T>(act.apply(static_cast<C>(v)));
+    }
+  });
+}
+
+// FusedConv(X, W, B?, Z?): Y = activation(Conv(X, W, B) + Z).
+void ref_fused_conv(KernelContext& ctx) {
+  const Activation act = Activation::parse(ctx.attr_string("activation", ""), ctx.attr_floats("activation_params"));
+  Tensor y = run_onnx_kernel(ctx, "Conv", 11, {0, 1, 2});
+  finish(ctx, y, ctx.has_input(3) ? &ctx.input(3) : nullptr, nullptr, act);
+}
+
+// FusedGemm(A, B, C?): Y = activation(alpha * op(A) * op(B) + beta * C).
+void ref_fused_gemm(KernelContext& ctx) {
+  std::vector<float> params;
+  if (ctx.has_attr("activation_alpha")) params.push_back(ctx.attr_float("activation_alpha", 0));
+  if (ctx.has_attr("activation_beta")) {
+    HWOPT_KCHECK(params.size() == 1, "attribute 'activation_beta' needs 'activation_alpha'");
+    params.push_back(ctx.attr_float("activation_beta", 0));
+  }
+  const Activation act = Activation::parse(ctx.attr_string("activation", ""), params);
+  Tensor y = run_onnx_kernel(ctx, "Gemm", 13, {0, 1, 2});
+  finish(ctx, y, nullptr, nullptr, act);
+}
+
+// FusedMatMul(A, B, bias?): Y = activation(MatMul(A, B) + bias), bias of shape [N].
+void ref_fused_matmul(KernelContext& ctx) {
+  const Activation act = Activation::parse(ctx.attr_string("activation", ""), ctx.attr_floats("activation_params"));
+  Tensor y = run_onnx_kernel(ctx, "MatMul", 13, {0, 1});
+  finish(ctx, y, nullptr, ctx.has_input(2) ? &ctx.input(2) : nullptr, act);
+}
+
+// Gelu(X): 0.5 * x * (1 + erf(x / sqrt(2))).
+void ref_ms_gelu(KernelContext& ctx) {
+  finish(ctx, ctx.input(0), nullptr, nullptr, Activation::parse("Gelu", {}));
+}
+
+// FastGelu(X, bias?): the tanh approximation of GELU of x (+ bias over the last axis).
+void ref_fast_gelu(KernelContext& ctx) {
+  finish(ctx, ctx.input(0), nullptr, ctx.has_input(1) ? &ctx.input(1) : nullptr, Activation::parse("FastGelu", {}));
+}
+
+// LayerNormalization(X, Scale, B?; axis, epsilon) with outputs Y, Mean?, InvStdDev?, as ONNX
+// opset 17 defines it; statistics in double.
+void ref_layer_norm(KernelContext& ctx) {
+  const Tensor x = ctx.input(0).contiguous();
+  HWOPT_KCHECK(dtype_is_float(x.dtype()), "input X must be a float tensor, got {}", dtype_name(x.dtype()));
+  HWOPT_KCHECK(x.rank() >= 1, "input X must have rank >= 1");
+  const int64_t axis = normalize_axis(ctx.attr_int("axis", -1), x.rank());
+  const double eps = ctx.attr_float("epsilon", 1e-5f);
+  const int64_t outer = dims_product(x.shape(), 0, axis), inner = dims_product(x.shape(), axis, x.rank());
+  const Tensor& scale_t = ctx.input(1);
+  HWOPT_KCHECK(scale_t.numel() == inner || scale_t.numel() == 1, "input Scale has shape {} but the normalized shape has {} elements",
+               shape_str(scale_t.shape()), inner);
+  const std::vector<double> scale = to_double_vector(scale_t);
+  std::vector<double> bias;
+  if (ctx.has_input(2)) {
+    HWOPT_KCHECK(ctx.input(2).numel() == inner || ctx.input(2).numel() == 1,
+                 "input B has shape {} but the normalized shape has {} elements", shape_str(ctx.input(2).shape()), inner);
+    bias = to_double_vector(ctx.input(2));
+  }
+  const std::vector<double> xv = to_double_vector(x);
+  std::vector<double> y(xv.size()), mean(static_cast<size_t>(outer)), inv_std(static_cast<size_t>(outer));
+  for (int64_t o = 0; o < outer; ++o) {
+    const double* p = xv.data() + o * inner;
+    double m = 0, var = 0;
+    for (int64_t i = 0; i < inner; ++i) m += p[i];
+    m = inner > 0 ? m / static_cast<double>(inner) : 0.0;
+    for (int64_t i = 0; i < inner; ++i) var += (p[i] - m) * (p[i] - m);
+    var = inner > 0 ? var / static_cast<double>(inner) : 0.0;
+    const double r = 1.0 / std::sqrt(var + eps);
+    mean[o] = m;
+    inv_std[o] = r;
+    for (int64_t i = 0; i < inner; ++i) {
+      double v = (p[i] - m) * r * scale[scale.size() == 1 ? 0 : i];
+      if (!bias.empty()) v += bias[bias.size() == 1 ? 0 : i];
+      y[o * inner + i] = v;
+    }
+  }
+  Shape stat_shape = x.shape();
+  for (int64_t d = axis; d < x.rank(); ++d) stat_shape[d] = 1;
+  visit_float(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    Tensor& out = ctx.allocate_output(0, x.dtype(), x.shape());
+    for (int64_t i = 0; i < out.numel(); ++i) out.data<T>()[i] = from_dbl<T>(y[i]);
+  });
+  const DType stash = DType::float32;
+  if (ctx.wants_output(1)) {
+    Tensor& t = ctx.allocate_output(1, stash, stat_shape);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = static_cast<float>(mean[i]);
+  }
+  if (ctx.wants_output(2)) {
+    Tensor& t = ctx.allocate_output(2, stash, stat_shape);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = static_cast<float>(inv_std[i]);
+  }
+}
+
+// ScaledDotProductAttention(Q, K, V, mask?; scale, k_transposed):
+//   Y = Softmax(scale * Q K^T + mask, last axis) V
+// Q [B, H, S, D]; K [B, H, S_kv, D] ([B, H, D, S_kv] with k_transposed=1); V [B, H, S_kv, Dv];
+// mask broadcastable to [B, H, S, S_kv]. B and H broadcast between Q, K and V as in MatMul.
+// Computed in double.
+void ref_sdpa(KernelContext& ctx) {
+  const Tensor q = ctx.input(0).contiguous();
+  const Tensor k = ctx.input(1).contiguous();
+  const Tensor v = ctx.input(2).contiguous();
+  const double scale = ctx.attr_float("scale", 1.0f);
+  const bool kt = ctx.attr_int("k_transposed", 0) != 0;
+  HWOPT_KCHECK(q.rank() == 4 && k.rank() == 4 && v.rank() == 4, "Q, K and V must have rank 4, got shapes {}, {} and {}",
+               shape_str(q.shape()), shape_str(k.shape()), shape_str(v.shape()));
+  HWOPT_KCHECK(q.dtype() == k.dtype() && q.dtype() == v.dtype(), "Q, K and V must have the same dtype");
+  const int64_t S = q.dim(2), D = q.dim(3);
+  const int64_t Skv = kt ? k.dim(3) : k.dim(2), Dk = kt ? k.dim(2) : k.dim(3);
+  const int64_t Dv = v.dim(3);
+  HWOPT_KCHECK(Dk == D, "K's head size {} differs from Q's {} (shapes {} and {}, k_transposed={})", Dk, D,
+               shape_str(k.shape()), shape_str(q.shape()), kt);
+  HWOPT_KCHECK(v.dim(2) == Skv, "V has {} positions but K has {}", v.dim(2), Skv);
+  const Shape qb{q.dim(0), q.dim(1)}, kb{k.dim(0), k.dim(1)}, vb{v.dim(0), v.dim(1)};
+  const Shape batch = broadcast_shape(broadcast_shape(qb, kb), vb);
+  const std::vector<int64_t> qo = broadcast_offsets(qb, batch), ko = broadcast_offsets(kb, batch),
+                             vo = broadcast_offsets(vb, batch);
+  const Shape scores_shape{batch[0], batch[1], S, Skv};
+  Tensor mask;
+  std::vector<int64_t> mo;
+  std::vector<double> mv;
+  if (ctx.has_input(3)) {
+    mask = ctx.input(3).contiguous();
+    HWOPT_KCHECK(mask.dtype() == q.dtype(), "mask has dtype {} but Q has {}", dtype_name(mask.dtype()),
+                 dtype_name(q.dtype()));
+    HWOPT_KCHECK(broadcast_shape(scores_shape, mask.shape()) == scores_shape,
+                 "mask of shape {} does not broadcast to the scores' shape {}", shape_str(mask.shape()),
+                 shape_str(scores_shape));
+    mo = broadcast_offsets(mask.shape(), scores_shape);
+    mv = to_double_vector(mask);
+  }
+  const std::vector<double> qv = to_double_vector(q), kv = to_double_vector(k), vv = to_double_vector(v);
+  std::vector<double> out(static_cast<size_t>(batch[0] * batch[1] * S * Dv)), row(static_cast<size_t>(Skv));
+  for (size_t b = 0; b < qo.size(); ++b) {
+    const double* qm = qv.data() + qo[b] * S * D;
+    const double* km = kv.data() + ko[b] * Skv * D;
+    const double* vm = vv.data() + vo[b] * Skv * Dv;
+    for (int64_t s = 0; s < S; ++s) {
+      for (int64_t t = 0; t < Skv; ++t) {
+        double acc = 0;
+        for (int64_t d = 0; d < D; ++d) acc += qm[s * D + d] * (kt ? km[d * Skv + t] : km[t * D + d]);
+        row[t] = acc * scale;
+        if (!mo.empty()) row[t] += mv[mo[(static_cast<int64_t>(b) * S + s) * Skv + t]];
+      }
+      double m = -std::numeric_limits<double>::infinity();
+      for (double x : row)
+        if (std::isnan(x) || x > m) m = x;
+      double sum = 0;
+      for (double& x : row) sum += (x = std::exp(x - m));
+      for (double& x : row) x /= sum;
+      double* o = out.data() + (static_cast<int64_t>(b) * S + s) * Dv;
+      for (int64_t t = 0; t < Skv; ++t)
+        for (int64_t e = 0; e < Dv; ++e) o[e] += row[t] * vm[t * Dv + e];
+    }
+  }
+  visit_float(q.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    Tensor& y = ctx.allocate_output(0, q.dtype(), {batch[0], batch[1], S, Dv});
+    for (int64_t i = 0; i < y.numel(); ++i) y.data<T>()[i] = from_dbl<T>(out[i]);
+  });
+}
+
+}  // namespace
+
+HWOPT_REGISTER_REF_KERNEL("FusedConv", "com.microsoft", 1, ref_fused_conv);
+HWOPT_REGISTER_REF_KERNEL("FusedGemm", "com.microsoft", 1, ref_fused_gemm);
+HWOPT_REGISTER_REF_KERNEL("Gelu", "com.microsoft", 1, ref_ms_gelu);
+HWOPT_REGISTER_REF_KERNEL("FastGelu", "com.microsoft", 1, ref_fast_gelu);
+HWOPT_REGISTER_REF_KERNEL("FusedMatMul", "ai.hwopt", 1, ref_fused_matmul);
+HWOPT_REGISTER_REF_KERNEL("ScaledDotProductAttention", "ai.hwopt", 1, ref_sdpa);
+HWOPT_REGISTER_REF_KERNEL("LayerNormalization", "ai.hwopt", 1, ref_layer_norm);
+
+}  // namespace hwopt::reference

@@ -1,0 +1,77 @@
+#include "passes/fold_util.h"
+
+#include <cmath>
+
+namespace hwopt::passes {
+
+std::optional<std::vector<double>> float_values(const Tensor& t) {
+  if (t.dtype() != DType::float32 && t.dtype() != DType::float64) return std::nullopt;
+  const Tensor c = t.contiguous();
+  std::vector<double> v(static_cast<size_t>(c.numel()));
+  if (c.dtype() == DType::float32) {
+    for (int64_t i = 0; i < c.numel(); ++i) v[i] = c.data<float>()[i];
+  } else {
+    for (int64_t i = 0; i < c.numel(); ++i) v[i] = c.data<double>()[i];
+  }
+  return v;
+}
+
+Tensor float_tensor(DType dtype, const Shape& shape, const std::vector<double>& values) {
+  Tensor t(dtype, shape);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    if (dtype == DType::float32)
+      t.data<float>()[i] = static_cast<float>(values[i]);
+    else
+      t.data<double>()[i] = values[i];
+  }
+  return t;
+}
+
+std::optional<std::vector<double>> channel_values(const Tensor& c, int64_t rank, int64_t channels) {
+  if (c.rank() > rank) return std::nullopt;
+  auto v = float_values(c);
+  if (!v) return std::nullopt;
+  bool per_channel = false;
+  for (int64_t j = 0; j < c.rank(); ++j) {
+    const int64_t axis = rank - c.rank() + j;
+    if (axis == 1 && c.dim(j) == channels) {
+      per_channel = true;
+    } else if (c.dim(j) != 1) {
+      return std::nullopt;
+    }
+  }
+  std::vector<double> out(static_cast<size_t>(channels));
+  for (int64_t m = 0; m < channels; ++m) out[m] = (*v)[per_channel ? m : 0];
+  return out;
+}
+
+std::optional<Affine> batchnorm_affine(const GraphView& view, const ir::Node& bn, int64_t channels) {
+  if (!bn.domain.empty() || bn.op_type != "BatchNormalization" || bn.inputs.size() != 5) return std::nullopt;
+  if (bn.outputs.empty() || bn.outputs[0].empty()) return std::nullopt;
+  // Extra outputs select training mode before opset 14 (and are only defined in training mode).
+  for (size_t k = 1; k < bn.outputs.size(); ++k)
+    if (!bn.outputs[k].empty()) return std::nullopt;
+  if (bn.opset >= 14 && attr_int(bn, "training_mode", 0) != 0) return std::nullopt;
+  if (bn.opset < 9 && attr_int(bn, "spatial", 1) == 0) return std::nullopt;
+  std::vector<double> p[4];
+  for (int k = 0; k < 4; ++k) {
+    const Tensor* t = view.constant(bn.inputs[k + 1]);
+    if (!t || t->numel() != channels || t->rank() != 1) return std::nullopt;
+    auto v = float_values(*t);
+    if (!v) return std::nullopt;
+    p[k] = std::move(*v);
+  }
+  const double eps = attr_float(bn, "epsilon", 1e-5f);
+  Affine a;
+  a.scale.resize(static_cast<size_t>(channels));
+  a.shift.resize(static_cast<size_t>(channels));
+  for (int64_t c = 0; c < channels; ++c) {
+    const double var = p[3][c] + eps;
+    if (!(var > 0)) return std::nullopt;  // the unfused graph would produce inf/NaN: leave it
+    a.scale[c] = p[0][c] / std::sqrt(var);
+    a.shift[c] = p[1][c] - p[2][c] * a.scale[c];
+  }
+  return a;
+}
+
+}  // namespace hwopt::passes

@@ -1,0 +1,130 @@
+#include "passes/graph_patch.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include <unordered_set>
+
+namespace hwopt::passes {
+
+Status GraphPatch::apply(ir::Graph& graph) const {
+  auto resolve = [&](std::string name) {
+    // Chains are short; the bound only guards against a cycle a buggy pass might create.
+    for (size_t hops = 0; hops <= redirect_.size(); ++hops) {
+      auto it = redirect_.find(name);
+      if (it == redirect_.end()) return name;
+      name = it->second;
+    }
+    return name;
+  };
+  auto renamed = [&](const std::string& name) {
+    auto it = rename_.find(name);
+    return it == rename_.end() ? name : it->second;
+  };
+  for (const auto& [from, to] : redirect_)
+    for (const auto& o : graph.outputs)
+      if (o.name == from)
+        return Status(StatusCode::internal, fmt::format("a pass redirected graph output '{}' to '{}'", from, to));
+  for (const auto& [from, to] : rename_)
+    for (const auto& o : graph.outputs)
+      if (o.name == from)
+        return Status(StatusCode::internal, fmt::format("a pass renamed graph output '{}' to '{}'", from, to));
+
+  const size_t n = graph.nodes.size();
+  std::multimap<size_t, const ir::Node*> added;  // equal keys keep insertion order
+  for (const auto& [pos, node] : added_) added.emplace(std::min(pos, n), &node);
+  std::vector<ir::Node> nodes;
+  nodes.reserve(n + added_.size());
+  for (size_t i = 0; i <= n; ++i) {
+    auto range = added.equal_range(i);
+    for (auto it = range.first; it != range.second; ++it) nodes.push_back(*it->second);
+    if (i < n && !removed_.count(i)) nodes.push_back(std::move(graph.nodes[i]));
+  }
+  for (auto& node : nodes) {
+    for (auto& in : node.inputs)
+      if (!in.empty()) in = renamed(resolve(in));
+    for (auto& out : node.outputs)
+      if (!out.empty()) out = renamed(out);
+  }
+  graph.nodes = std::move(nodes);
+  for (const auto& [name, t] : initializers_) graph.initializers[name] = t;
+  for (const auto& [name, vi] : value_info_) graph.value_info[name] = vi;
+  auto tidied = tidy_graph(graph);
+  return tidied.ok() ? Status::OK() : tidied.status();
+}
+
+Expected<int> tidy_graph(ir::Graph& graph) {
+  std::unordered_set<std::string> reads, defined, inputs;
+  for (const auto& v : graph.inputs) {
+    inputs.insert(v.name);
+    defined.insert(v.name);
+  }
+  for (const auto& v : graph.outputs) reads.insert(v.name);
+  for (const auto& node : graph.nodes) {
+    for (const auto& in : node.inputs)
+      if (!in.empty()) reads.insert(in);
+    for (const auto& out : node.outputs)
+      if (!out.empty()) defined.insert(out);
+    for (const ir::Graph* sg : subgraphs_of(node))
+      for (const auto& r : outer_reads(*sg)) reads.insert(r);
+  }
+  int dropped = 0;
+  for (auto it = graph.initializers.begin(); it != graph.initializers.end();) {
+    if (!reads.count(it->first) && !inputs.count(it->first)) {
+      it = graph.initializers.erase(it);
+      ++dropped;
+    } else {
+      defined.insert(it->first);
+      ++it;
+    }
+  }
+  for (auto it = graph.value_info.begin(); it != graph.value_info.end();) {
+    // An initializer's own tensor states its type; a value no longer defined has none.
+    if (!defined.count(it->first) || graph.initializers.count(it->first))
+      it = graph.value_info.erase(it);
+    else
+      ++it;
+  }
+  // Restore topological order only when needed (a fused node placed before one of its inputs).
+  std::unordered_set<std::string> seen = inputs;
+  for (const auto& [k, v] : graph.initializers) seen.insert(k);
+  bool ordered = true;
+  for (const auto& node : graph.nodes) {
+    for (const auto& in : node.inputs)
+      if (!in.empty() && !seen.count(in) && defined.count(in)) ordered = false;
+    for (const auto& out : node.outputs)
+      if (!out.empty()) seen.insert(out);
+  }
+  if (!ordered) {
+    const std::set<std::string> outer = outer_reads(graph);
+    auto order = ir::topological_order(graph, std::vector<std::string>(outer.begin(), outer.end()));
+    if (!order.ok())
+      return Status(StatusCode::internal, fmt::format("a pass broke the graph: {}", order.status().message()));
+    std::vector<ir::Node> sorted;
+    sorted.reserve(graph.nodes.size());
+    for (size_t i : *order) sorted.push_back(std::move(graph.nodes[i]));
+    graph.nodes = std::move(sorted);
+  }
+  return dropped;
+}
+
+bool bypass_node(const GraphView& view, GraphPatch& patch, Claims& claims, size_t node_index, const std::string& in,
+                 const std::string& out) {
+  if (claims.has(node_index) || in.empty() || out.empty() || in == out) return false;
+  if (!view.pinned(out)) {
+    patch.remove_node(node_index);
+    patch.redirect(out, in);
+    claims.take({node_index});
+    return true;
+  }
+  if (view.read_by_subgraph(out)) return false;
+  // `out` is a graph output: let `in`'s producer write it directly.
+  const int p = view.producer(in);
+  if (p < 0 || view.pinned(in) || claims.has(static_cast<size_t>(p))) return false;
+  patch.remove_node(node_index);
+  patch.rename(in, out);
+  claims.take({node_index, static_cast<size_t>(p)});
+  return true;
+}
+
+}  // namespace hwopt::passes

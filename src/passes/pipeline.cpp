@@ -1,0 +1,115 @@
+#include "passes/pipeline.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "passes/graph_view.h"
+#include "passes/passes.h"
+
+namespace hwopt::passes {
+
+// Why this order:
+//  1. fold_constants first: Constant nodes become initializers and shape computations collapse to
+//     constants, so every later pass sees weights, biases and shapes as constants.
+//  2. infer_shapes right after folding: with shape computations folded or propagated, it fills in
+//     the shapes ONNX inference lost (e.g. after a Reshape to a computed shape); the eliminations
+//     and fusions below only rewrite what they can prove from shapes.
+//  3. The eliminations next (identity, no-op reshape, transpose pairs, cast chains): they remove
+//     nodes that sit between the ops the fusions look for (e.g. an Identity or a no-op Reshape
+//     between a MatMul and its bias Add) and expose static shapes the fusions need.
+//  4. fuse_conv_batchnorm / fuse_gemm_batchnorm before any other Conv/Gemm fusion: the
+//     BatchNormalization sits between the Conv and its activation, and a FusedConv could no longer
+//     absorb it.
+//  5. fuse_conv_scale, then fuse_conv_add_bias, before fuse_conv_activation: a per-channel Mul and
+//     bias Add (in that order, as a decomposed BatchNormalization or affine layer writes them) sit
+//     between the Conv and its activation, and the Add must not be mistaken for a residual Add.
+//  6. fuse_gelu before fuse_matmul_add and fuse_conv_activation: a GELU must already be one node
+//     to be absorbed as their activation. fuse_layer_norm runs beside it (it depends on no other
+//     fusion; running it before fuse_matmul_add keeps the MatMul + bias that feeds it a plain value).
+//  7. fuse_attention before fuse_matmul_add: the attention's MatMuls must still be MatMuls (its
+//     Q/K/V projections, which have constant weights, are fused afterwards).
+//  8. eliminate_dead_nodes last: removes whatever the others left unread (constants that fed
+//     folded or fused nodes, dropout masks, shape computations).
+std::vector<std::unique_ptr<Pass>> default_passes() {
+  std::vector<std::unique_ptr<Pass>> p;
+  p.push_back(make_fold_constants());
+  p.push_back(make_infer_shapes());
+  p.push_back(make_eliminate_identity());
+  p.push_back(make_eliminate_noop_reshape());
+  p.push_back(make_eliminate_transpose_pairs());
+  p.push_back(make_eliminate_cast_chains());
+  p.push_back(make_fuse_conv_batchnorm());
+  p.push_back(make_fuse_gemm_batchnorm());
+  p.push_back(make_fuse_conv_scale());
+  p.push_back(make_fuse_conv_add_bias());
+  p.push_back(make_fuse_layer_norm());
+  p.push_back(make_fuse_gelu());
+  p.push_back(make_fuse_attention());
+  p.push_back(make_fuse_matmul_add());
+  p.push_back(make_fuse_conv_activation());
+  p.push_back(make_eliminate_dead_nodes());
+  return p;
+}
+
+std::vector<std::string> pass_names() {
+  std::vector<std::string> names;
+  for (const auto& p : default_passes()) names.push_back(p->name());
+  return names;
+}
+
+Expected<int> run_pass_recursive(Pass& pass, ir::Graph& graph, PassContext& ctx) {
+  auto r = pass.run(graph, ctx);
+  if (!r.ok()) return r.status();
+  int total = *r;
+  for (auto& node : graph.nodes)
+    for (ir::Graph* sg : subgraphs_of(node)) {
+      auto s = run_pass_recursive(pass, *sg, ctx);
+      if (!s.ok()) return s.status();
+      total += *s;
+    }
+  return total;
+}
+
+Status run_pipeline(onnx_import::Model& model, const PipelineOptions& options, PipelineReport* report) {
+  if (!model.graph) return Status(StatusCode::invalid_argument, "the model has no graph");
+  auto passes = default_passes();
+  for (const auto& name : options.disabled) {
+    bool known = false;
+    for (const auto& p : passes) known |= p->name() == name;
+    if (!known) {
+      std::string valid;
+      for (const auto& p : passes) valid += (valid.empty() ? "" : ", ") + p->name();
+      return Status(StatusCode::invalid_argument, fmt::format("unknown pass '{}' (passes: {})", name, valid));
+    }
+  }
+  PassContext ctx(model, options.fold_limit_bytes);
+  PipelineReport local;
+  PipelineReport& rep = report ? *report : local;
+  rep = PipelineReport{};
+  rep.nodes_before = model.graph->total_nodes();
+  for (auto& pass : passes) {
+    PassResult r;
+    r.name = pass->name();
+    r.enabled = !options.disabled.count(r.name);
+    if (r.enabled) {
+      const size_t before = model.graph->total_nodes();
+      const auto t0 = std::chrono::steady_clock::now();
+      auto n = run_pass_recursive(*pass, *model.graph, ctx);
+      r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      if (!n.ok()) return Status(n.status().code(), fmt::format("pass {}: {}", r.name, n.status().message()));
+      r.rewrites = *n;
+      r.nodes_removed = static_cast<int>(before) - static_cast<int>(model.graph->total_nodes());
+      // A pass must leave a valid graph; catching a broken one here names the pass at fault.
+      Status st = ir::validate_graph(*model.graph);
+      if (!st.ok())
+        return Status(StatusCode::internal, fmt::format("pass {} produced an invalid graph: {}", r.name, st.message()));
+    }
+    rep.passes.push_back(r);
+  }
+  rep.notes = ctx.notes();
+  rep.nodes_after = model.graph->total_nodes();
+  return Status::OK();
+}
+
+}  // namespace hwopt::passes

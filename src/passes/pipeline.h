@@ -1,0 +1,50 @@
+// The ordered list of graph optimization passes and the function that runs it over a model.
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "hwopt/status.h"
+#include "onnx/import.h"
+#include "passes/pass.h"
+
+namespace hwopt::passes {
+
+struct PipelineOptions {
+  /// Names of passes to skip; an unknown name is an invalid_argument error listing the valid ones.
+  std::set<std::string> disabled;
+  /// Largest result constant folding creates, per folded output; larger ones stay unfolded.
+  size_t fold_limit_bytes = kDefaultFoldLimitBytes;
+};
+
+struct PassResult {
+  std::string name;
+  bool enabled = true;
+  int rewrites = 0;  // summed over the main graph and every subgraph
+  double ms = 0;
+  int nodes_removed = 0;  // total node count (with subgraphs) before minus after
+};
+
+struct PipelineReport {
+  std::vector<PassResult> passes;
+  /// Things the passes chose not to do that the user may want to know (e.g. constants left unfolded).
+  std::vector<std::string> notes;
+  size_t nodes_before = 0, nodes_after = 0;  // including subgraphs
+};
+
+/// The passes in pipeline order.
+std::vector<std::unique_ptr<Pass>> default_passes();
+/// Names of the passes in pipeline order.
+std::vector<std::string> pass_names();
+
+/// Runs every enabled pass, in order, over the model's main graph and its subgraphs. The model's
+/// outputs (names, types and values) are unchanged; opset imports gain the domains of any fused
+/// ops introduced. On error the model may be partly optimized but stays valid.
+Status run_pipeline(onnx_import::Model& model, const PipelineOptions& options, PipelineReport* report = nullptr);
+
+/// Runs one pass over `graph` and, recursively, every subgraph; returns the summed rewrites.
+Expected<int> run_pass_recursive(Pass& pass, ir::Graph& graph, PassContext& ctx);
+
+}  // namespace hwopt::passes

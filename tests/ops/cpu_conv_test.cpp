@@ -1,0 +1,91 @@
+// The CPU backend's oneDNN convolution against the reference kernel.
+#include <random>
+
+#include "op_test_util.h"
+
+namespace hwopt {
+namespace {
+
+Tensor random_tensor(const Shape& shape, uint32_t seed) {
+  Tensor t(DType::float32, shape);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
+  return t;
+}
+
+struct ConvCase {
+  Shape x, w;
+  int64_t group;
+  std::vector<int64_t> strides, pads, dilations;
+  std::string auto_pad;
+  bool bias;
+};
+
+void check_conv_case(const ConvCase& c, const std::string& op, const std::string& domain,
+                     std::vector<ir::Attribute> extra, bool residual) {
+  std::vector<ir::Attribute> attrs = {testing::attr_i("group", c.group)};
+  if (!c.strides.empty()) attrs.push_back(testing::attr_ints("strides", c.strides));
+  if (!c.pads.empty()) attrs.push_back(testing::attr_ints("pads", c.pads));
+  if (!c.dilations.empty()) attrs.push_back(testing::attr_ints("dilations", c.dilations));
+  if (!c.auto_pad.empty()) attrs.push_back(testing::attr_s("auto_pad", c.auto_pad));
+  for (auto& a : extra) attrs.push_back(a);
+  std::vector<Tensor> inputs = {random_tensor(c.x, 1), random_tensor(c.w, 2),
+                                c.bias ? random_tensor({c.w[0]}, 3) : Tensor()};
+  auto ref = testing::run_ref_op(op, inputs, attrs, 11, 1, domain);
+  ASSERT_TRUE(ref.error.empty()) << ref.error;
+  if (residual) {
+    inputs.push_back(random_tensor(ref.out().shape(), 4));
+    ref = testing::run_ref_op(op, inputs, attrs, 11, 1, domain);
+    ASSERT_TRUE(ref.error.empty()) << ref.error;
+  }
+  auto cpu = testing::run_backend_op("cpu", op, inputs, attrs, 11, 1, domain, {1, 2});
+  ASSERT_TRUE(cpu.error.empty()) << cpu.error;
+  EXPECT_EQ(cpu.implementation, "cpu:onednn:conv");
+  std::vector<double> want;
+  for (int64_t i = 0; i < ref.out().numel(); ++i) want.push_back(ref.out().element_as_double(i));
+  testing::expect_tensor_near(cpu.out(), ref.out().shape(), want, 1e-4, 1e-4);
+}
+
+const std::vector<ConvCase> kCases = {
+    {{1, 3, 8, 8}, {4, 3, 3, 3}, 1, {}, {}, {}, "", true},
+    {{2, 16, 9, 7}, {32, 16, 3, 3}, 1, {2, 2}, {1, 1, 1, 1}, {}, "", true},
+    {{1, 32, 10, 10}, {32, 1, 3, 3}, 32, {1, 1}, {1, 1, 1, 1}, {}, "", false},  // depthwise
+    {{1, 8, 11, 11}, {8, 2, 3, 3}, 4, {2, 1}, {0, 1, 2, 1}, {2, 2}, "", true},  // grouped, dilated
+    {{1, 24, 7, 7}, {48, 24, 1, 1}, 1, {}, {}, {}, "", false},                 // pointwise
+    {{1, 4, 9, 9}, {6, 4, 4, 4}, 1, {3, 3}, {}, {}, "SAME_UPPER", true},
+    {{1, 4, 9, 9}, {6, 4, 2, 2}, 1, {2, 2}, {}, {}, "SAME_LOWER", false},
+    {{2, 3, 20}, {5, 3, 4}, 1, {2}, {1, 2}, {}, "", true},                     // 1-D
+};
+
+TEST(CpuConv, MatchesReference) {
+  for (const auto& c : kCases) check_conv_case(c, "Conv", "", {}, false);
+}
+
+TEST(CpuConv, FusedActivationsAndResidualMatchReference) {
+  const std::vector<std::vector<ir::Attribute>> acts = {
+      {testing::attr_s("activation", "Relu")},
+      {testing::attr_s("activation", "Clip"), testing::attr_floats("activation_params", {0.f, 6.f})},
+      {testing::attr_s("activation", "LeakyRelu"), testing::attr_floats("activation_params", {0.1f})},
+      {testing::attr_s("activation", "HardSigmoid"), testing::attr_floats("activation_params", {0.2f, 0.5f})},
+      {testing::attr_s("activation", "Sigmoid")},
+      {testing::attr_s("activation", "Tanh")},
+  };
+  for (const auto& act : acts)
+    for (size_t k = 0; k < 3; ++k) {
+      check_conv_case(kCases[k], "FusedConv", "com.microsoft", act, false);
+      check_conv_case(kCases[k], "FusedConv", "com.microsoft", act, true);
+    }
+}
+
+TEST(CpuConv, DeclinesWithReasonWhenWeightsAreNotConstant) {
+  auto cpu = testing::run_backend_op("cpu", "Conv", {random_tensor({1, 3, 5, 5}, 1), random_tensor({2, 3, 3, 3}, 2)}, {},
+                                     11, 1, "", {});
+  ASSERT_TRUE(cpu.error.empty()) << cpu.error;
+  EXPECT_EQ(cpu.implementation, "ref:Conv");
+  ASSERT_FALSE(cpu.declined.empty());
+  EXPECT_NE(cpu.declined[0].find("weights are not a constant"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hwopt
