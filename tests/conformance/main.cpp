@@ -35,7 +35,7 @@ struct Options {
   std::string filter;
   std::vector<std::string> suites = {"node", "simple", "pytorch-converted", "pytorch-operator"};
   bool verbose = false;
-  bool list_failures = true;
+  std::string backend = "reference";
 };
 
 bool matches(const std::string& pattern, const std::string& id) {
@@ -191,10 +191,12 @@ std::string compare_value(const RtValue& got, const RtValue& want, double rtol, 
 }
 
 // Runs one test directory; returns "" on success or the reason for failure.
-std::string run_test(const fs::path& dir, double rtol, double atol) {
+std::string run_test(const fs::path& dir, double rtol, double atol, const std::string& backend) {
   auto model = onnx_import::load_model((dir / "model.onnx").string());
   if (!model.ok()) return "load: " + model.status().to_string();
-  auto plan = Plan::create(model->graph, PlanOptions{});
+  PlanOptions po;
+  po.backend = backend;
+  auto plan = Plan::create(model->graph, po);
   if (!plan.ok()) return "plan: " + plan.status().to_string();
   const ir::Graph& g = *model->graph;
   std::vector<const ir::ValueInfo*> feed;
@@ -241,13 +243,14 @@ int main(int argc, char** argv) {
     else if (a == "--skip-list") opt.skip_list = next();
     else if (a == "--filter") opt.filter = next();
     else if (a == "--verbose" || a == "-v") opt.verbose = true;
+    else if (a == "--backend") opt.backend = next();
     else if (a == "--suites") {
       opt.suites.clear();
       std::stringstream ss(next());
       std::string s;
       while (std::getline(ss, s, ',')) opt.suites.push_back(s);
     } else if (a == "--help" || a == "-h") {
-      std::cout << "usage: hwopt_conformance [--data DIR] [--skip-list FILE] [--filter REGEX] [--suites a,b] [--verbose]\n";
+      std::cout << "usage: hwopt_conformance [--data DIR] [--skip-list FILE] [--filter REGEX] [--suites a,b] [--backend reference|cpu] [--verbose]\n";
       return 0;
     } else {
       std::cerr << "unknown argument " << a << "\n";
@@ -296,7 +299,7 @@ int main(int argc, char** argv) {
         continue;
       }
       auto t0 = std::chrono::steady_clock::now();
-      std::string why = run_test(t, rtol, atol);
+      std::string why = run_test(t, rtol, atol, opt.backend);
       double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       if (why.empty()) {
         ++passed;
@@ -317,7 +320,7 @@ int main(int argc, char** argv) {
     std::cout << fmt::format("{:<20} {:>7} {:>7} {:>7} {:>6.1f}%\n", suite, t.passed, t.failed, t.skipped,
                              total ? 100.0 * t.passed / total : 0.0);
   }
-  std::cout << fmt::format("conformance finished in {:.1f} s\n", secs);
+  std::cout << fmt::format("conformance on backend '{}' finished in {:.1f} s\n", opt.backend, secs);
   std::cout << fmt::format("{} passed, {} failed, {} skipped\n", passed, failed, skipped);
   return failed == 0 ? 0 : 1;
 }

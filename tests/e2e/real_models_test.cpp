@@ -20,14 +20,17 @@ namespace {
 namespace fs = std::filesystem;
 const fs::path kRoot = HWOPT_SOURCE_DIR;
 
-class RealModel : public ::testing::TestWithParam<std::string> {};
+class RealModel : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
 
 TEST_P(RealModel, MatchesOnnxRuntime) {
-  const fs::path dir = kRoot / "tests/e2e/data" / GetParam();
+  const auto& [model_name, backend] = GetParam();
+  const fs::path dir = kRoot / "tests/e2e/data" / model_name;
   std::ifstream mf(dir / "manifest.json");
   ASSERT_TRUE(mf) << "missing manifest in " << dir;
   auto manifest = nlohmann::json::parse(mf);
-  auto session = Session::load((kRoot / manifest["model"].get<std::string>()).string());
+  SessionOptions options;
+  options.backend = backend;
+  auto session = Session::load((kRoot / manifest["model"].get<std::string>()).string(), options);
   ASSERT_TRUE(session.ok()) << session.status().to_string();
   std::map<std::string, Tensor> inputs;
   for (const auto& in : manifest["inputs"]) {
@@ -68,9 +71,12 @@ TEST_P(RealModel, MatchesOnnxRuntime) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, RealModel,
-                         ::testing::Values("fmnist_cnn", "nsfwjs_mobilenet_v2", "blazeface_front_128", "ppocrv4_det",
-                                           "ppocrv4_rec", "ppocr_mobile_v2_cls", "silero_vad_v5"));
+INSTANTIATE_TEST_SUITE_P(
+    Models, RealModel,
+    ::testing::Combine(::testing::Values("fmnist_cnn", "nsfwjs_mobilenet_v2", "blazeface_front_128", "ppocrv4_det",
+                                         "ppocrv4_rec", "ppocr_mobile_v2_cls", "silero_vad_v5"),
+                       ::testing::Values("reference", "cpu")),
+    [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 
 }  // namespace
 }  // namespace hwopt
