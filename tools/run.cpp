@@ -27,6 +27,8 @@ struct RunArgs {
   bool check_finite = false;
   std::string backend = "cpu";
   int threads = 0;
+  bool no_optimize = false;
+  std::vector<std::string> disabled_passes;
 };
 
 int fail(const Status& st) {
@@ -62,12 +64,25 @@ int run(const RunArgs& a) {
   so.check_finite = a.check_finite;
   so.backend = a.backend;
   so.threads = a.threads;
+  so.optimize = !a.no_optimize;
+  so.disabled_passes = a.disabled_passes;
   auto t0 = clock::now();
   auto session = Session::load(a.model, so);
   if (!session.ok()) return fail(session.status());
   double load_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
   const Session& s = *session.value();
-  std::cout << fmt::format("model    {} ({} nodes, loaded and planned in {:.1f} ms)\n", a.model, s.num_nodes(), load_ms);
+  std::cout << fmt::format("model    {} ({} nodes, loaded, optimized and planned in {:.1f} ms)\n", a.model, s.num_nodes(), load_ms);
+  if (s.optimization().ran) {
+    std::string fired;
+    for (const auto& [name, n] : s.optimization().rewrites)
+      if (n > 0) fired += fmt::format("{}{}={}", fired.empty() ? "" : ", ", name, n);
+    std::cout << fmt::format("optimize {} -> {} nodes in {:.1f} ms ({})\n", s.optimization().nodes_before,
+                             s.optimization().nodes_after, s.optimization().ms, fired.empty() ? "no rewrites" : fired);
+  }
+  if (a.verbose) {
+    std::cout << "plan\n";
+    for (const auto& line : s.describe_plan(true)) std::cout << "  " << line << "\n";
+  }
   auto inputs = make_inputs(s, *files, *dims, a.seed);
   if (!inputs.ok()) return fail(inputs.status());
   for (const auto& info : s.inputs()) {
@@ -144,6 +159,8 @@ CommandRunner add_run_command(CLI::App& app) {
       ->default_val("cpu")
       ->check(CLI::IsMember({"cpu", "reference"}));
   cmd->add_option("--threads", args->threads, "intra-op threads (0 = physical cores)")->default_val(0)->check(CLI::Range(0, 1024));
+  cmd->add_flag("--no-optimize", args->no_optimize, "run the graph as imported, without the optimization passes");
+  cmd->add_option("--disable-pass", args->disabled_passes, "skip an optimization pass (repeatable; see 'hwopt optimize --list-passes')");
   cmd->add_flag("--check-finite", args->check_finite, "fail if an input or output holds NaN or Inf");
   cmd->add_flag("--verbose,-v", args->verbose, "print the implementation and time of every node");
   return [args]() { return run(*args); };

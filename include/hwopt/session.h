@@ -29,10 +29,20 @@ struct SessionOptions {
   std::string backend = "reference";
   /// Intra-op threads; 0 = the number of physical cores.
   int threads = 0;
-  /// Run the graph optimization pipeline before planning.
+  /// Run the graph optimization pipeline (constant folding, eliminations, fusions) before planning.
   bool optimize = false;
+  /// Pass names to skip when optimizing (see `hwopt optimize --list-passes`).
+  std::vector<std::string> disabled_passes;
   /// Reject NaN/Inf in inputs and outputs with an error naming the tensor.
   bool check_finite = false;
+};
+
+/// What the optimization pipeline did when the session was created.
+struct OptimizationSummary {
+  bool ran = false;
+  size_t nodes_before = 0, nodes_after = 0;
+  std::vector<std::pair<std::string, int>> rewrites;  // pass name -> rewrites, in pipeline order
+  double ms = 0;
 };
 
 struct RunOptions {
@@ -73,6 +83,9 @@ class Session {
   size_t planned_peak_bytes() const;
   size_t planned_unknown_values() const;
   size_t num_nodes() const;
+  const OptimizationSummary& optimization() const { return optimization_; }
+  /// One line per node: its implementation and, with `declines`, why faster candidates declined.
+  std::vector<std::string> describe_plan(bool declines = false) const;
 
   /// Runs the model. Inputs are checked against the model (names, dtype, rank, static dims).
   Expected<std::map<std::string, Tensor>> run(const std::map<std::string, Tensor>& inputs,
@@ -84,6 +97,7 @@ class Session {
   SessionOptions options_;
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;
+  OptimizationSummary optimization_;
 };
 
 }  // namespace hwopt

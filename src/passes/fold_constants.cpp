@@ -28,7 +28,11 @@ const std::set<std::string> kNeverFold = {
     "Dropout", "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "If", "Loop", "Scan",
     "SequenceEmpty", "Optional", "OptionalHasElement", "OptionalGetElement"};
 
-std::string mib(double bytes) { return fmt::format("{:.1f} MiB", bytes / 1048576.0); }
+std::string human_bytes(double bytes) {
+  if (bytes >= 1048576.0) return fmt::format("{:.1f} MiB", bytes / 1048576.0);
+  if (bytes >= 1024.0) return fmt::format("{:.1f} KiB", bytes / 1024.0);
+  return fmt::format("{:.0f} bytes", bytes);
+}
 
 /// Values as int64 (shape/repeats inputs); nullopt if not an integer tensor.
 std::optional<std::vector<int64_t>> int_values(const Tensor& t) {
@@ -186,8 +190,8 @@ class FoldConstants final : public Pass {
     auto estimate = estimate_bytes(view, n);
     if (!estimate || *estimate > cap) {
       ctx.note(fmt::format("fold_constants: left {} unfolded: its result {} over the {} cap", n.label(),
-                           estimate ? "would be " + mib(*estimate) + "," : "cannot be bounded before running it, so may be",
-                           mib(cap)));
+                           estimate ? "would be " + human_bytes(*estimate) + "," : "cannot be bounded before running it, so may be",
+                           human_bytes(cap)));
       return std::nullopt;
     }
     KernelContext kctx(n, ptrs, [](const ir::Graph&, std::vector<RtValue>) -> std::vector<RtValue> {
@@ -206,7 +210,7 @@ class FoldConstants final : public Pass {
       if (!v.is_tensor() || !v.tensor.defined()) return std::nullopt;
       if (static_cast<double>(v.tensor.nbytes()) > cap) {
         ctx.note(fmt::format("fold_constants: left {} unfolded: output '{}' is {}, over the {} cap", n.label(),
-                             n.outputs[k], mib(static_cast<double>(v.tensor.nbytes())), mib(cap)));
+                             n.outputs[k], human_bytes(static_cast<double>(v.tensor.nbytes())), human_bytes(cap)));
         return std::nullopt;
       }
       // A deep copy: a kernel may return a view into an input (Reshape, Slice) that would keep a

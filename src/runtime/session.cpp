@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "onnx/import.h"
+#include "passes/pipeline.h"
 #include "runtime/plan.h"
 
 namespace hwopt {
@@ -26,8 +27,22 @@ TensorInfo to_info(const ir::ValueInfo& vi) {
 
 Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, const SessionOptions& options,
                                           std::unique_ptr<Session> session, std::unique_ptr<Plan>& plan_slot,
-                                          std::vector<TensorInfo>& inputs, std::vector<TensorInfo>& outputs) {
+                                          std::vector<TensorInfo>& inputs, std::vector<TensorInfo>& outputs,
+                                          OptimizationSummary& summary) {
   if (!model.ok()) return model.status();
+  if (options.optimize) {
+    passes::PipelineOptions popts;
+    popts.disabled.insert(options.disabled_passes.begin(), options.disabled_passes.end());
+    passes::PipelineReport report;
+    HWOPT_RETURN_IF_ERROR(passes::run_pipeline(model.value(), popts, &report));
+    summary.ran = true;
+    summary.nodes_before = report.nodes_before;
+    summary.nodes_after = report.nodes_after;
+    for (const auto& p : report.passes) {
+      summary.ms += p.ms;
+      if (p.enabled) summary.rewrites.emplace_back(p.name, p.rewrites);
+    }
+  }
   PlanOptions po;
   po.backend = options.backend;
   po.threads = options.threads;
@@ -60,7 +75,8 @@ Expected<std::unique_ptr<Session>> Session::load(const std::string& path, const 
   auto s = std::unique_ptr<Session>(new Session());
   s->options_ = options;
   Session* raw = s.get();
-  return finish(onnx_import::load_model(path), options, std::move(s), raw->plan_, raw->inputs_, raw->outputs_);
+  return finish(onnx_import::load_model(path), options, std::move(s), raw->plan_, raw->inputs_, raw->outputs_,
+                raw->optimization_);
 }
 
 Expected<std::unique_ptr<Session>> Session::load_from_bytes(const void* data, size_t size, const SessionOptions& options) {
@@ -68,12 +84,23 @@ Expected<std::unique_ptr<Session>> Session::load_from_bytes(const void* data, si
   s->options_ = options;
   Session* raw = s.get();
   return finish(onnx_import::load_model_from_bytes(data, size), options, std::move(s), raw->plan_, raw->inputs_,
-                raw->outputs_);
+                raw->outputs_, raw->optimization_);
 }
 
 size_t Session::planned_peak_bytes() const { return plan_->main().planned_peak_bytes; }
 size_t Session::planned_unknown_values() const { return plan_->main().planned_unknown; }
 size_t Session::num_nodes() const { return plan_->graph().total_nodes(); }
+
+std::vector<std::string> Session::describe_plan(bool declines) const {
+  std::vector<std::string> lines;
+  for (const auto& step : plan_->main().steps) {
+    std::string name = step.node->name.empty() ? step.node->outputs.at(0) : step.node->name;
+    lines.push_back(fmt::format("{:<36} {:<26} {}", name, step.node->op_type, step.implementation));
+    if (declines)
+      for (const auto& d : step.declined) lines.push_back(fmt::format("    declined {}", d));
+  }
+  return lines;
+}
 
 Expected<std::map<std::string, Tensor>> Session::run(const std::map<std::string, Tensor>& inputs,
                                                     const RunOptions& options, RunStats* stats) const {

@@ -10,6 +10,7 @@
 
 #include "backends/backend.h"
 #include "backends/reference/registry.h"
+#include "runtime/single_op.h"
 
 namespace hwopt::testing {
 
@@ -74,13 +75,7 @@ inline OpResult run_ref_op(const std::string& op_type, const std::vector<Tensor>
   return result;
 }
 
-struct BackendOpResult {
-  std::vector<RtValue> outputs;  // converted to plain row-major
-  std::string implementation;    // "cpu:onednn:conv", or "ref:Conv" when every candidate declined
-  std::vector<std::string> declined;
-  std::string error;
-  const Tensor& out(size_t i = 0) const { return outputs.at(i).tensor; }
-};
+using BackendOpResult = SingleOpResult;
 
 /// Runs `op_type` through `backend`'s candidates like the planner does: inputs whose index is in
 /// `constant_inputs` become initializers (as weights are), the first accepting candidate runs,
@@ -89,66 +84,15 @@ inline BackendOpResult run_backend_op(const std::string& backend, const std::str
                                       const std::vector<Tensor>& inputs, std::vector<ir::Attribute> attrs = {},
                                       int opset = 17, size_t num_outputs = 1, const std::string& domain = "",
                                       const std::vector<size_t>& constant_inputs = {}, int threads = 2) {
-  BackendOpResult result;
-  ir::Graph graph;
-  ir::Node node;
-  node.name = "test_" + op_type;
-  node.op_type = op_type;
-  node.domain = domain;
-  node.opset = opset;
-  node.attributes = std::move(attrs);
-  std::vector<RtValue> values(inputs.size());
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    std::string name = inputs[i].defined() ? "in" + std::to_string(i) : "";
-    node.inputs.push_back(name);
-    if (!inputs[i].defined()) continue;
-    values[i] = RtValue::of(inputs[i]);
-    bool constant = std::find(constant_inputs.begin(), constant_inputs.end(), i) != constant_inputs.end();
-    if (constant) {
-      graph.initializers[name] = inputs[i];
-    } else {
-      ir::ValueInfo vi;
-      vi.name = name;
-      vi.dtype = inputs[i].dtype();
-      vi.has_shape = true;
-      for (int64_t d : inputs[i].shape()) vi.shape.push_back(ir::Dim{d, ""});
-      graph.inputs.push_back(vi);
-    }
-  }
-  for (size_t i = 0; i < num_outputs; ++i) node.outputs.push_back("out" + std::to_string(i));
-  const auto* def = reference::KernelRegistry::instance().find(op_type, domain, opset);
-  if (!def) {
-    result.error = "no reference kernel for " + op_type;
-    return result;
-  }
-  KernelFn fn = def->fn;
-  result.implementation = "ref:" + op_type;
-  NodeContext nctx{node, graph, threads};
-  for (const Candidate* c : CandidateRegistry::instance().find(backend, op_type, domain, opset)) {
-    std::string why = c->check ? c->check(nctx) : "";
-    if (!why.empty()) {
-      result.declined.push_back(c->name + ": " + why);
-      continue;
-    }
-    fn = c->make(nctx, def->fn);
-    result.implementation = c->backend + ":" + c->name;
-    break;
-  }
-  std::vector<const RtValue*> ptrs;
-  for (size_t i = 0; i < values.size(); ++i) ptrs.push_back(inputs[i].defined() ? &values[i] : nullptr);
-  KernelContext ctx(node, ptrs, [](const ir::Graph&, std::vector<RtValue>) -> std::vector<RtValue> {
-    throw KernelError("subgraphs are not available in run_backend_op");
-  });
-  try {
-    fn(ctx);
-  } catch (const KernelError& e) {
-    result.error = e.what();
-    return result;
-  }
-  result.outputs = std::move(ctx.outputs());
-  for (auto& v : result.outputs)
-    if (v.is_tensor() && !v.tensor.is_plain()) v.tensor = v.tensor.to_plain();
-  return result;
+  SingleOp op;
+  op.op_type = op_type;
+  op.domain = domain;
+  op.opset = opset;
+  op.attributes = std::move(attrs);
+  op.inputs = inputs;
+  op.constant_inputs = constant_inputs;
+  op.num_outputs = num_outputs;
+  return run_single_op(backend, op, threads);
 }
 
 /// Expects `t` to have `shape` and values close to `expected` (compared as doubles).

@@ -1,0 +1,233 @@
+// Gemm and FusedGemm (com.microsoft) on oneDNN. A constant B makes an inner product whose weights
+// are reordered once into the format oneDNN picks (format_tag::any), alpha folded in; a
+// non-constant B makes a matmul reading A and B in place (transA/transB through strides) with
+// alpha as the output scale. A constant C that is one row ([N], [1, N] or a scalar) becomes the
+// primitive's bias (times beta); any other C is copied into the output and added by a sum post-op
+// (scale beta); the activation is a post-op.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "backends/backend.h"
+#include "backends/cpu/matmul_util.h"
+#include "backends/cpu/onednn.h"
+
+namespace hwopt::cpu {
+namespace {
+
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+struct GemmAttrs {
+  bool trans_a = false, trans_b = false;
+  float alpha = 1.f, beta = 1.f;
+  std::string activation;
+  std::vector<float> params;
+  bool params_ok = true;
+};
+
+GemmAttrs read_attrs(const ir::Node& n) {
+  GemmAttrs a;
+  if (const ir::Attribute* x = n.attr("transA")) a.trans_a = x->i != 0;
+  if (const ir::Attribute* x = n.attr("transB")) a.trans_b = x->i != 0;
+  if (const ir::Attribute* x = n.attr("alpha")) a.alpha = x->f;
+  if (const ir::Attribute* x = n.attr("beta")) a.beta = x->f;
+  if (const ir::Attribute* x = n.attr("activation")) a.activation = x->s;
+  const ir::Attribute* aa = n.attr("activation_alpha");
+  const ir::Attribute* ab = n.attr("activation_beta");
+  if (aa) a.params.push_back(aa->f);
+  if (ab) {
+    if (!aa) a.params_ok = false;
+    a.params.push_back(ab->f);
+  }
+  return a;
+}
+
+std::string check_gemm(const NodeContext& nc) {
+  if (nc.input_dtype(0) != DType::float32) return "input A is not known to be float32";
+  if (nc.input_dtype(1) != DType::float32) return "input B is not known to be float32";
+  if (nc.has_input(2) && nc.input_dtype(2) != DType::float32) return "input C is not known to be float32";
+  if (nc.input_rank(0) != -1 && nc.input_rank(0) != 2) return fmt::format("input A has rank {}", nc.input_rank(0));
+  if (nc.input_rank(1) != -1 && nc.input_rank(1) != 2) return fmt::format("input B has rank {}", nc.input_rank(1));
+  GemmAttrs a = read_attrs(nc.node);
+  if (!fused_activation_supported(a.activation)) return fmt::format("activation '{}' has no oneDNN post-op", a.activation);
+  if (!a.params_ok) return "attribute 'activation_beta' without 'activation_alpha'";
+  return "";
+}
+
+/// A 2-D tensor as an operand op(X) of shape `rows` x `cols` (transposed through strides).
+dnnl::memory::desc operand_desc(const Tensor& t, bool trans) {
+  if (!trans) return strided_desc(t.shape(), t.strides());
+  return strided_desc({t.dim(1), t.dim(0)}, {t.strides()[1], t.strides()[0]});
+}
+
+struct GemmEntry {
+  bool ok = false;  // false: oneDNN has no primitive for this case; the reference runs
+  dnnl::primitive prim;  // inner product (constant B) or matmul
+  dnnl::memory::desc a_desc, b_desc, dst_desc, scratchpad_desc;
+  dnnl::memory weights;  // constant B (alpha folded in) in the primitive's weights format
+  Tensor weights_holder;
+  dnnl::memory bias;  // beta * C as one row
+  Tensor bias_holder;
+  bool c_as_sum = false;  // C is copied into the output and added by a sum post-op
+};
+
+class GemmKernel {
+ public:
+  GemmKernel(const NodeContext& nc, KernelFn reference) : attrs_(read_attrs(nc.node)), reference_(std::move(reference)) {
+    if (const Tensor* b = nc.constant_input(1)) weights_ = *b;
+    if (const Tensor* c = nc.constant_input(2)) c_const_ = *c;
+  }
+
+  void operator()(KernelContext& ctx) {
+    Tensor a = ctx.input(0), b = ctx.input(1);
+    const Tensor* c = ctx.has_input(2) ? &ctx.input(2) : nullptr;
+    if (a.dtype() != DType::float32 || b.dtype() != DType::float32 || (c && c->dtype() != DType::float32) ||
+        a.rank() != 2 || b.rank() != 2 || (c && c->rank() > 2) || !a.is_plain() || !b.is_plain() ||
+        (c && !c->is_plain()))
+      return run_plain(ctx, reference_);
+    bool trans_a = attrs_.trans_a;
+    const int64_t M = trans_a ? a.dim(1) : a.dim(0), K = trans_a ? a.dim(0) : a.dim(1);
+    const int64_t Kb = attrs_.trans_b ? b.dim(1) : b.dim(0), N = attrs_.trans_b ? b.dim(0) : b.dim(1);
+    // Shape errors and empty products are the reference kernel's business.
+    if (K != Kb || M == 0 || N == 0 || K == 0) return run_plain(ctx, reference_);
+    int64_t cm = 1, cn = 1;
+    if (c) {
+      if (c->rank() == 2) cm = c->dim(0);
+      if (c->rank() >= 1) cn = c->dim(-1);
+      if ((cm != 1 && cm != M) || (cn != 1 && cn != N)) return run_plain(ctx, reference_);
+    }
+    const bool const_b = weights_.defined() && b.storage() == weights_.storage() && b.offset() == weights_.offset() &&
+                         b.shape() == weights_.shape();
+    if (const_b && (trans_a || !a.is_contiguous())) {
+      // The inner product reads A as dense rows.
+      a = trans_a ? a.permute({1, 0}).contiguous() : a.contiguous();
+      trans_a = false;
+    }
+    if (operand_desc(a, trans_a).is_zero()) a = a.contiguous();
+    if (!const_b && operand_desc(b, attrs_.trans_b).is_zero()) b = b.contiguous();
+    const bool const_c = c && c_const_.defined() && c->storage() == c_const_.storage() &&
+                         c->offset() == c_const_.offset() && c->shape() == c_const_.shape();
+    const std::string key = fmt::format("{}{}{}|{}{}|{}", shape_key(ctx), strides_key(a), trans_a ? "t" : "",
+                                        const_b ? "w" : strides_key(b), const_c ? "k" : "", current_threads());
+    auto entry = cache_.get(key, [&] { return create(a, trans_a, b, c, M, K, N, cm, const_b, const_c); });
+    if (!entry->ok) return run_plain(ctx, reference_);
+
+    Tensor& dst = ctx.allocate_output(0, DType::float32, {M, N});
+    if (entry->c_as_sum) {
+      const Tensor cc = c->contiguous();
+      const float* cp = cc.data<float>();
+      float* dp = dst.data<float>();
+      for (int64_t m = 0; m < M; ++m) {
+        const float* row = cp + (cm == 1 ? 0 : m * cn);
+        float* out = dp + m * N;
+        if (cn == 1) {
+          std::fill(out, out + N, row[0]);
+        } else {
+          std::copy(row, row + N, out);
+        }
+      }
+    }
+    std::unordered_map<int, dnnl::memory> args{
+        {DNNL_ARG_SRC, memory_of(a, entry->a_desc)},
+        {DNNL_ARG_WEIGHTS, const_b ? entry->weights : memory_of(b, entry->b_desc)},
+        {DNNL_ARG_DST, memory_of(dst, entry->dst_desc)},
+        {DNNL_ARG_SCRATCHPAD, scratchpad_memory(entry->scratchpad_desc)}};
+    if (entry->bias_holder.defined()) args[DNNL_ARG_BIAS] = entry->bias;
+    entry->prim.execute(stream(), args);
+    stream().wait();
+  }
+
+ private:
+  GemmEntry create(const Tensor& a, bool trans_a, const Tensor& b, const Tensor* c, int64_t M, int64_t K, int64_t N,
+                   int64_t cm, bool const_b, bool const_c) {
+    GemmEntry e;
+    e.a_desc = operand_desc(a, trans_a);
+    e.dst_desc = dnnl::memory::desc({M, N}, dt::f32, tag::ab);
+    // A constant C that is one row becomes the bias; that is exact only when alpha is not an
+    // output scale (oneDNN would scale the bias too), i.e. when alpha is folded into constant B.
+    const bool c_as_bias = c && const_c && cm == 1 && (const_b || attrs_.alpha == 1.f);
+    e.c_as_sum = c && !c_as_bias;
+    if (c_as_bias) {
+      e.bias_holder = Tensor(DType::float32, {N});
+      const Tensor cc = c->contiguous();
+      const float* cp = cc.data<float>();
+      float* bp = e.bias_holder.data<float>();
+      const bool scalar = cc.numel() == 1;
+      for (int64_t n = 0; n < N; ++n) bp[n] = attrs_.beta * cp[scalar ? 0 : n];
+    }
+    dnnl::post_ops ops;
+    if (e.c_as_sum) ops.append_sum(attrs_.beta);
+    append_fused_activation(ops, attrs_.activation, attrs_.params);
+    dnnl::primitive_attr attr = user_scratchpad_attr();
+    attr.set_post_ops(ops);
+    try {
+      if (const_b) {
+        auto pd = inner_product_pd(M, K, N, c_as_bias, attr);
+        auto [mem, holder] = weights_cache_.get(pd.weights_desc(), [&] { return reorder_weights(b, pd.weights_desc()); });
+        e.weights = mem;
+        e.weights_holder = holder;
+        if (c_as_bias) e.bias = memory_of(e.bias_holder, pd.bias_desc());
+        e.scratchpad_desc = pd.scratchpad_desc();
+        e.prim = dnnl::inner_product_forward(pd);
+      } else {
+        if (attrs_.alpha != 1.f) attr.set_output_scales(0, {attrs_.alpha});
+        e.b_desc = operand_desc(b, attrs_.trans_b);
+        dnnl::memory::desc bias_desc;
+        if (c_as_bias) {
+          bias_desc = dnnl::memory::desc({1, N}, dt::f32, tag::ab);
+          e.bias = memory_of(e.bias_holder, bias_desc);
+        }
+        auto pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(e.a_desc, e.b_desc, bias_desc, e.dst_desc), attr,
+                                               engine());
+        e.scratchpad_desc = pd.scratchpad_desc();
+        e.prim = dnnl::matmul(pd);
+      }
+    } catch (const dnnl::error&) {
+      return GemmEntry{};
+    }
+    e.ok = true;
+    return e;
+  }
+
+  /// alpha * op(B), as the inner product's [N, K] weights in `desc`.
+  Tensor reorder_weights(const Tensor& b, const dnnl::memory::desc& desc) const {
+    Tensor src = b.contiguous();
+    if (attrs_.alpha != 1.f) {
+      src = src.clone();
+      float* p = src.data<float>();
+      for (int64_t i = 0; i < src.numel(); ++i) p[i] *= attrs_.alpha;
+    }
+    // op(B)^T: B itself when transB, else B read transposed.
+    return reorder_view(src, operand_desc(src, !attrs_.trans_b), desc);
+  }
+
+  GemmAttrs attrs_;
+  Tensor weights_, c_const_;
+  KernelFn reference_;
+  ReorderedWeights weights_cache_;
+  ShapeCache<GemmEntry> cache_;
+};
+
+KernelFn make_gemm(const NodeContext& nc, KernelFn reference) {
+  auto kernel = std::make_shared<GemmKernel>(nc, std::move(reference));
+  return [kernel](KernelContext& ctx) { (*kernel)(ctx); };
+}
+
+Candidate gemm_candidate(const char* op, const char* domain) {
+  Candidate c;
+  c.backend = "cpu";
+  c.name = "onednn:gemm";
+  c.op_type = op;
+  c.domain = domain;
+  c.check = check_gemm;
+  c.make = make_gemm;
+  return c;
+}
+
+}  // namespace
+
+HWOPT_REGISTER_CANDIDATE(gemm_candidate("Gemm", ""));
+HWOPT_REGISTER_CANDIDATE(gemm_candidate("FusedGemm", "com.microsoft"));
+
+}  // namespace hwopt::cpu

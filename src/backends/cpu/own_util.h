@@ -1,0 +1,118 @@
+// Helpers shared by the CPU backend's own kernels (own_*.cpp): uninitialised output tensors,
+// OpenMP range splitting that stays single-threaded for small work, and a candidate builder.
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "backends/backend.h"
+
+namespace hwopt::cpu::own {
+
+/// Instruction sets the kernels pick from at run time (the build itself targets baseline x86-64).
+enum class Isa { baseline = 0, avx2 = 1, avx512 = 2 };
+
+/// The widest ISA the kernels may use; tests lower it to cover the narrower code paths.
+inline std::atomic<int>& isa_limit() {
+  static std::atomic<int> limit{static_cast<int>(Isa::avx512)};
+  return limit;
+}
+
+/// AVX2 + FMA + F16C available and allowed.
+inline bool use_avx2() {
+  static const bool has =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  return has && isa_limit().load(std::memory_order_relaxed) >= static_cast<int>(Isa::avx2);
+}
+
+/// AVX-512 F/VL/BW/DQ available and allowed.
+inline bool use_avx512() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+  return has && isa_limit().load(std::memory_order_relaxed) >= static_cast<int>(Isa::avx512);
+}
+
+/// Below this many elements of work a kernel runs on the calling thread: the OpenMP fork/join
+/// (a few microseconds) costs more than it saves.
+constexpr int64_t kParallelGrain = 32768;
+
+/// A contiguous CPU tensor whose bytes are NOT initialised (the kernel overwrites all of them);
+/// saves the zero-fill pass that KernelContext::allocate_output does. Not for strings.
+inline Tensor uninit_tensor(DType dtype, const Shape& shape) {
+  if (dtype == DType::string) return Tensor(dtype, shape);
+  const int64_t n = shape_numel(shape);
+  HWOPT_KCHECK(n >= 0, "cannot allocate a tensor of shape {}", shape_str(shape));
+  const size_t elem = dtype_size(dtype);
+  HWOPT_KCHECK(elem == 0 || static_cast<uint64_t>(n) <= SIZE_MAX / elem / 2, "tensor of shape {} is too large",
+               shape_str(shape));
+  const size_t bytes = static_cast<size_t>(n) * elem;
+  size_t rounded = (bytes + Storage::kAlignment - 1) / Storage::kAlignment * Storage::kAlignment;
+  if (rounded == 0) rounded = Storage::kAlignment;
+  void* p = std::aligned_alloc(Storage::kAlignment, rounded);
+  if (!p) throw std::bad_alloc();
+  auto storage = Storage::wrap(p, bytes, Device::cpu(), std::shared_ptr<void>(p, std::free));
+  return Tensor(dtype, shape, std::move(storage));
+}
+
+/// Sets output i of ctx to a fresh uninitialised tensor and returns it.
+inline Tensor& output_uninit(KernelContext& ctx, size_t i, DType dtype, const Shape& shape) {
+  ctx.set_output(i, uninit_tensor(dtype, shape));
+  return ctx.outputs()[i].tensor;
+}
+
+/// Threads worth using for `work` elements of simple memory-bound work.
+inline int threads_for(int64_t work) {
+  if (work < 2 * kParallelGrain || omp_in_parallel()) return 1;
+  const int64_t want = work / kParallelGrain;
+  return static_cast<int>(std::min<int64_t>(want, omp_get_max_threads()));
+}
+
+/// Calls f(begin, end) on disjoint contiguous parts of [0, n), in parallel when `work` (elements
+/// touched in total) is large enough. f must not throw: validate before calling.
+template <typename F>
+void parallel_range(int64_t n, int64_t work, F&& f) {
+  if (n <= 0) return;
+  const int nt = static_cast<int>(std::min<int64_t>(threads_for(work), n));
+  if (nt <= 1) {
+    f(int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    const int64_t t = omp_get_thread_num(), count = omp_get_num_threads();
+    const int64_t begin = n * t / count, end = n * (t + 1) / count;
+    if (begin < end) f(begin, end);
+  }
+}
+
+/// A candidate of the "cpu" backend for plain inputs.
+inline Candidate make_candidate(const char* name, const char* op, int priority,
+                                std::function<std::string(const NodeContext&)> check,
+                                std::function<KernelFn(const NodeContext&, KernelFn)> make, int since = 1,
+                                const char* domain = "") {
+  Candidate c;
+  c.backend = "cpu";
+  c.name = name;
+  c.op_type = op;
+  c.domain = domain;
+  c.since_version = since;
+  c.priority = priority;
+  c.accepts_layouts = false;
+  c.check = std::move(check);
+  c.make = std::move(make);
+  return c;
+}
+
+/// Priorities: after the oneDNN candidates of the same op (which use 0).
+constexpr int kOwnPriority = 10;
+/// For ops where a oneDNN candidate (binary, concat) should be preferred and this is a fallback.
+constexpr int kOwnFallbackPriority = 20;
+
+}  // namespace hwopt::cpu::own

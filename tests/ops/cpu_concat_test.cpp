@@ -1,0 +1,122 @@
+// The CPU backend's Concat candidate (row copies, blocked layouts kept) against the reference kernel.
+#include <random>
+
+#include "backends/cpu/onednn.h"
+#include "op_test_util.h"
+#include "runtime/single_op.h"
+
+namespace hwopt {
+namespace {
+
+using tag = dnnl::memory::format_tag;
+
+Tensor random_tensor(const Shape& shape, uint32_t seed) {
+  Tensor t(DType::float32, shape);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-2.f, 2.f);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    float v = dist(rng);
+    t.data<float>()[i] = v == 0.f ? 0.5f : v;
+  }
+  return t;
+}
+
+Tensor blocked(const Tensor& t, tag tg) { return cpu::reorder_to(t, cpu::tagged_desc(t.shape(), DType::float32, tg)); }
+
+void expect_equal(const Tensor& got, const Tensor& want) {
+  ASSERT_EQ(got.shape(), want.shape());
+  ASSERT_EQ(got.dtype(), want.dtype());
+  for (int64_t i = 0; i < want.numel(); ++i) ASSERT_EQ(got.element_as_double(i), want.element_as_double(i)) << i;
+}
+
+void check(const std::vector<Tensor>& xs, const std::vector<Tensor>& xs_in, int64_t axis, const std::string& impl) {
+  SCOPED_TRACE(fmt::format("{} inputs, first {}, axis {}", xs.size(), shape_str(xs[0].shape()), axis));
+  std::vector<ir::Attribute> attrs = {testing::attr_i("axis", axis)};
+  auto ref = testing::run_ref_op("Concat", xs, attrs, 13);
+  ASSERT_TRUE(ref.error.empty()) << ref.error;
+  auto cpu = testing::run_backend_op("cpu", "Concat", xs_in, attrs, 13);
+  ASSERT_TRUE(cpu.error.empty()) << cpu.error;
+  ASSERT_EQ(cpu.implementation, impl);
+  expect_equal(cpu.out(), ref.out());
+}
+
+TEST(CpuConcat, PlainFloatMatchesReference) {
+  uint32_t seed = 1;
+  const Shape base{2, 3, 4, 5};
+  for (int64_t axis = -4; axis < 4; ++axis) {
+    const int64_t a = axis < 0 ? axis + 4 : axis;
+    std::vector<Tensor> xs;
+    for (int64_t n : {1, 3, 2}) {
+      Shape s = base;
+      s[a] = n;
+      xs.push_back(random_tensor(s, seed++));
+    }
+    check(xs, xs, axis, "cpu:native:concat");
+  }
+  // One input, 1-D, an empty input among others.
+  std::vector<Tensor> one = {random_tensor({7}, 9)};
+  check(one, one, 0, "cpu:native:concat");
+  std::vector<Tensor> with_empty = {random_tensor({2, 3}, 10), random_tensor({2, 0}, 11), random_tensor({2, 4}, 12)};
+  check(with_empty, with_empty, 1, "cpu:native:concat");
+  std::vector<Tensor> all_empty = {random_tensor({0, 3}, 10), random_tensor({0, 3}, 11)};
+  check(all_empty, all_empty, 0, "cpu:native:concat");
+}
+
+TEST(CpuConcat, BlockedChannelsStayBlocked) {
+  uint32_t seed = 20;
+  for (const std::vector<int64_t>& channels : {std::vector<int64_t>{16, 32}, {16, 3, 19}, {5, 7}, {32, 16, 19}}) {
+    std::vector<Tensor> xs;
+    for (int64_t c : channels) xs.push_back(random_tensor({2, c, 5, 3}, seed++));
+    std::vector<Tensor> all_blocked, mixed, nhwc;
+    for (size_t i = 0; i < xs.size(); ++i) {
+      all_blocked.push_back(blocked(xs[i], tag::nChw16c));
+      mixed.push_back(i % 2 ? xs[i] : blocked(xs[i], tag::nChw16c));
+      nhwc.push_back(blocked(xs[i], tag::nhwc));
+    }
+    check(xs, all_blocked, 1, "cpu:native:concat");
+    check(xs, mixed, 1, "cpu:native:concat");
+    check(xs, nhwc, 1, "cpu:native:concat");
+    check(xs, all_blocked, -3, "cpu:native:concat");
+  }
+  // Blocked inputs along a non-channel axis are concatenated plain.
+  std::vector<Tensor> xs = {random_tensor({1, 16, 4, 3}, 40), random_tensor({1, 16, 2, 3}, 41)};
+  check(xs, {blocked(xs[0], tag::nChw16c), blocked(xs[1], tag::nChw16c)}, 2, "cpu:native:concat");
+
+  SingleOp op;
+  op.op_type = "Concat";
+  op.opset = 13;
+  op.attributes = {testing::attr_i("axis", 1)};
+  op.inputs = {blocked(random_tensor({1, 16, 4, 4}, 1), tag::nChw16c), blocked(random_tensor({1, 32, 4, 4}, 2), tag::nChw16c)};
+  SingleOpRunner runner("cpu", op, 2);
+  auto r = runner.run(/*plain=*/false);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_FALSE(r.out().is_plain());
+}
+
+TEST(CpuConcat, OtherDtypes) {
+  std::vector<Tensor> i64 = {Tensor::from_vector<int64_t>({2}, {1, 2}), Tensor::from_vector<int64_t>({1}, {-3}),
+                             Tensor::from_vector<int64_t>({0}, {})};
+  check(i64, i64, 0, "cpu:native:concat");
+  std::vector<Tensor> b = {Tensor::from_vector<bool>({2, 1}, {true, false}), Tensor::from_vector<bool>({2, 2}, {false, true, true, false})};
+  check(b, b, 1, "cpu:native:concat");
+  std::vector<Tensor> i32 = {Tensor::from_vector<int32_t>({1, 3}, {1, 2, 3}), Tensor::from_vector<int32_t>({2, 3}, {4, 5, 6, 7, 8, 9})};
+  check(i32, i32, 0, "cpu:native:concat");
+  // Large enough to go parallel.
+  std::vector<Tensor> big = {Tensor(DType::int64, {64, 300}), Tensor(DType::int64, {64, 100})};
+  for (auto& t : big)
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<int64_t>()[i] = i * 7 + t.dim(1);
+  check(big, big, 1, "cpu:native:concat");
+}
+
+TEST(CpuConcat, DeclinesWithReasons) {
+  std::vector<Tensor> s = {Tensor(DType::string, {1}), Tensor(DType::string, {1})};
+  auto r = testing::run_backend_op("cpu", "Concat", {random_tensor({2}, 1), random_tensor({2}, 2)}, {}, 13);
+  EXPECT_EQ(r.implementation, "ref:Concat");  // axis is required
+  ASSERT_FALSE(r.declined.empty());
+  EXPECT_NE(r.declined[0].find("axis"), std::string::npos);
+  r = testing::run_backend_op("cpu", "Concat", s, {testing::attr_i("axis", 0)}, 13);
+  EXPECT_EQ(r.implementation, "ref:Concat");
+}
+
+}  // namespace
+}  // namespace hwopt
