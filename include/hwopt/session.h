@@ -33,7 +33,8 @@ struct SessionOptions {
   bool optimize = false;
   /// Pass names to skip when optimizing (see `hwopt optimize --list-passes`).
   std::vector<std::string> disabled_passes;
-  /// Reject NaN/Inf in inputs and outputs with an error naming the tensor.
+  /// Reject NaN/Inf with an error naming the tensor: in inputs as invalid_argument, in outputs
+  /// as runtime_error.
   bool check_finite = false;
 };
 

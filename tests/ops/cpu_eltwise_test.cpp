@@ -143,19 +143,19 @@ TEST(CpuEltwise, DeclinesWithReasons) {
   Tensor x = random_tensor({4, 4}, 1);
   auto r = testing::run_backend_op("cpu", "Clip", {x, Tensor::scalar<float>(0.f)}, {}, 13, 1, "", {});
   ASSERT_TRUE(r.error.empty()) << r.error;
-  EXPECT_EQ(r.implementation, "ref:Clip");
+  EXPECT_NE(r.implementation, "cpu:onednn:eltwise");
   ASSERT_FALSE(r.declined.empty());
   EXPECT_NE(r.declined[0].find("not a constant"), std::string::npos);
   // Integer input.
   Tensor xi = Tensor::from_vector<int32_t>({3}, {-1, 2, -3});
   r = testing::run_backend_op("cpu", "Relu", {xi}, {}, 17);
   ASSERT_TRUE(r.error.empty()) << r.error;
-  EXPECT_EQ(r.implementation, "ref:Relu");
+  EXPECT_NE(r.implementation, "cpu:onednn:eltwise");
   ASSERT_FALSE(r.declined.empty());
   EXPECT_NE(r.declined[0].find("float32"), std::string::npos);
   // Unknown Gelu approximation.
   r = testing::run_backend_op("cpu", "Gelu", {x}, {testing::attr_s("approximate", "fast")}, 20);
-  EXPECT_EQ(r.implementation, "ref:Gelu");
+  EXPECT_NE(r.implementation, "cpu:onednn:eltwise");
 }
 
 }  // namespace

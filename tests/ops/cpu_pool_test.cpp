@@ -155,14 +155,14 @@ TEST(CpuPool, DeclinesWithReasons) {
   Tensor x = random_tensor({1, 2, 4, 4}, 1);
   auto r = testing::run_backend_op("cpu", "MaxPool", {x}, {testing::attr_ints("kernel_shape", {2, 2})}, 12, 2);
   ASSERT_TRUE(r.error.empty()) << r.error;
-  EXPECT_EQ(r.implementation, "ref:MaxPool");
+  EXPECT_NE(r.implementation, "cpu:onednn:pool");
   ASSERT_FALSE(r.declined.empty());
   EXPECT_NE(r.declined[0].find("Indices"), std::string::npos);
 
   Tensor xi = Tensor::from_vector<uint8_t>({1, 1, 2, 2}, {1, 2, 3, 4});
   r = testing::run_backend_op("cpu", "MaxPool", {xi}, {testing::attr_ints("kernel_shape", {2, 2})}, 12);
   ASSERT_TRUE(r.error.empty()) << r.error;
-  EXPECT_EQ(r.implementation, "ref:MaxPool");
+  EXPECT_NE(r.implementation, "cpu:onednn:pool");
 }
 
 }  // namespace

@@ -1,4 +1,6 @@
-// Concat as row copies (memcpy), for every dtype but string. Plain inputs are copied as
+// Concat as row copies (memcpy) for the dtypes oneDNN has (float32/16, bfloat16, int8/uint8,
+// int32); the others (int64 shape tensors, bool, ...) are left to own:concat. Plain inputs are
+// copied as
 // [outer, dim(axis) * inner] rows. Along the channel axis, blocked inputs stay blocked: in nChw16c
 // (and the other nC..Xc formats) a batch's channel blocks are contiguous, so when every input but
 // the last has whole blocks the output's batch is the inputs' batches one after another; in nhwc a
@@ -28,7 +30,7 @@ std::string check_concat(const NodeContext& nc) {
     if (nc.input_dtype(i) != dt) return "input dtypes are not known to be equal";
   }
   if (dt == DType::undefined) return "input dtype is unknown";
-  if (dt == DType::string) return "string tensors";
+  if (!onednn_supports(dt)) return fmt::format("{} is not a oneDNN dtype (own:concat takes it)", dtype_name(dt));
   const int64_t rank = nc.input_rank(0);
   const int64_t axis = attr_axis(nc.node);
   if (rank >= 0 && (rank == 0 || axis < -rank || axis >= rank))
@@ -101,7 +103,7 @@ class ConcatKernel {
     }
     int64_t axis = ctx.attr_int("axis", 1);
     Shape out;
-    if (xs.empty() || !concat_shape(xs, axis, out) || xs[0]->dtype() == DType::string)
+    if (xs.empty() || !concat_shape(xs, axis, out) || !onednn_supports(xs[0]->dtype()))
       return run_plain(ctx, reference_);
     if (axis == 1 && run_blocked(ctx, xs, out)) return;
     std::vector<Tensor> plain;
@@ -126,7 +128,7 @@ class ConcatKernel {
     const Format* f = nullptr;
     for (const Tensor* x : xs)
       if ((f = format_of(*x))) break;
-    if (!f || !onednn_supports(xs[0]->dtype()) || shape_numel(out) == 0) return false;
+    if (!f || shape_numel(out) == 0) return false;
     const int r = static_cast<int>(out.size());
     for (size_t i = 0; i < xs.size(); ++i) {
       if (xs[i]->numel() == 0) return false;
@@ -158,7 +160,7 @@ class ConcatKernel {
 Candidate concat_candidate() {
   Candidate c;
   c.backend = "cpu";
-  c.name = "native:concat";
+  c.name = "own:concat_layout";
   c.op_type = "Concat";
   c.accepts_layouts = true;
   c.check = check_concat;

@@ -273,7 +273,7 @@ Candidate layer_norm_candidate(const char* domain, int since) {
 Candidate instance_norm_candidate() {
   Candidate c;
   c.backend = "cpu";
-  c.name = "native:instance_norm";
+  c.name = "own:instance_norm";
   c.op_type = "InstanceNormalization";
   c.check = check_instance_norm;
   c.make = [](const NodeContext&, KernelFn reference) -> KernelFn {
