@@ -190,8 +190,12 @@ TEST(CpuOwnElementwise, ErfIsWithinTwoUlpOfReference) {
 
 TEST(CpuOwnElementwise, CastMatchesReference) {
   const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
-  const std::vector<double> specials = {0.0,  -0.0,  0.5,   -0.5,  1.5,   -1.5, 2.5,  255.9, 256.0, -129.0, 3e9, -3e9,
-                                        1e19, -1e19, 1e300, 65519, 65520, 6e-8, 3e-8, 1e-45, inf,   -inf,   nan};
+  const std::vector<double> specials = {0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, 255.9, 256.0, -129.0, 3e9, -3e9, 1e19,
+                                        -1e19, 1e300, 65519, 65520, 6e-8, 3e-8, 1e-45, inf, -inf, nan,
+                                        // Saturation edges of int8/uint8/int32/int64.
+                                        127.5, 128.0, -128.9, -129.0, -0.3, 255.5, 2147483647.0, 2147483647.5,
+                                        2147483648.0, -2147483648.5, -2147483649.0, 9223372036854774784.0,
+                                        9223372036854775808.0, -9223372036854775808.0, -9223372036854777856.0};
   const std::vector<DType> types = {DType::float32, DType::float64, DType::int32, DType::int64,
                                     DType::boolean, DType::uint8,   DType::int8};
   uint32_t seed = 500;

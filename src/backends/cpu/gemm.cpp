@@ -55,7 +55,7 @@ std::string check_gemm(const NodeContext& nc) {
   return "";
 }
 
-/// A 2-D tensor as an operand op(X) of shape `rows` x `cols` (transposed through strides).
+/// A 2-D tensor as the operand op(X): itself, or transposed through its strides when `trans`.
 dnnl::memory::desc operand_desc(const Tensor& t, bool trans) {
   if (!trans) return strided_desc(t.shape(), t.strides());
   return strided_desc({t.dim(1), t.dim(0)}, {t.strides()[1], t.strides()[0]});

@@ -395,9 +395,26 @@ void run_pow(KernelContext& ctx, const KernelFn& reference) {
 // ---------------------------------------------------------------------------------------------
 // Where
 
+// Operands that are scalars over the run are read once; the select is written with masks so
+// that it vectorises for every element size.
 template <typename T, bool vc, bool vx, bool vy>
 OWN_INLINE void where_segment(const uint8_t* c, const T* x, const T* y, T* o, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) o[i] = c[vc ? i : 0] ? x[vx ? i : 0] : y[vy ? i : 0];
+  if constexpr (!vc) {
+    const T* src = c[0] ? x : y;
+    const bool vsrc = c[0] ? vx : vy;
+    if (vsrc) {
+      std::memcpy(o, src, static_cast<size_t>(n) * sizeof(T));
+    } else {
+      const T v = src[0];
+      for (int64_t i = 0; i < n; ++i) o[i] = v;
+    }
+  } else {
+    const T x0 = x[0], y0 = y[0];
+    for (int64_t i = 0; i < n; ++i) {
+      const T m = T(0) - static_cast<T>(c[i] != 0);
+      o[i] = static_cast<T>(((vx ? x[i] : x0) & m) | ((vy ? y[i] : y0) & static_cast<T>(~m)));
+    }
+  }
 }
 
 template <typename T>
@@ -608,42 +625,54 @@ void run_not(KernelContext& ctx, const KernelFn& reference) {
 // ---------------------------------------------------------------------------------------------
 // Cast
 
-/// Float -> integer as the reference: truncate toward zero, saturate, NaN -> 0.
+/// bool in the Cast loops: stored as one byte, converted with != 0.
+struct BoolTag {};
+template <typename X>
+using storage_t = std::conditional_t<std::is_same_v<X, BoolTag>, uint8_t, X>;
+
+/// Float -> integer as the reference (truncate toward zero, saturate to I's range, NaN -> 0),
+/// written as clamps and selects so that the loop vectorises. The clamp keeps the conversion in
+/// range; for int64 the largest double below 2^63 is 2^63 - 1024.
 template <typename I>
 OWN_INLINE I float_to_int(double v) {
-  if (v != v) return I(0);
-  const double t = std::trunc(v);
-  if (t <= static_cast<double>(std::numeric_limits<I>::lowest())) return std::numeric_limits<I>::lowest();
-  if (t >= static_cast<double>(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();
-  return static_cast<I>(t);
+  constexpr double lo = static_cast<double>(std::numeric_limits<I>::lowest());
+  constexpr double hi = static_cast<double>(std::numeric_limits<I>::max());
+  constexpr double hi_in = sizeof(I) == 8 ? (std::is_signed_v<I> ? 9223372036854774784.0 : 18446744073709549568.0) : hi;
+  double c = v < lo ? lo : v;
+  c = c > hi_in ? hi_in : c;
+  c = c == c ? c : 0.0;
+  const I r = static_cast<I>(c);
+  return v >= hi ? std::numeric_limits<I>::max() : r;
 }
 
 /// One value converted as the reference's Cast does, for the number/bool types handled here
 /// (not float16, which has its own loops).
 template <typename D, typename S>
-OWN_INLINE D convert(S s) {
-  if constexpr (std::is_same_v<D, bool>) {
-    return s != S(0);  // NaN -> true
+OWN_INLINE storage_t<D> convert(storage_t<S> s) {
+  if constexpr (std::is_same_v<D, BoolTag>) {
+    return s != storage_t<S>(0);  // NaN -> true
+  } else if constexpr (std::is_same_v<S, BoolTag>) {
+    return static_cast<D>(s);  // 0 or 1
   } else if constexpr (std::is_floating_point_v<S> && std::is_integral_v<D>) {
     return float_to_int<D>(static_cast<double>(s));
   } else if constexpr (std::is_same_v<S, double> && std::is_same_v<D, float>) {
     return narrow_to_float(s);
   } else {
-    return static_cast<D>(s);  // int -> int wraps, int/bool -> float rounds, float -> double
+    return static_cast<D>(s);  // int -> int wraps, int -> float rounds, float -> double
   }
 }
 
 template <typename D, typename S>
-OWN_INLINE void cast_body(const S* s, D* d, int64_t b, int64_t e) {
-  for (int64_t i = b; i < e; ++i) d[i] = convert<D>(s[i]);
+OWN_INLINE void cast_body(const storage_t<S>* s, storage_t<D>* d, int64_t b, int64_t e) {
+  for (int64_t i = b; i < e; ++i) d[i] = convert<D, S>(s[i]);
 }
 template <typename D, typename S>
-void cast_chunk(const S* s, D* d, int64_t b, int64_t e) {
-  cast_body<D>(s, d, b, e);
+void cast_chunk(const storage_t<S>* s, storage_t<D>* d, int64_t b, int64_t e) {
+  cast_body<D, S>(s, d, b, e);
 }
 template <typename D, typename S>
-OWN_AVX512 void cast_chunk_avx512(const S* s, D* d, int64_t b, int64_t e) {
-  cast_body<D>(s, d, b, e);
+OWN_AVX512 void cast_chunk_avx512(const storage_t<S>* s, storage_t<D>* d, int64_t b, int64_t e) {
+  cast_body<D, S>(s, d, b, e);
 }
 
 // float32 <-> float16 with F16C, 8 at a time; NaNs (whose payload F16C treats differently
@@ -741,7 +770,7 @@ void visit_cast_type(DType dt, F&& f) {
       f(int64_t{});
       break;
     case DType::boolean:
-      f(bool{});
+      f(BoolTag{});
       break;
     case DType::uint8:
       f(uint8_t{});
@@ -777,11 +806,11 @@ void run_cast(KernelContext& ctx, const KernelFn& reference) {
     visit_cast_type(to, [&](auto d_tag) {
       using D = decltype(d_tag);
       if constexpr (!std::is_same_v<S, D>) {
-        const S* s = static_cast<const S*>(x.raw_data());
-        D* d = static_cast<D*>(out.raw_data());
+        const auto* s = static_cast<const storage_t<S>*>(x.raw_data());
+        auto* d = static_cast<storage_t<D>*>(out.raw_data());
         run_parallel(
-            x.numel(), 1, [&](int64_t b, int64_t e) { cast_chunk<D>(s, d, b, e); },
-            [&](int64_t b, int64_t e) { cast_chunk_avx512<D>(s, d, b, e); });
+            x.numel(), 1, [&](int64_t b, int64_t e) { cast_chunk<D, S>(s, d, b, e); },
+            [&](int64_t b, int64_t e) { cast_chunk_avx512<D, S>(s, d, b, e); });
       }
     });
   });

@@ -120,7 +120,7 @@ void gather_elements_typed(const Tensor& data, const Shape& ishape, const std::v
   const T* src = data.data<T>();
   T* dst = out.data<T>();
   parallel_range(rows, rows * len, [&](int64_t begin, int64_t end) {
-    std::vector<int64_t> pos(static_cast<size_t>(r), 0);
+    int64_t pos[own::kMaxDims] = {};
     for (int64_t row = begin; row < end; ++row) {
       int64_t rem = row, base = 0;
       for (int64_t d = r - 2; d >= 0; --d) {
@@ -148,7 +148,7 @@ void run_gather_elements(KernelContext& ctx, const KernelFn& reference) {
   const int64_t r = data_in.rank();
   const Shape& ishape = indices.shape();
   int64_t axis = ctx.attr_int("axis", 0);
-  bool ok = plain_element_size_ok(data_in) && r >= 1 && axis >= -r && axis < r &&
+  bool ok = plain_element_size_ok(data_in) && r >= 1 && r <= own::kMaxDims && axis >= -r && axis < r &&
             static_cast<int64_t>(ishape.size()) == r &&
             (indices.dtype() == DType::int64 || indices.dtype() == DType::int32);
   if (ok) {

@@ -27,7 +27,8 @@ KernelFn make_kernel(const NodeContext&, KernelFn reference) {
 
 bool copyable(const Tensor& t) {
   const size_t e = dtype_size(t.dtype());
-  return t.dtype() != DType::string && t.is_plain() && (e == 1 || e == 2 || e == 4 || e == 8);
+  return t.dtype() != DType::string && t.is_plain() && (e == 1 || e == 2 || e == 4 || e == 8) &&
+         t.rank() <= own::kMaxDims;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -245,7 +246,7 @@ void strided_copy(const char* src, char* dst, Shape dims, Shape strides, size_t 
   int64_t rows = 1;
   for (int64_t i = 0; i < r - 1; ++i) rows *= d2[i];
   parallel_range(rows, rows * inner, [&](int64_t begin, int64_t end) {
-    std::vector<int64_t> idx(static_cast<size_t>(r), 0);
+    int64_t idx[own::kMaxDims] = {};
     int64_t off = 0, rem = begin;
     for (int64_t k = r - 2; k >= 0; --k) {
       idx[k] = rem % d2[k];
@@ -429,6 +430,10 @@ void run_concat(KernelContext& ctx, const KernelFn& reference) {
     for (int64_t d = 0; d < r; ++d)
       if (d != axis && x.dim(d) != f.dim(d)) return reference(ctx);
     out_shape[axis] += x.dim(axis);
+  }
+  if (n == 1) {
+    ctx.set_output(0, f);  // one input: the output is that input
+    return;
   }
   Tensor& out = own::output_uninit(ctx, 0, f.dtype(), out_shape);
   const int64_t total = shape_numel(out_shape);

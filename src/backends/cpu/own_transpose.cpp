@@ -67,7 +67,7 @@ void copy_rows(const char* src, char* dst, const Shape& out_dims, const Shape& s
   for (int64_t d : out_dims) rows *= d;
   const size_t row_bytes = static_cast<size_t>(row_elems) * elem;
   parallel_range(rows, rows * row_elems, [&](int64_t begin, int64_t end) {
-    std::vector<int64_t> idx(static_cast<size_t>(nd));
+    int64_t idx[own::kMaxDims];
     int64_t off = 0, rem = begin;
     for (int64_t k = nd - 1; k >= 0; --k) {
       idx[k] = rem % out_dims[k];
@@ -224,7 +224,8 @@ void run_transpose(KernelContext& ctx, const KernelFn& reference) {
   const size_t elem = dtype_size(in.dtype());
   bool ok = false;
   std::vector<int64_t> perm = read_perm(ctx.node(), in.rank(), &ok);
-  if (!ok || in.dtype() == DType::string || !in.is_plain() || !(elem == 1 || elem == 2 || elem == 4 || elem == 8))
+  if (!ok || in.dtype() == DType::string || !in.is_plain() || !(elem == 1 || elem == 2 || elem == 4 || elem == 8) ||
+      in.rank() > own::kMaxDims)
     return reference(ctx);  // the reference names the problem or handles the dtype
   Shape out_shape(perm.size());
   for (size_t k = 0; k < perm.size(); ++k) out_shape[k] = in.dim(perm[k]);

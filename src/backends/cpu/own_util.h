@@ -39,6 +39,10 @@ inline bool use_avx512() {
   return has && isa_limit().load(std::memory_order_relaxed) >= static_cast<int>(Isa::avx512);
 }
 
+/// Most dims a kernel indexes with fixed-size arrays inside a parallel region (no allocation
+/// there: an exception must not leave an OpenMP region). Higher ranks go to the reference.
+constexpr int64_t kMaxDims = 16;
+
 /// Below this many elements of work a kernel runs on the calling thread: the OpenMP fork/join
 /// (a few microseconds) costs more than it saves.
 constexpr int64_t kParallelGrain = 32768;
