@@ -111,8 +111,10 @@ std::string shape_str(const Shape& shape);
 class Storage {
  public:
   static constexpr size_t kAlignment = 64;
-  /// Allocates `bytes` zero-initialised bytes on the CPU; nullptr on failure.
-  static std::shared_ptr<Storage> allocate(size_t bytes);
+  /// Allocates `bytes` on the CPU, zero-initialised unless `zero` is false; nullptr on failure.
+  /// Large buffers come from and return to a process-wide cache of freed buffers, so steady-state
+  /// runs reuse memory instead of mapping fresh pages every time.
+  static std::shared_ptr<Storage> allocate(size_t bytes, bool zero = true);
   static std::shared_ptr<Storage> allocate_strings(size_t count);
   /// Wraps memory owned by someone else (e.g. a memory-planner arena); `keep_alive` holds it.
   static std::shared_ptr<Storage> wrap(void* data, size_t bytes, Device device,
@@ -131,6 +133,7 @@ class Storage {
   Storage() = default;
   void* data_ = nullptr;
   size_t bytes_ = 0;
+  size_t capacity_ = 0;  // bytes actually allocated (owned buffers)
   bool owned_ = false;
   Device device_{};
   std::shared_ptr<void> keep_alive_;
@@ -162,6 +165,9 @@ class Tensor {
   /// whose size overflows. Use Tensor::create for a Status instead.
   Tensor(DType dtype, Shape shape);
   static Expected<Tensor> create(DType dtype, Shape shape);
+  /// Like Tensor(dtype, shape) but the contents are left uninitialised: for kernels that
+  /// write every element.
+  static Tensor uninitialized(DType dtype, Shape shape);
   /// A tensor viewing `storage` (no copy).
   Tensor(DType dtype, Shape shape, std::shared_ptr<Storage> storage, int64_t offset = 0);
 

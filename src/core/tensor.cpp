@@ -1,6 +1,8 @@
 #include "hwopt/tensor.h"
 
 #include <cmath>
+#include <mutex>
+#include <unordered_map>
 #include <cstdlib>
 #include <new>
 #include <numeric>
@@ -152,15 +154,64 @@ std::string shape_str(const Shape& shape) {
   return s + "]";
 }
 
-std::shared_ptr<Storage> Storage::allocate(size_t bytes) {
+namespace {
+
+// Freed buffers of at least kMinCachedBytes, kept by rounded size for reuse (bounded). Large
+// allocations would otherwise be fresh mmaps whose page faults cost as much as the kernels.
+class BufferCache {
+ public:
+  static constexpr size_t kMinCachedBytes = size_t{64} << 10;
+  static constexpr size_t kMaxCachedBytes = size_t{512} << 20;
+  static constexpr size_t kGranule = size_t{4} << 10;
+
+  static BufferCache& instance() {
+    static BufferCache* cache = new BufferCache();  // never destroyed: storages may outlive statics
+    return *cache;
+  }
+  static size_t round(size_t bytes) {
+    if (bytes < kMinCachedBytes) return (bytes + Storage::kAlignment - 1) / Storage::kAlignment * Storage::kAlignment;
+    return (bytes + kGranule - 1) / kGranule * kGranule;
+  }
+  void* take(size_t rounded) {
+    if (rounded < kMinCachedBytes) return nullptr;
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = free_.find(rounded);
+    if (it == free_.end() || it->second.empty()) return nullptr;
+    void* p = it->second.back();
+    it->second.pop_back();
+    cached_ -= rounded;
+    return p;
+  }
+  void give(void* p, size_t rounded) {
+    if (rounded >= kMinCachedBytes) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (cached_ + rounded <= kMaxCachedBytes) {
+        free_[rounded].push_back(p);
+        cached_ += rounded;
+        return;
+      }
+    }
+    std::free(p);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  size_t cached_ = 0;
+};
+
+}  // namespace
+
+std::shared_ptr<Storage> Storage::allocate(size_t bytes, bool zero) {
   auto s = std::shared_ptr<Storage>(new Storage());
-  size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (rounded == 0) rounded = kAlignment;
-  void* p = std::aligned_alloc(kAlignment, rounded);
+  size_t rounded = BufferCache::round(bytes == 0 ? 1 : bytes);
+  void* p = BufferCache::instance().take(rounded);
+  if (!p) p = std::aligned_alloc(kAlignment, rounded);
   if (!p) return nullptr;
-  std::memset(p, 0, rounded);
+  if (zero) std::memset(p, 0, rounded);
   s->data_ = p;
   s->bytes_ = bytes;
+  s->capacity_ = rounded;
   s->owned_ = true;
   return s;
 }
@@ -184,7 +235,7 @@ std::shared_ptr<Storage> Storage::wrap(void* data, size_t bytes, Device device,
 }
 
 Storage::~Storage() {
-  if (owned_) std::free(data_);
+  if (owned_) BufferCache::instance().give(data_, capacity_);
 }
 
 void Tensor::compute_contiguous_strides() {
@@ -212,6 +263,16 @@ Expected<Tensor> Tensor::create(DType dtype, Shape shape) {
   if (!t.storage_)
     return Status(StatusCode::out_of_memory, "cannot allocate " + std::to_string(n * dtype_size(dtype)) + " bytes for a tensor of shape " + shape_str(t.shape_));
   return t;
+}
+
+Tensor Tensor::uninitialized(DType dtype, Shape shape) {
+  if (dtype == DType::string) return Tensor(dtype, std::move(shape));
+  int64_t n = shape_numel(shape);
+  if (n < 0 || dtype_size(dtype) == 0 || static_cast<uint64_t>(n) > (uint64_t{1} << 62) / dtype_size(dtype))
+    throw std::bad_alloc();
+  auto storage = Storage::allocate(static_cast<size_t>(n) * dtype_size(dtype), false);
+  if (!storage) throw std::bad_alloc();
+  return Tensor(dtype, std::move(shape), std::move(storage), 0);
 }
 
 Tensor::Tensor(DType dtype, Shape shape) {

@@ -100,8 +100,9 @@ dnnl::memory memory_of(const Tensor& t) {
 }
 
 Tensor allocate_like(const dnnl::memory::desc& desc, DType dtype, const Shape& shape) {
-  if (is_plain_desc(desc)) return Tensor(dtype, shape);
-  auto storage = Storage::allocate(desc.get_size());
+  // oneDNN primitives write every element (blocked padding included), so no zero-fill.
+  if (is_plain_desc(desc)) return Tensor::uninitialized(dtype, shape);
+  auto storage = Storage::allocate(desc.get_size(), false);
   if (!storage) throw std::bad_alloc();
   return Tensor::with_layout(dtype, shape, std::move(storage), std::make_shared<OnednnLayout>(desc));
 }
@@ -119,7 +120,7 @@ Tensor reorder_to(const Tensor& t, const dnnl::memory::desc& desc) {
 }
 
 Tensor OnednnLayout::to_plain(const Tensor& t) const {
-  Tensor dst(t.dtype(), t.shape());
+  Tensor dst = Tensor::uninitialized(t.dtype(), t.shape());
   dnnl::memory src_mem = memory_of(t, desc_);
   dnnl::memory dst_mem = memory_of(dst, plain_desc(t.shape(), t.dtype()));
   dnnl::reorder(src_mem, dst_mem).execute(stream(), src_mem, dst_mem);
