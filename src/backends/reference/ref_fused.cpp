@@ -119,7 +119,7 @@ Tensor run_onnx_kernel(const KernelContext& ctx, const char* op, int opset, cons
   node.domain = "";
   node.opset = opset;
   node.inputs.clear();
-  node.outputs = {"y"};
+  node.outputs.assign(1, std::string("y"));  // (GCC 12 -Wrestrict false positive with = {"y"})
   std::vector<const RtValue*> values;
   for (size_t i : inputs) {
     const bool given = ctx.has_input(i);
