@@ -119,11 +119,13 @@ Tensor run_onnx_kernel(const KernelContext& ctx, const char* op, int opset, cons
   node.domain = "";
   node.opset = opset;
   node.inputs.clear();
-  node.outputs.assign(1, std::string("y"));  // (GCC 12 -Wrestrict false positive with = {"y"})
+  node.outputs = {"y"};
   std::vector<const RtValue*> values;
   for (size_t i : inputs) {
     const bool given = ctx.has_input(i);
-    node.inputs.push_back(given ? "x" + std::to_string(i) : "");
+    std::string name;  // built with append: GCC 12 warns falsely (-Wrestrict) on "x" + to_string(i)
+    if (given) name.append("x").append(std::to_string(i));
+    node.inputs.push_back(std::move(name));
     values.push_back(given ? ctx.input_value(i) : nullptr);
   }
   KernelContext inner(node, values, [](const ir::Graph&, std::vector<RtValue>) -> std::vector<RtValue> {
