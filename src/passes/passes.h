@@ -23,5 +23,6 @@ std::unique_ptr<Pass> make_fuse_gelu();
 std::unique_ptr<Pass> make_fuse_attention();
 std::unique_ptr<Pass> make_fuse_matmul_add();
 std::unique_ptr<Pass> make_fuse_conv_activation();
+std::unique_ptr<Pass> make_fuse_pad_conv();
 
 }  // namespace hwopt::passes

@@ -48,6 +48,7 @@ std::vector<std::unique_ptr<Pass>> default_passes() {
   p.push_back(make_fuse_attention());
   p.push_back(make_fuse_matmul_add());
   p.push_back(make_fuse_conv_activation());
+  p.push_back(make_fuse_pad_conv());  // after the fusions so FusedConv absorbs its Pad too
   p.push_back(make_eliminate_dead_nodes());
   return p;
 }
