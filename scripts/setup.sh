@@ -9,7 +9,9 @@ PACKAGES=(
   libonnx-testdata                                # ONNX backend conformance data
   libfmt-dev nlohmann-json3-dev libcli11-dev      # formatting, JSON, command line
   libdnnl-dev libcpuinfo-dev                      # CPU backend: oneDNN primitives, core detection
+  ocl-icd-opencl-dev                              # only a Recommends of libdnnl-dev, but its CMake config needs OpenCL
   libgtest-dev                                    # tests
+  python3-onnx                                    # tests: onnx.checker on models hwopt optimize writes
 )
 
 missing=()
@@ -28,4 +30,4 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+$SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
