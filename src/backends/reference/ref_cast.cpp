@@ -16,8 +16,6 @@
 namespace hwopt::reference {
 namespace {
 
-template <typename T>
-constexpr bool is_half_like = std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>;
 
 /// double -> float without UB: finite values beyond float's range round to +-FLT_MAX or +-inf as IEEE
 /// round-to-nearest would.

@@ -8,8 +8,6 @@
 namespace hwopt::reference {
 namespace {
 
-template <typename T>
-constexpr bool is_half_like = std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>;
 
 /// The type comparisons on T are done in: float for float16/bfloat16, T otherwise.
 template <typename T>

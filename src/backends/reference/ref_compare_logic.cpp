@@ -10,27 +10,7 @@
 namespace hwopt::reference {
 namespace {
 
-template <typename T>
-constexpr bool is_half_like = std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>;
 
-/// Before opset 7, B broadcasts to A only with attribute broadcast=1, aligned at `axis` (default: trailing
-/// dims). Returns B reshaped so that numpy broadcasting gives the same result.
-Tensor legacy_broadcast_b(const KernelContext& ctx, const Tensor& a, const Tensor& b) {
-  if (ctx.opset() >= 7) return b;
-  if (ctx.attr_int("broadcast", 0) == 0) {
-    HWOPT_KCHECK(a.shape() == b.shape(), "{}: input shapes {} and {} differ and attribute 'broadcast' is 0",
-                 ctx.node().op_type, shape_str(a.shape()), shape_str(b.shape()));
-    return b;
-  }
-  const int64_t ra = a.rank(), rb = b.rank();
-  const int64_t axis = ctx.has_attr("axis") ? ctx.attr_int("axis", 0) : ra - rb;
-  HWOPT_KCHECK(rb <= ra && axis >= 0 && axis + rb <= ra,
-               "{}: attribute 'axis' = {} cannot align B shape {} inside A shape {}", ctx.node().op_type, axis,
-               shape_str(b.shape()), shape_str(a.shape()));
-  Shape s = b.shape();
-  s.resize(static_cast<size_t>(ra - axis), 1);
-  return b.contiguous().reshape(s);
-}
 
 /// Inputs 0 and 1 (same dtype required), contiguous, legacy broadcasting applied.
 std::pair<Tensor, Tensor> binary_inputs(const KernelContext& ctx) {

@@ -13,23 +13,11 @@
 namespace hwopt::reference {
 namespace {
 
-template <typename T>
-constexpr bool is_half_like = std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>;
 
 /// The type element-wise arithmetic on T is done in, as in the unfused kernels: float for 16-bit
 /// floats, T otherwise.
 template <typename T>
 using compute_t = std::conditional_t<is_half_like<T>, float, T>;
-
-template <typename T>
-double to_dbl(T v) {
-  return static_cast<double>(static_cast<compute_t<T>>(v));
-}
-
-template <typename T>
-T from_dbl(double v) {
-  return static_cast<T>(static_cast<compute_t<T>>(v));
-}
 
 /// A fused activation: its name and parameters (activation / activation_params attributes).
 struct Activation {

@@ -7,23 +7,6 @@
 namespace hwopt::reference {
 namespace {
 
-template <typename T>
-double to_dbl(T v) {
-  if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
-    return static_cast<double>(static_cast<float>(v));
-  } else {
-    return static_cast<double>(v);
-  }
-}
-
-template <typename T>
-T from_dbl(double v) {
-  if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
-    return T(static_cast<float>(v));
-  } else {
-    return static_cast<T>(v);
-  }
-}
 
 /// A float tensor's values as doubles (KernelError naming `name` for a non-float dtype).
 std::vector<double> float_values(const Tensor& t, const char* name) {

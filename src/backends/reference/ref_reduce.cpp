@@ -12,8 +12,6 @@ namespace {
 
 enum class ReduceKind { sum, mean, max, min, prod, l1, l2, log_sum, log_sum_exp, sum_square };
 
-template <typename T>
-constexpr bool is_half_like = std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>;
 
 template <typename T>
 double to_f64(T v) {

@@ -75,6 +75,23 @@ std::vector<double> to_double_vector(const Tensor& t) {
   return v;
 }
 
+Tensor legacy_broadcast_b(const KernelContext& ctx, const Tensor& a, const Tensor& b) {
+  if (ctx.opset() >= 7) return b;
+  if (ctx.attr_int("broadcast", 0) == 0) {
+    HWOPT_KCHECK(a.shape() == b.shape(), "{}: input shapes {} and {} differ and attribute 'broadcast' is 0",
+                 ctx.node().op_type, shape_str(a.shape()), shape_str(b.shape()));
+    return b;
+  }
+  const int64_t ra = a.rank(), rb = b.rank();
+  const int64_t axis = ctx.has_attr("axis") ? ctx.attr_int("axis", 0) : ra - rb;
+  HWOPT_KCHECK(rb <= ra && axis >= 0 && axis + rb <= ra,
+               "{}: attribute 'axis' = {} cannot align B shape {} inside A shape {}", ctx.node().op_type, axis,
+               shape_str(b.shape()), shape_str(a.shape()));
+  Shape s = b.shape();
+  s.resize(static_cast<size_t>(ra - axis), 1);
+  return b.contiguous().reshape(s);
+}
+
 int64_t dims_product(const Shape& s, int64_t begin, int64_t end) {
   int64_t p = 1;
   for (int64_t i = begin; i < end; ++i) p *= s[i];

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "backends/kernel.h"
@@ -62,6 +63,32 @@ void visit_all(DType dt, F&& f) {
   if (dt == DType::string) return f(type_tag<std::string>{});
   return visit_numeric_bool(dt, f);
 }
+
+/// True for the 16-bit float types, whose arithmetic goes through float.
+template <typename T>
+constexpr bool is_half_like = std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>;
+
+/// Element value as double (16-bit floats through float), and back.
+template <typename T>
+double to_dbl(T v) {
+  if constexpr (is_half_like<T>) {
+    return static_cast<double>(static_cast<float>(v));
+  } else {
+    return static_cast<double>(v);
+  }
+}
+template <typename T>
+T from_dbl(double v) {
+  if constexpr (is_half_like<T>) {
+    return T(static_cast<float>(v));
+  } else {
+    return static_cast<T>(v);
+  }
+}
+
+/// Before opset 7, B broadcasts to A only with attribute broadcast=1, aligned at `axis` (default: trailing
+/// dims). Returns B reshaped so that numpy broadcasting gives the same result.
+Tensor legacy_broadcast_b(const KernelContext& ctx, const Tensor& a, const Tensor& b);
 
 /// numpy-style broadcast of two shapes; KernelError naming both if incompatible.
 Shape broadcast_shape(const Shape& a, const Shape& b);
