@@ -10,16 +10,7 @@ namespace {
 
 using tag = dnnl::memory::format_tag;
 
-Tensor random_tensor(const Shape& shape, uint32_t seed) {
-  Tensor t(DType::float32, shape);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-2.f, 2.f);
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    float v = dist(rng);
-    t.data<float>()[i] = v == 0.f ? 0.5f : v;
-  }
-  return t;
-}
+using testing::random_tensor;
 
 Tensor blocked(const Tensor& t, tag tg) { return cpu::reorder_to(t, cpu::tagged_desc(t.shape(), DType::float32, tg)); }
 

@@ -6,13 +6,7 @@
 namespace hwopt {
 namespace {
 
-Tensor random_tensor(const Shape& shape, uint32_t seed) {
-  Tensor t(DType::float32, shape);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
-  return t;
-}
+using testing::random_tensor;
 
 struct ConvCase {
   Shape x, w;

@@ -6,24 +6,9 @@
 namespace hwopt {
 namespace {
 
-Tensor random_tensor(const Shape& shape, uint32_t seed) {
-  Tensor t(DType::float32, shape);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    float v = dist(rng);
-    t.data<float>()[i] = v == 0.f ? 0.5f : v;
-  }
-  return t;
-}
+using testing::random_tensor;
 
-void expect_same(const testing::BackendOpResult& cpu, const testing::OpResult& ref) {
-  ASSERT_TRUE(ref.error.empty()) << ref.error;
-  ASSERT_TRUE(cpu.error.empty()) << cpu.error;
-  std::vector<double> want;
-  for (int64_t i = 0; i < ref.out().numel(); ++i) want.push_back(ref.out().element_as_double(i));
-  testing::expect_tensor_near(cpu.out(), ref.out().shape(), want, 1e-4, 1e-4);
-}
+using testing::expect_same;
 
 void check_matmul(const Tensor& a, const Tensor& b, const std::vector<size_t>& constants) {
   SCOPED_TRACE(::testing::Message() << "A " << shape_str(a.shape()) << " B " << shape_str(b.shape())

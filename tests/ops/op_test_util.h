@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,18 @@ inline BackendOpResult run_backend_op(const std::string& backend, const std::str
   return run_single_op(backend, op, threads);
 }
 
+/// Random float32 tensor in [-1, 1) with no zeros (a zero would hide missing work), seeded.
+inline Tensor random_tensor(const Shape& shape, uint32_t seed) {
+  Tensor t(DType::float32, shape);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    float v = dist(rng);
+    t.data<float>()[i] = v == 0.f ? 0.5f : v;
+  }
+  return t;
+}
+
 /// Expects `t` to have `shape` and values close to `expected` (compared as doubles).
 inline void expect_tensor_near(const Tensor& t, const Shape& shape, const std::vector<double>& expected,
                                double atol = 1e-5, double rtol = 1e-5) {
@@ -111,6 +124,15 @@ inline void expect_tensor_near(const Tensor& t, const Shape& shape, const std::v
       EXPECT_NEAR(got, expected[i], atol + rtol * std::fabs(expected[i])) << "element " << i;
     }
   }
+}
+
+/// Expects a backend run and a reference run of the same op to agree within 1e-4.
+inline void expect_same(const BackendOpResult& cpu, const OpResult& ref) {
+  ASSERT_TRUE(ref.error.empty()) << ref.error;
+  ASSERT_TRUE(cpu.error.empty()) << cpu.error;
+  std::vector<double> want;
+  for (int64_t i = 0; i < ref.out().numel(); ++i) want.push_back(ref.out().element_as_double(i));
+  expect_tensor_near(cpu.out(), ref.out().shape(), want, 1e-4, 1e-4);
 }
 
 }  // namespace hwopt::testing
