@@ -51,13 +51,28 @@ struct RunOptions {
   bool profile = false;
 };
 
-/// Timings and memory of one run.
+/// A tensor's dtype and shape as a step saw it (for the cost model and profiles).
+struct ValueDesc {
+  bool present = false;  // false: an omitted optional value, or a sequence
+  DType dtype = DType::undefined;
+  std::vector<int64_t> shape;
+};
+
+/// Timings of one step of the main graph (a node, possibly fused from several imported nodes).
 struct StepStat {
   std::string node_name;
   std::string op_type;
-  std::string implementation;  // e.g. "ref:Conv"
-  double ms = 0;
+  std::string domain;
+  std::string implementation;           // e.g. "ref:Conv"
+  std::vector<std::string> fused_from;  // imported nodes this step stands for (empty: itself)
+  size_t node_index = 0;                // index of the node in the session's (optimized) graph
+  double start_ms = 0;                  // since the run began
+  double ms = 0;                        // the step, including any input layout conversion
+  double layout_ms = 0;                 // of `ms`: converting inputs out of a backend layout
+  std::vector<ValueDesc> inputs, outputs;
 };
+
+/// Timings and memory of one run.
 struct RunStats {
   double total_ms = 0;
   size_t peak_bytes = 0;  // largest total of live intermediate tensors
@@ -65,6 +80,9 @@ struct RunStats {
 };
 
 class Plan;
+namespace ir {
+struct Graph;
+}
 
 /// A loaded, planned model. Thread-safe: one Session may run from several threads at once.
 class Session {
@@ -85,6 +103,9 @@ class Session {
   size_t planned_unknown_values() const;
   size_t num_nodes() const;
   const OptimizationSummary& optimization() const { return optimization_; }
+  /// The graph the plan runs (after optimization), for profilers and tools inside hwopt.
+  /// Not part of the stable API: ir::Graph is internal to hwopt.
+  const ir::Graph& graph() const;
   /// One line per node: its implementation and, with `declines`, why faster candidates declined.
   std::vector<std::string> describe_plan(bool declines = false) const;
 

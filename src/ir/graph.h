@@ -65,6 +65,9 @@ struct Node {
   std::vector<std::string> inputs;   // "" marks an omitted optional input
   std::vector<std::string> outputs;  // "" marks an omitted optional output
   std::vector<Attribute> attributes;
+  /// Names of the imported model's nodes this node stands for, set when a pass fuses or merges
+  /// nodes (empty: the node is the imported one itself). Profiles map time back through it.
+  std::vector<std::string> fused_from;
 
   const Attribute* attr(const std::string& attr_name) const;
   /// "node 'conv1' (Conv)" for messages; falls back to the first output name.

@@ -83,7 +83,7 @@ class EliminateCastChains final : public Pass {
         merged.inputs = {x};
         patch.remove_node(inner_idx);
         patch.remove_node(i);
-        patch.add_node(i, std::move(merged));
+        patch.add_node(i, std::move(merged), {inner_idx, i});
         claims.take({inner_idx, i});
         ++count;
       }

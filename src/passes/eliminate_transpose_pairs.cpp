@@ -73,7 +73,7 @@ class EliminateTransposePairs final : public Pass {
         merged.attributes = {make_attr("perm", q)};
         patch.remove_node(first_idx);
         patch.remove_node(i);
-        patch.add_node(i, std::move(merged));
+        patch.add_node(i, std::move(merged), {first_idx, i});
         claims.take({first_idx, i});
         ++count;
       }

@@ -157,7 +157,7 @@ class FuseAttention final : public Pass {
         patch.remove_node(k);
         last = std::max(last, k);
       }
-      patch.add_node(last, std::move(fused));
+      patch.add_node(last, std::move(fused), nodes);
       claims.take(nodes);
       ++count;
     }

@@ -73,7 +73,7 @@ class FuseConvActivation final : public Pass {
         patch.remove_node(n);
         last = std::max(last, n);
       }
-      patch.add_node(last, std::move(fused));
+      patch.add_node(last, std::move(fused), nodes);
       claims.take(nodes);
       ++count;
     }

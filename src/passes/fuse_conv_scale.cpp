@@ -65,7 +65,7 @@ class FuseConvScale final : public Pass {
         fused.outputs = {mul.outputs[0]};
         patch.remove_node(static_cast<size_t>(p));
         patch.remove_node(i);
-        patch.add_node(i, std::move(fused));
+        patch.add_node(i, std::move(fused), {static_cast<size_t>(p), i});
         claims.take({static_cast<size_t>(p), i});
         ++count;
         break;

@@ -183,7 +183,7 @@ class FuseGelu final : public Pass {
         patch.remove_node(k);
         last = std::max(last, k);
       }
-      patch.add_node(last, std::move(fused));
+      patch.add_node(last, std::move(fused), m->nodes);
       claims.take(m->nodes);
       ++count;
     }

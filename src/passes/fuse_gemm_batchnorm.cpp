@@ -81,7 +81,7 @@ class FuseGemmBatchnorm final : public Pass {
       fused.attributes.push_back(make_attr("beta", 1.0f));
       patch.remove_node(static_cast<size_t>(p));
       patch.remove_node(i);
-      patch.add_node(i, std::move(fused));
+      patch.add_node(i, std::move(fused), {static_cast<size_t>(p), i});
       claims.take({static_cast<size_t>(p), i});
       ++count;
     }

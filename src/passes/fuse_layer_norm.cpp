@@ -157,7 +157,7 @@ class FuseLayerNorm final : public Pass {
         patch.remove_node(k);
         last = std::max(last, k);
       }
-      patch.add_node(last, std::move(ln));
+      patch.add_node(last, std::move(ln), nodes);
       claims.take(nodes);
       ++count;
     }

@@ -106,7 +106,7 @@ class FuseMatmulAdd final : public Pass {
       patch.remove_node(k);
       last = std::max(last, k);
     }
-    patch.add_node(last, std::move(fused));
+    patch.add_node(last, std::move(fused), nodes);
     claims.take(nodes);
     return 1;
   }
@@ -129,7 +129,7 @@ class FuseMatmulAdd final : public Pass {
       patch.remove_node(k);
       last = std::max(last, k);
     }
-    patch.add_node(last, std::move(fused));
+    patch.add_node(last, std::move(fused), nodes);
     claims.take(nodes);
     return 1;
   }

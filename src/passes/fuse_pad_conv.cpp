@@ -89,7 +89,7 @@ class FusePadConv final : public Pass {
       }
       patch.remove_node(static_cast<size_t>(p));
       patch.remove_node(i);
-      patch.add_node(i, std::move(fused));
+      patch.add_node(i, std::move(fused), {static_cast<size_t>(p), i});
       claims.take({static_cast<size_t>(p), i});
       ++count;
     }

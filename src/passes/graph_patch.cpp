@@ -7,6 +7,23 @@
 
 namespace hwopt::passes {
 
+namespace {
+// The imported nodes that the nodes at `indices` stand for, each once, in order.
+std::vector<std::string> provenance(const ir::Graph& graph, const std::vector<size_t>& indices) {
+  std::vector<std::string> names;
+  std::unordered_set<std::string> seen;
+  for (size_t i : indices) {
+    if (i >= graph.nodes.size()) continue;
+    const ir::Node& node = graph.nodes[i];
+    std::vector<std::string> own = node.fused_from;
+    if (own.empty()) own.push_back(node.name.empty() ? node.outputs.empty() ? node.op_type : node.outputs[0] : node.name);
+    for (auto& s : own)
+      if (seen.insert(s).second) names.push_back(std::move(s));
+  }
+  return names;
+}
+}  // namespace
+
 Status GraphPatch::apply(ir::Graph& graph) const {
   auto resolve = [&](std::string name) {
     // Chains are short; the bound only guards against a cycle a buggy pass might create.
@@ -31,13 +48,20 @@ Status GraphPatch::apply(ir::Graph& graph) const {
         return Status(StatusCode::internal, fmt::format("a pass renamed graph output '{}' to '{}'", from, to));
 
   const size_t n = graph.nodes.size();
-  std::multimap<size_t, const ir::Node*> added;  // equal keys keep insertion order
-  for (const auto& [pos, node] : added_) added.emplace(std::min(pos, n), &node);
+  std::multimap<size_t, size_t> added;  // position -> index into added_; equal keys keep insertion order
+  std::vector<std::vector<std::string>> origins(added_.size());  // read before the nodes move
+  for (size_t a = 0; a < added_.size(); ++a) {
+    added.emplace(std::min(added_[a].position, n), a);
+    origins[a] = provenance(graph, added_[a].replaces);
+  }
   std::vector<ir::Node> nodes;
   nodes.reserve(n + added_.size());
   for (size_t i = 0; i <= n; ++i) {
     auto range = added.equal_range(i);
-    for (auto it = range.first; it != range.second; ++it) nodes.push_back(*it->second);
+    for (auto it = range.first; it != range.second; ++it) {
+      nodes.push_back(added_[it->second].node);
+      nodes.back().fused_from = std::move(origins[it->second]);
+    }
     if (i < n && !removed_.count(i)) nodes.push_back(std::move(graph.nodes[i]));
   }
   for (auto& node : nodes) {

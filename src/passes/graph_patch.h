@@ -21,8 +21,11 @@ class GraphPatch {
   void remove_node(size_t index) { removed_.insert(index); }
   bool removes(size_t index) const { return removed_.count(index) > 0; }
   /// Inserts `node` where node `position` stands (before it; `position` may itself be removed).
-  /// `position` == number of nodes appends.
-  void add_node(size_t position, ir::Node node) { added_.emplace_back(position, std::move(node)); }
+  /// `position` == number of nodes appends. `replaces` are the indices of the nodes it stands for
+  /// (usually also removed): their names (or what they were fused from) become its `fused_from`.
+  void add_node(size_t position, ir::Node node, std::vector<size_t> replaces = {}) {
+    added_.push_back({position, std::move(node), std::move(replaces)});
+  }
   /// Every node input (here and in subgraphs) reading `from` reads `to` instead. Chains resolve
   /// (a->b, b->c reads c). Graph outputs are never redirected: a pass must not redirect a pinned value.
   void redirect(const std::string& from, const std::string& to) { redirect_[from] = to; }
@@ -43,7 +46,12 @@ class GraphPatch {
 
  private:
   std::set<size_t> removed_;
-  std::vector<std::pair<size_t, ir::Node>> added_;
+  struct Added {
+    size_t position;
+    ir::Node node;
+    std::vector<size_t> replaces;
+  };
+  std::vector<Added> added_;
   std::map<std::string, std::string> redirect_;
   std::map<std::string, std::string> rename_;
   std::map<std::string, Tensor> initializers_;

@@ -196,6 +196,7 @@ Expected<std::unique_ptr<Plan>> Plan::create(std::shared_ptr<const ir::Graph> gr
 // Per-run state shared by the frames of one run: a pool of freed buffers for reuse.
 struct Plan::RunState {
   bool profile = false;
+  std::chrono::steady_clock::time_point start;
   std::vector<StepStat>* steps = nullptr;
   size_t peak_bytes = 0;
 };
@@ -219,6 +220,15 @@ struct Plan::Frame {
 };
 
 namespace {
+ValueDesc describe(const RtValue* v) {
+  ValueDesc d;
+  if (v == nullptr || !v->is_tensor()) return d;
+  d.present = true;
+  d.dtype = v->tensor.dtype();
+  d.shape = v->tensor.shape();
+  return d;
+}
+
 size_t live_bytes(const std::vector<RtValue>& slots) {
   std::set<const Storage*> seen;
   size_t total = 0;
@@ -254,7 +264,9 @@ std::vector<RtValue> Plan::run_graph(const GraphPlan& gp, std::vector<RtValue> i
     return run_graph(*it->second, std::move(in), &frame, state);
   };
   std::vector<RtValue> plain;  // inputs converted from a backend layout for this step
+  const bool record = state.profile && state.steps && parent == nullptr;
   for (const PlanStep& step : gp.steps) {
+    const auto t0 = state.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     std::vector<const RtValue*> ins;
     ins.reserve(step.input_slots.size());
     plain.clear();
@@ -267,8 +279,11 @@ std::vector<RtValue> Plan::run_graph(const GraphPlan& gp, std::vector<RtValue> i
       }
       ins.push_back(v);
     }
+    const auto t_kernel = state.profile && !plain.empty() ? std::chrono::steady_clock::now() : t0;
+    StepStat stat;
+    if (record)
+      for (const RtValue* v : ins) stat.inputs.push_back(describe(v));
     KernelContext ctx(*step.node, std::move(ins), runner);
-    auto t0 = state.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     try {
       step.fn(ctx);
     } catch (const KernelError& e) {
@@ -278,17 +293,29 @@ std::vector<RtValue> Plan::run_graph(const GraphPlan& gp, std::vector<RtValue> i
     } catch (const std::exception& e) {  // e.g. std::out_of_range from a container: still name the node
       throw KernelError(fmt::format("{}: unexpected error: {}", step.node->label(), e.what()));
     }
+    const auto t1 = state.profile ? std::chrono::steady_clock::now() : t0;
     for (size_t o = 0; o < step.output_slots.size(); ++o) {
       int s = step.output_slots[o];
+      if (record) stat.outputs.push_back(describe(s >= 0 ? &ctx.outputs()[o] : nullptr));
       if (s < 0) continue;
       RtValue& v = ctx.outputs()[o];
       frame.slots[s] = std::move(v);
     }
     if (state.profile) {
-      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       state.peak_bytes = std::max(state.peak_bytes, live_bytes(frame.slots));
-      if (state.steps && parent == nullptr)
-        state.steps->push_back({step.node->name, step.node->op_type, step.implementation, ms});
+      if (record) {
+        using ms_t = std::chrono::duration<double, std::milli>;
+        stat.node_name = step.node->name;
+        stat.op_type = step.node->op_type;
+        stat.domain = step.node->domain;
+        stat.implementation = step.implementation;
+        stat.fused_from = step.node->fused_from;
+        stat.node_index = static_cast<size_t>(step.node - gp.graph->nodes.data());
+        stat.start_ms = ms_t(t0 - state.start).count();
+        stat.ms = ms_t(t1 - t0).count();
+        stat.layout_ms = ms_t(t_kernel - t0).count();
+        state.steps->push_back(std::move(stat));
+      }
     }
     for (int s : step.free_after) frame.slots[s] = RtValue{};
   }
@@ -312,6 +339,7 @@ Expected<std::vector<RtValue>> Plan::run(std::vector<RtValue> inputs, const RunO
   if (stats) stats->steps.clear();
   state.steps = stats ? &stats->steps : nullptr;
   auto t0 = std::chrono::steady_clock::now();
+  state.start = t0;
   if (options_.backend != "reference") set_intra_op_threads(options_.threads);
   try {
     auto outs = run_graph(main(), std::move(inputs), nullptr, state);

@@ -91,6 +91,8 @@ size_t Session::planned_peak_bytes() const { return plan_->main().planned_peak_b
 size_t Session::planned_unknown_values() const { return plan_->main().planned_unknown; }
 size_t Session::num_nodes() const { return plan_->graph().total_nodes(); }
 
+const ir::Graph& Session::graph() const { return plan_->graph(); }
+
 std::vector<std::string> Session::describe_plan(bool declines) const {
   std::vector<std::string> lines;
   for (const auto& step : plan_->main().steps) {

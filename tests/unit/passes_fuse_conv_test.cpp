@@ -252,6 +252,9 @@ TEST(PassFuseConvActivationResidual, FusesResidualAddAndActivation) {
   const ir::Node& second = g.nodes[1];
   EXPECT_EQ(second.inputs, (std::vector<std::string>{"y", "w", "", "y"}));
   EXPECT_EQ(second.attr("activation"), nullptr) << "a residual Add alone is fused without activation";
+  // Profiles map time back to the imported nodes (named by their first output when unnamed).
+  EXPECT_EQ(first.fused_from, (std::vector<std::string>{"t", "s", "y"}));
+  EXPECT_EQ(second.fused_from, (std::vector<std::string>{"t2", "z"}));
 }
 
 TEST(PassFuseConvActivationResidual, SkipsUnprovableShapesAndSharedIntermediates) {

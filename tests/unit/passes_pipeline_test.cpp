@@ -76,6 +76,10 @@ TEST(PassPipeline, ReportsEveryPassAndHonoursDisabledOnes) {
   ASSERT_EQ(after->graph->nodes.size(), 1u);
   EXPECT_EQ(after->graph->nodes[0].op_type, "FusedMatMul");
   EXPECT_EQ(after->graph->nodes[0].attr("activation")->s, "Gelu");
+  // Provenance survives fusions of fusions: the one node stands for every computing node.
+  const auto& from = after->graph->nodes[0].fused_from;
+  EXPECT_EQ(std::set<std::string>(from.begin(), from.end()),
+            (std::set<std::string>{"t", "u", "d", "e", "a", "h", "y"}));
   const auto in = make_inputs(*before, c);
   auto want = run_model(*before, in);
   auto got = run_model(*after, in);
