@@ -13,6 +13,10 @@ PACKAGES=(
   libgtest-dev                                    # tests
   python3-onnx                                    # tests: onnx.checker on models hwopt optimize writes
 )
+# `setup.sh --fuzz` (make fuzz, make fuzz-smoke): libFuzzer comes with clang's runtime libraries.
+if [ "${1:-}" = "--fuzz" ]; then
+  PACKAGES=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -8,6 +8,8 @@
 #include <iostream>
 
 #include "commands.h"
+#include "core/atomic_file.h"
+#include "core/interrupt.h"
 #include "core/npy.h"
 #include "model_inputs.h"
 
@@ -27,6 +29,7 @@ struct RunArgs {
   bool check_finite = false;
   std::string backend = "cpu";
   int threads = 0;
+  size_t max_memory_mb = 0;
   bool no_optimize = false;
   std::vector<std::string> disabled_passes;
 };
@@ -66,6 +69,7 @@ int run(const RunArgs& a) {
   so.threads = a.threads;
   so.optimize = !a.no_optimize;
   so.disabled_passes = a.disabled_passes;
+  so.max_memory_mb = a.max_memory_mb;
   auto t0 = clock::now();
   auto session = Session::load(a.model, so);
   if (!session.ok()) return fail(session.status());
@@ -95,13 +99,27 @@ int run(const RunArgs& a) {
   std::map<std::string, Tensor> outputs;
   RunStats stats;
   const int total = std::max(a.warmup, 0) + std::max(a.repeat, 1);
-  for (int i = 0; i < total; ++i) {
+  // Ctrl-C stops after the run in progress: what finished is reported and its outputs written
+  // (each file whole, through a temp name); a second Ctrl-C ends the process at once.
+  install_interrupt_handler();
+  int done = 0;
+  for (int i = 0; i < total && !interrupted(); ++i) {
     auto r0 = clock::now();
     auto out = s.run(*inputs, RunOptions{}, a.verbose && i == total - 1 ? &stats : nullptr);
     double ms = std::chrono::duration<double, std::milli>(clock::now() - r0).count();
     if (!out.ok()) return fail(out.status());
     if (i >= a.warmup) times.push_back(ms);
     outputs = std::move(out).value();
+    ++done;
+  }
+  if (interrupted()) {
+    if (times.empty()) {
+      std::cerr << fmt::format("interrupted after {} of {} warm-up run(s), before any timed run: nothing written\n",
+                               done, std::max(a.warmup, 0));
+      return 128 + interrupt_signal();
+    }
+    std::cerr << fmt::format("interrupted: kept {} of {} timed run(s); the outputs below are from the last complete run\n",
+                             times.size(), std::max(a.repeat, 1));
   }
   for (const auto& info : s.outputs())
     std::cout << fmt::format("output   {:<24} {}\n", info.name, summarize(outputs.at(info.name)));
@@ -129,18 +147,11 @@ int run(const RunArgs& a) {
     if (ec) return fail(Status(StatusCode::io_error, fmt::format("cannot create '{}': {}", a.output_dir, ec.message())));
     for (const auto& [name, bytes] : blobs) {
       std::string path = (std::filesystem::path(a.output_dir) / (file_stem(name) + ".npy")).string();
-      std::string tmp = path + ".tmp";
-      FILE* f = std::fopen(tmp.c_str(), "wb");
-      bool ok = f && std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-      if (f) ok = (std::fclose(f) == 0) && ok;
-      if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        return fail(Status(StatusCode::io_error, fmt::format("cannot write '{}'", path)));
-      }
+      if (Status st = write_file_atomic(path, bytes); !st.ok()) return fail(st);
       std::cout << fmt::format("wrote    {}\n", path);
     }
   }
-  return 0;
+  return interrupted() ? 128 + interrupt_signal() : 0;
 }
 
 }  // namespace
@@ -159,6 +170,9 @@ CommandRunner add_run_command(CLI::App& app) {
       ->default_val("cpu")
       ->check(CLI::IsMember({"cpu", "reference"}));
   cmd->add_option("--threads", args->threads, "intra-op threads (0 = physical cores)")->default_val(0)->check(CLI::Range(0, 1024));
+  cmd->add_option("--max-memory-mb", args->max_memory_mb,
+                  "cap on the tensor memory of one run, in MiB (0 = none); passing it is an out_of_memory error")
+      ->default_val(0);
   cmd->add_flag("--no-optimize", args->no_optimize, "run the graph as imported, without the optimization passes");
   cmd->add_option("--disable-pass", args->disabled_passes, "skip an optimization pass (repeatable; see 'hwopt optimize --list-passes')");
   cmd->add_flag("--check-finite", args->check_finite, "fail if an input or output holds NaN or Inf");

@@ -36,6 +36,10 @@ struct SessionOptions {
   /// Reject NaN/Inf with an error naming the tensor: in inputs as invalid_argument, in outputs
   /// as runtime_error.
   bool check_finite = false;
+  /// Cap, in MiB, on the tensor memory one run allocates (intermediates and outputs; not the
+  /// inputs or weights). 0 = no cap. A model whose memory plan already needs more is refused at
+  /// load, and a run that would pass the cap stops with out_of_memory naming the node.
+  size_t max_memory_mb = 0;
 };
 
 /// What the optimization pipeline did when the session was created.
@@ -44,6 +48,13 @@ struct OptimizationSummary {
   size_t nodes_before = 0, nodes_after = 0;
   std::vector<std::pair<std::string, int>> rewrites;  // pass name -> rewrites, in pipeline order
   double ms = 0;
+};
+
+/// Where the time of Session::load went.
+struct LoadTimes {
+  double import_ms = 0;    // reading and validating the ONNX file, shape inference
+  double optimize_ms = 0;  // the graph optimization pipeline (0 when off)
+  double plan_ms = 0;      // lowering: kernel choice, weight reorders, memory plan
 };
 
 struct RunOptions {
@@ -76,6 +87,7 @@ struct StepStat {
 struct RunStats {
   double total_ms = 0;
   size_t peak_bytes = 0;  // largest total of live intermediate tensors
+  double profiling_ms = 0;  // with profiling: time spent measuring live memory (part of total_ms)
   std::vector<StepStat> steps;
 };
 
@@ -103,6 +115,7 @@ class Session {
   size_t planned_unknown_values() const;
   size_t num_nodes() const;
   const OptimizationSummary& optimization() const { return optimization_; }
+  const LoadTimes& load_times() const { return load_times_; }
   /// The graph the plan runs (after optimization), for profilers and tools inside hwopt.
   /// Not part of the stable API: ir::Graph is internal to hwopt.
   const ir::Graph& graph() const;
@@ -120,6 +133,7 @@ class Session {
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;
   OptimizationSummary optimization_;
+  LoadTimes load_times_;
 };
 
 }  // namespace hwopt

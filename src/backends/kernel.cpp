@@ -18,7 +18,7 @@ Tensor& KernelContext::allocate_output(size_t i, DType dtype, const Shape& shape
   HWOPT_KCHECK(i < outputs_.size(), "output {} does not exist (node has {})", i, outputs_.size());
   for (int64_t d : shape) HWOPT_KCHECK(d >= 0, "output {} would have negative dim in {}", i, shape_str(shape));
   auto t = Tensor::create(dtype, shape);
-  if (!t.ok()) throw KernelError(t.status().message());
+  if (!t.ok()) throw KernelError(fmt::format("output {} ('{}'): {}", i, i < node_.outputs.size() ? node_.outputs[i] : std::string(), t.status().message()));
   outputs_[i] = RtValue::of(std::move(t).value());
   return outputs_[i].tensor;
 }

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/atomic_file.h"
+
 namespace hwopt {
 
 namespace {
@@ -169,21 +171,7 @@ Expected<std::string> to_npy(const Tensor& tensor) {
 Status write_npy(const std::string& path, const Tensor& tensor) {
   auto bytes = to_npy(tensor);
   if (!bytes.ok()) return bytes.status();
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Status(StatusCode::io_error, fmt::format("cannot write '{}'", path));
-    out.write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
-    if (!out) {
-      std::remove(tmp.c_str());
-      return Status(StatusCode::io_error, fmt::format("writing '{}' failed", path));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return Status(StatusCode::io_error, fmt::format("cannot move the output into '{}'", path));
-  }
-  return Status::OK();
+  return write_file_atomic(path, *bytes);
 }
 
 }  // namespace hwopt

@@ -1,6 +1,9 @@
 #include "hwopt/tensor.h"
 
+#include "core/memory_budget.h"
+
 #include <cmath>
+#include <cstdint>
 #include <mutex>
 #include <unordered_map>
 #include <cstdlib>
@@ -136,13 +139,20 @@ std::string device_name(Device device) {
 }
 
 int64_t shape_numel(const Shape& shape) {
+  // The product of the non-zero dims must fit too: strides and offsets are computed from it even
+  // when another dim is 0 (found by fuzzing .npy headers like (0, 2^40, 2^40)).
   int64_t n = 1;
+  bool empty = false;
   for (int64_t d : shape) {
     if (d < 0) return -1;
-    if (d != 0 && n > INT64_MAX / d) return -1;
+    if (d == 0) {
+      empty = true;
+      continue;
+    }
+    if (n > INT64_MAX / d) return -1;
     n *= d;
   }
-  return n;
+  return empty ? 0 : n;
 }
 
 std::string shape_str(const Shape& shape) {
@@ -202,17 +212,49 @@ class BufferCache {
 
 }  // namespace
 
+namespace {
+
+// Held in an owned Storage's keep_alive_ while a MemoryBudget is charged for its bytes.
+struct BudgetCharge {
+  BudgetCharge(std::shared_ptr<MemoryBudget> b, size_t n) : budget(std::move(b)), bytes(n) {}
+  ~BudgetCharge() { budget->release(bytes); }
+  BudgetCharge(const BudgetCharge&) = delete;
+  BudgetCharge& operator=(const BudgetCharge&) = delete;
+  std::shared_ptr<MemoryBudget> budget;
+  size_t bytes;
+};
+
+}  // namespace
+
 std::shared_ptr<Storage> Storage::allocate(size_t bytes, bool zero) {
-  auto s = std::shared_ptr<Storage>(new Storage());
+  // Sizes this large cannot be rounded without wrapping; no allocator would grant them anyway.
+  if (bytes > (size_t{1} << 62)) {
+    const auto* budget = current_memory_budget();
+    note_allocation_failure(bytes, budget ? budget->get() : nullptr);
+    return nullptr;
+  }
   size_t rounded = BufferCache::round(bytes == 0 ? 1 : bytes);
+  std::shared_ptr<void> charge;
+  if (const auto* budget = current_memory_budget()) {
+    if (!(*budget)->try_charge(rounded)) {
+      note_allocation_failure(bytes, budget->get());
+      return nullptr;
+    }
+    charge = std::make_shared<BudgetCharge>(*budget, rounded);
+  }
   void* p = BufferCache::instance().take(rounded);
   if (!p) p = std::aligned_alloc(kAlignment, rounded);
-  if (!p) return nullptr;
+  if (!p) {
+    note_allocation_failure(bytes, nullptr);
+    return nullptr;
+  }
+  auto s = std::shared_ptr<Storage>(new Storage());
   if (zero) std::memset(p, 0, rounded);
   s->data_ = p;
   s->bytes_ = bytes;
   s->capacity_ = rounded;
   s->owned_ = true;
+  s->keep_alive_ = std::move(charge);
   return s;
 }
 
@@ -248,8 +290,10 @@ Expected<Tensor> Tensor::create(DType dtype, Shape shape) {
   int64_t n = shape_numel(shape);
   if (n < 0) return Status(StatusCode::invalid_argument, "tensor shape " + shape_str(shape) + " is negative or too large");
   if (dtype_size(dtype) == 0) return Status(StatusCode::unsupported, std::string("cannot allocate dtype ") + dtype_name(dtype));
-  if (static_cast<uint64_t>(n) > (uint64_t{1} << 62) / dtype_size(dtype))
+  if (static_cast<uint64_t>(n) > (uint64_t{1} << 62) / dtype_size(dtype)) {
+    note_allocation_failure(SIZE_MAX, nullptr);
     return Status(StatusCode::out_of_memory, "tensor of shape " + shape_str(shape) + " is too large");
+  }
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
@@ -260,8 +304,12 @@ Expected<Tensor> Tensor::create(DType dtype, Shape shape) {
   } else {
     t.storage_ = Storage::allocate(static_cast<size_t>(n) * dtype_size(dtype));
   }
-  if (!t.storage_)
-    return Status(StatusCode::out_of_memory, "cannot allocate " + std::to_string(n * dtype_size(dtype)) + " bytes for a tensor of shape " + shape_str(t.shape_));
+  if (!t.storage_) {
+    const AllocationFailure& f = last_allocation_failure();
+    return Status(StatusCode::out_of_memory,
+                  "cannot allocate " + std::to_string(n * dtype_size(dtype)) + " bytes for a tensor of shape " +
+                      shape_str(t.shape_) + (f.over_budget ? ": " + describe_allocation_failure(f) : std::string()));
+  }
   return t;
 }
 

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "core/atomic_file.h"
+
 namespace hwopt::onnx_import {
 
 namespace {
@@ -133,22 +135,7 @@ Expected<std::string> save_model_to_bytes(const Model& model) {
 Status save_model(const Model& model, const std::string& path) {
   auto bytes = save_model_to_bytes(model);
   if (!bytes.ok()) return bytes.status();
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Status(StatusCode::io_error, fmt::format("cannot write '{}'", path));
-    out.write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
-    out.close();
-    if (!out) {
-      std::remove(tmp.c_str());
-      return Status(StatusCode::io_error, fmt::format("writing '{}' failed", path));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return Status(StatusCode::io_error, fmt::format("cannot move the model into '{}'", path));
-  }
-  return Status::OK();
+  return write_file_atomic(path, *bytes);
 }
 
 }  // namespace hwopt::onnx_import

@@ -15,6 +15,7 @@
 
 #include "backends/reference/registry.h"
 #include "onnx/external_data.h"
+#include "onnx/inference_guard.h"
 
 namespace hwopt::onnx_import {
 namespace {
@@ -399,7 +400,9 @@ Expected<Model> convert_model(onnx::ModelProto& mp, const std::string& base_dir,
   model.graph->opsets = model.opsets;
   if (model.graph->outputs.empty()) return invalid("the model's graph has no outputs");
   HWOPT_RETURN_IF_ERROR(ir::validate_graph(*model.graph, options.max_subgraph_depth));
-  if (options.infer_shapes) {
+  // Inference is skipped for a model whose nodes break their schemas or whose inputs are untyped
+  // (the kernels still check everything at run time): libonnx's inference is not written for them.
+  if (options.infer_shapes && safe_for_shape_inference(mp, model.opsets)) {
     // Shape inference needs no weights: run it on a copy without raw data to keep memory low.
     onnx::ModelProto light = mp;
     std::function<void(onnx::GraphProto&)> strip = [&](onnx::GraphProto& g) {
@@ -422,6 +425,7 @@ Expected<Model> convert_model(onnx::ModelProto& mp, const std::string& base_dir,
     };
     strip(*light.mutable_graph());
     try {
+      guard_shape_inference();
       onnx::ShapeInferenceOptions opts(false, 0, true);
       onnx::shape_inference::InferShapes(light, onnx::OpSchemaRegistry::Instance(), opts);
       merge_inferred(light.graph(), *model.graph, conv);

@@ -64,8 +64,11 @@ class Inferrer {
     if (it != data_.end()) return it->second;
     const Tensor* t = view_.constant(name);
     if (!t || t->rank() > 1 || (t->dtype() != DType::int64 && t->dtype() != DType::int32)) return std::nullopt;
+    // Read the integers exactly: through a double, INT64_MAX would round out of range.
+    Tensor c = t->contiguous();
     Dims d;
-    for (int64_t i = 0; i < t->numel(); ++i) d.push_back(known(static_cast<int64_t>(t->element_as_double(i))));
+    for (int64_t i = 0; i < c.numel(); ++i)
+      d.push_back(known(c.dtype() == DType::int64 ? c.data<int64_t>()[i] : int64_t{c.data<int32_t>()[i]}));
     return d;
   }
   std::optional<std::vector<int64_t>> ints(const std::string& name) const {

@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdint>
 
+#include "core/memory_budget.h"
 #include "onnx/import.h"
 #include "passes/pipeline.h"
 #include "runtime/plan.h"
@@ -25,11 +28,16 @@ TensorInfo to_info(const ir::ValueInfo& vi) {
   return info;
 }
 
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
 Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, const SessionOptions& options,
                                           std::unique_ptr<Session> session, std::unique_ptr<Plan>& plan_slot,
                                           std::vector<TensorInfo>& inputs, std::vector<TensorInfo>& outputs,
-                                          OptimizationSummary& summary) {
+                                          OptimizationSummary& summary, LoadTimes& times, Clock::time_point t0) {
+  times.import_ms = ms_since(t0);
   if (!model.ok()) return model.status();
+  auto t_opt = Clock::now();
   if (options.optimize) {
     passes::PipelineOptions popts;
     popts.disabled.insert(options.disabled_passes.begin(), options.disabled_passes.end());
@@ -43,16 +51,27 @@ Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, co
       if (p.enabled) summary.rewrites.emplace_back(p.name, p.rewrites);
     }
   }
+  times.optimize_ms = options.optimize ? ms_since(t_opt) : 0;
+  auto t_plan = Clock::now();
+  if (options.max_memory_mb > 0 && options.max_memory_mb > SIZE_MAX / (size_t{1} << 20))
+    return Status(StatusCode::invalid_argument, fmt::format("max_memory_mb {} is too large", options.max_memory_mb));
   PlanOptions po;
   po.backend = options.backend;
   po.threads = options.threads;
   auto plan = Plan::create(model->graph, po);
   if (!plan.ok()) return plan.status();
   plan_slot = std::move(plan).value();
+  const size_t planned = plan_slot->main().planned_peak_bytes;
+  if (options.max_memory_mb > 0 && planned > options.max_memory_mb << 20)
+    return Status(StatusCode::out_of_memory,
+                  fmt::format("the memory plan needs {:.1f} MiB for intermediate tensors at the declared input shapes, "
+                              "over the max_memory_mb cap of {} MiB",
+                              static_cast<double>(planned) / 1048576.0, options.max_memory_mb));
   const ir::Graph& g = plan_slot->graph();
   for (const auto& v : g.inputs)
     if (!g.initializers.count(v.name)) inputs.push_back(to_info(v));
   for (const auto& v : g.outputs) outputs.push_back(to_info(v));
+  times.plan_ms = ms_since(t_plan);
   return session;
 }
 
@@ -75,16 +94,18 @@ Expected<std::unique_ptr<Session>> Session::load(const std::string& path, const 
   auto s = std::unique_ptr<Session>(new Session());
   s->options_ = options;
   Session* raw = s.get();
+  const auto t0 = Clock::now();
   return finish(onnx_import::load_model(path), options, std::move(s), raw->plan_, raw->inputs_, raw->outputs_,
-                raw->optimization_);
+                raw->optimization_, raw->load_times_, t0);
 }
 
 Expected<std::unique_ptr<Session>> Session::load_from_bytes(const void* data, size_t size, const SessionOptions& options) {
   auto s = std::unique_ptr<Session>(new Session());
   s->options_ = options;
   Session* raw = s.get();
+  const auto t0 = Clock::now();
   return finish(onnx_import::load_model_from_bytes(data, size), options, std::move(s), raw->plan_, raw->inputs_,
-                raw->outputs_, raw->optimization_);
+                raw->outputs_, raw->optimization_, raw->load_times_, t0);
 }
 
 size_t Session::planned_peak_bytes() const { return plan_->main().planned_peak_bytes; }
@@ -146,8 +167,22 @@ Expected<std::map<std::string, Tensor>> Session::run(const std::map<std::string,
     if (options_.check_finite) HWOPT_RETURN_IF_ERROR(check_finite(t, fmt::format("input '{}'", v.name), StatusCode::invalid_argument));
     values.push_back(RtValue::of(t));
   }
-  auto outs = plan_->run(std::move(values), options, stats);
-  if (!outs.ok()) return outs.status();
+  std::shared_ptr<MemoryBudget> budget;
+  if (options_.max_memory_mb > 0) budget = std::make_shared<MemoryBudget>(options_.max_memory_mb << 20);
+  clear_allocation_failure();
+  auto outs = [&] {
+    MemoryBudgetScope scope(budget);
+    return plan_->run(std::move(values), options, stats);
+  }();
+  if (!outs.ok()) {
+    // A kernel reports a failed allocation as its own error (naming the node and tensor); say
+    // that it was memory, and whether the cap or the system refused it.
+    const AllocationFailure& f = last_allocation_failure();
+    if (!f.failed) return outs.status();
+    const std::string why = describe_allocation_failure(f);
+    const std::string& msg = outs.status().message();
+    return Status(StatusCode::out_of_memory, msg.find(why) != std::string::npos ? msg : msg + " (" + why + ")");
+  }
   std::map<std::string, Tensor> result;
   for (size_t i = 0; i < g.outputs.size(); ++i) {
     RtValue& v = (*outs)[i];

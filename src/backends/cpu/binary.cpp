@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "backends/backend.h"
+#include "backends/cpu/matmul_util.h"
 #include "backends/cpu/onednn.h"
 
 namespace hwopt::cpu {
@@ -251,7 +252,7 @@ class BinaryKernel {
     const Tensor& in1 = e->swap ? a : b;
     const Tensor s1 = e->s1_constant.defined() && is_constant(in1, e->swap ? 0 : 1) ? e->s1_constant : prepare(in1, e->d1);
     Tensor dst = allocate_like(e->d0, DType::float32, out);
-    e->prim.execute(stream(), {{DNNL_ARG_SRC_0, memory_of(s0, e->d0)},
+    execute_with_scratchpad(e->prim, {{DNNL_ARG_SRC_0, memory_of(s0, e->d0)},
                                {DNNL_ARG_SRC_1, memory_of(s1, e->d1)},
                                {DNNL_ARG_DST, memory_of(dst, e->d0)}});
     stream().wait();
@@ -294,7 +295,7 @@ class BinaryKernel {
     } else if (sh1 == out && usable_layout(s1)) {
       d0 = d1 = desc_of(s1);
     }
-    dnnl::primitive_attr attr;
+    dnnl::primitive_attr attr = user_scratchpad_attr();
     if (negate) {
       dnnl::post_ops ops;
       ops.append_eltwise(1.f, alg::eltwise_linear, -1.f, 0.f);
@@ -390,11 +391,11 @@ class PowKernel {
       PowEntry p;
       p.desc = desc;
       dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg::eltwise_pow, desc, 1.f, exponent_);
-      p.prim = dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(d, engine()));
+      p.prim = dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(d, user_scratchpad_attr(), engine()));
       return p;
     });
     Tensor dst = keep_layout ? allocate_like(desc, DType::float32, out) : Tensor(DType::float32, out);
-    e->prim.execute(stream(), {{DNNL_ARG_SRC, memory_of(src, e->desc)}, {DNNL_ARG_DST, memory_of(dst, e->desc)}});
+    execute_with_scratchpad(e->prim, {{DNNL_ARG_SRC, memory_of(src, e->desc)}, {DNNL_ARG_DST, memory_of(dst, e->desc)}});
     stream().wait();
     ctx.set_output(0, std::move(dst));
   }

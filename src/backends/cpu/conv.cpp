@@ -3,7 +3,10 @@
 // bias, residual sum and activation fused as post-ops.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "backends/backend.h"
+#include "backends/cpu/matmul_util.h"
 #include "backends/cpu/onednn.h"
 #include "backends/cpu/post_ops.h"
 
@@ -37,6 +40,19 @@ ConvAttrs read_attrs(const ir::Node& n) {
   return a;
 }
 
+// Strides and dilations in [1, 2^31], pads in [0, 2^31]: the output-size arithmetic below then
+// cannot overflow, and nothing divides by zero (a hostile model's stride of 0 was a SIGFPE).
+bool window_ok(const ConvAttrs& a) {
+  constexpr int64_t kMax = int64_t{1} << 31;
+  for (int64_t v : a.strides)
+    if (v < 1 || v > kMax) return false;
+  for (int64_t v : a.dilations)
+    if (v < 1 || v > kMax) return false;
+  for (int64_t v : a.pads)
+    if (v < 0 || v > kMax) return false;
+  return true;
+}
+
 std::string check_conv(const NodeContext& nc) {
   if (nc.input_dtype(0) != DType::float32) return "input dtype is not known to be float32";
   const Tensor* w = nc.constant_input(1);
@@ -47,6 +63,11 @@ std::string check_conv(const NodeContext& nc) {
   ConvAttrs a = read_attrs(nc.node);
   if (!activation_supported(a.activation)) return fmt::format("activation '{}' has no oneDNN post-op", a.activation);
   if (a.group < 1 || w->dim(0) % a.group != 0) return "group does not divide the output channels";
+  // Out-of-range windows are the reference kernel's to refuse (with the node's name).
+  if (!window_ok(a)) return "strides, dilations or pads out of range";
+  if (const ir::Attribute* ks = nc.node.attr("kernel_shape");
+      ks && !std::equal(ks->ints.begin(), ks->ints.end(), w->shape().begin() + 2, w->shape().end()))
+    return "attribute 'kernel_shape' does not match the weights";
   if (!a.auto_pad.empty() && a.auto_pad != "NOTSET" && a.auto_pad != "VALID" && a.auto_pad != "SAME_UPPER" &&
       a.auto_pad != "SAME_LOWER")
     return "unknown auto_pad";
@@ -95,7 +116,7 @@ class ConvKernel {
                                                 {DNNL_ARG_WEIGHTS, entry->weights},
                                                 {DNNL_ARG_DST, memory_of(dst, entry->pd.dst_desc())}};
     if (bias_.defined()) args[DNNL_ARG_BIAS] = entry->bias;
-    entry->prim.execute(stream(), args);
+    execute_with_scratchpad(entry->prim, args);
     stream().wait();
     ctx.set_output(0, std::move(dst));
   }
@@ -106,6 +127,7 @@ class ConvKernel {
   ConvEntry create(const Tensor& x, bool has_sum) const {
     const int64_t spatial = x.rank() - 2;
     const Shape& ws = weights_.shape();
+    HWOPT_KCHECK(window_ok(attrs_), "strides, dilations or pads out of range");
     HWOPT_KCHECK(x.dim(1) == ws[1] * attrs_.group, "input has {} channels but weights expect {} x group {}", x.dim(1),
                  ws[1], attrs_.group);
     std::vector<int64_t> strides = attrs_.strides.empty() ? std::vector<int64_t>(spatial, 1) : attrs_.strides;
@@ -149,7 +171,7 @@ class ConvKernel {
     dnnl::post_ops ops;
     if (has_sum) ops.append_sum(1.f);
     append_activation(ops, attrs_.activation, attrs_.activation_params);
-    dnnl::primitive_attr attr;
+    dnnl::primitive_attr attr = user_scratchpad_attr();
     attr.set_post_ops(ops);
     ConvEntry e{};
     e.pd = dnnl::convolution_forward::primitive_desc(cd, attr, engine());

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "backends/backend.h"
+#include "backends/cpu/matmul_util.h"
 #include "backends/cpu/onednn.h"
 
 namespace hwopt::cpu {
@@ -130,14 +131,14 @@ class EltwiseKernel {
       e.desc = desc;
       for (const EltwiseStep& s : spec_.steps) {
         dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, s.algorithm, desc, s.alpha, s.beta);
-        e.prims.emplace_back(dnnl::eltwise_forward::primitive_desc(d, engine()));
+        e.prims.emplace_back(dnnl::eltwise_forward::primitive_desc(d, user_scratchpad_attr(), engine()));
       }
       return e;
     });
     Tensor dst = allocate_like(desc_of(src), DType::float32, src.shape());
     dnnl::memory sm = memory_of(src, entry->desc), dm = memory_of(dst, entry->desc);
     for (size_t i = 0; i < entry->prims.size(); ++i)
-      entry->prims[i].execute(stream(), {{DNNL_ARG_SRC, i == 0 ? sm : dm}, {DNNL_ARG_DST, dm}});
+      execute_with_scratchpad(entry->prims[i], {{DNNL_ARG_SRC, i == 0 ? sm : dm}, {DNNL_ARG_DST, dm}});
     stream().wait();
     ctx.set_output(0, std::move(dst));
   }
@@ -157,14 +158,14 @@ class EltwiseKernel {
       e.bias_desc = plain_desc({1, c}, DType::float32);
       dnnl::post_ops ops;
       for (const EltwiseStep& s : spec_.steps) ops.append_eltwise(1.f, s.algorithm, s.alpha, s.beta);
-      dnnl::primitive_attr attr;
+      dnnl::primitive_attr attr = user_scratchpad_attr();
       attr.set_post_ops(ops);
       dnnl::binary::desc d(alg::binary_add, e.desc, e.bias_desc, e.desc);
       e.bias_add = dnnl::binary(dnnl::binary::primitive_desc(d, attr, engine()));
       return e;
     });
     Tensor dst(DType::float32, x.shape());
-    entry->bias_add.execute(stream(), {{DNNL_ARG_SRC_0, memory_of(x, entry->desc)},
+    execute_with_scratchpad(entry->bias_add, {{DNNL_ARG_SRC_0, memory_of(x, entry->desc)},
                                        {DNNL_ARG_SRC_1, memory_of(bias, entry->bias_desc)},
                                        {DNNL_ARG_DST, memory_of(dst, entry->desc)}});
     stream().wait();

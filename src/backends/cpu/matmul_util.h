@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -78,6 +79,20 @@ inline dnnl::memory scratchpad_memory(const dnnl::memory::desc& desc) {
     if (!buffer) throw std::bad_alloc();
   }
   return dnnl::memory(desc, engine(), buffer->data());
+}
+
+/// Executes a primitive created with user_scratchpad_attr() on the calling thread's stream, with
+/// the calling thread's scratchpad. Cached primitives run on whichever thread runs the model, and
+/// with oneDNN's library scratchpad they would share (and overflow) the scratchpad of the thread
+/// that created them: concurrent Session::run calls corrupted each other's results.
+inline void execute_with_scratchpad(const dnnl::primitive& prim, std::unordered_map<int, dnnl::memory> args) {
+  const dnnl_memory_desc_t* md =
+      dnnl_primitive_desc_query_md(prim.get_primitive_desc(), dnnl_query_scratchpad_md, 0);
+  if (md) {
+    const dnnl::memory::desc desc(*md);
+    if (desc.get_size() > 0) args[DNNL_ARG_SCRATCHPAD] = scratchpad_memory(desc);
+  }
+  prim.execute(stream(), args);
 }
 
 /// Runs `make` with the calling thread's OpenMP thread count set to `threads`, restoring it

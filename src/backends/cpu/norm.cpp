@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "backends/backend.h"
+#include "backends/cpu/matmul_util.h"
 #include "backends/cpu/onednn.h"
 
 namespace hwopt::cpu {
@@ -88,11 +89,11 @@ class BatchNormKernel {
       const auto flags = dnnl::normalization_flags::use_global_stats | dnnl::normalization_flags::use_scale |
                          dnnl::normalization_flags::use_shift;
       dnnl::batch_normalization_forward::desc d(dnnl::prop_kind::forward_inference, entry.desc, epsilon_, flags);
-      entry.prim = dnnl::batch_normalization_forward(dnnl::batch_normalization_forward::primitive_desc(d, engine()));
+      entry.prim = dnnl::batch_normalization_forward(dnnl::batch_normalization_forward::primitive_desc(d, user_scratchpad_attr(), engine()));
       return entry;
     });
     Tensor dst = allocate_like(e->desc, DType::float32, x.shape());
-    e->prim.execute(stream(), {{DNNL_ARG_SRC, memory_of(src, e->desc)},
+    execute_with_scratchpad(e->prim, {{DNNL_ARG_SRC, memory_of(src, e->desc)},
                                {DNNL_ARG_DST, memory_of(dst, e->desc)},
                                {DNNL_ARG_SCALE, memory_of(params[0], e->param_desc)},
                                {DNNL_ARG_SHIFT, memory_of(params[1], e->param_desc)},
@@ -175,7 +176,7 @@ class LayerNormKernel {
       if (has_bias) flags = flags | dnnl::normalization_flags::use_shift;
       dnnl::layer_normalization_forward::desc d(dnnl::prop_kind::forward_inference, entry.desc, entry.stat_desc,
                                                 epsilon_, flags);
-      entry.prim = dnnl::layer_normalization_forward(dnnl::layer_normalization_forward::primitive_desc(d, engine()));
+      entry.prim = dnnl::layer_normalization_forward(dnnl::layer_normalization_forward::primitive_desc(d, user_scratchpad_attr(), engine()));
       return entry;
     });
     Tensor dst(DType::float32, in.shape());
@@ -183,7 +184,7 @@ class LayerNormKernel {
                                                 {DNNL_ARG_DST, memory_of(dst, e->desc)},
                                                 {DNNL_ARG_SCALE, memory_of(scale, e->param_desc)}};
     if (has_bias) args[DNNL_ARG_SHIFT] = memory_of(bias, e->param_desc);
-    e->prim.execute(stream(), args);
+    execute_with_scratchpad(e->prim, args);
     stream().wait();
     ctx.set_output(0, std::move(dst));
   }

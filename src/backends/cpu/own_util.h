@@ -2,6 +2,7 @@
 // OpenMP range splitting that stays single-threaded for small work, and a candidate builder.
 #pragma once
 
+#include <cpuid.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -27,8 +28,11 @@ inline std::atomic<int>& isa_limit() {
 
 /// AVX2 + FMA + F16C available and allowed.
 inline bool use_avx2() {
-  static const bool has =
-      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  // F16C through CPUID (leaf 1, ECX bit 29): clang before 16 rejects __builtin_cpu_supports("f16c").
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
+  }();
   return has && isa_limit().load(std::memory_order_relaxed) >= static_cast<int>(Isa::avx2);
 }
 

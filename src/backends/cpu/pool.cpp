@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "backends/backend.h"
+#include "backends/cpu/matmul_util.h"
 #include "backends/cpu/onednn.h"
 
 namespace hwopt::cpu {
@@ -149,7 +150,7 @@ class PoolKernel {
     if (!e->ok) return run_plain(ctx, reference_);
     const Tensor src = x.is_plain() ? x.contiguous() : x;
     Tensor dst = allocate_like(e->pd.dst_desc(), DType::float32, e->out);
-    e->prim.execute(stream(), {{DNNL_ARG_SRC, memory_of(src, e->pd.src_desc())},
+    execute_with_scratchpad(e->prim, {{DNNL_ARG_SRC, memory_of(src, e->pd.src_desc())},
                                {DNNL_ARG_DST, memory_of(dst, e->pd.dst_desc())}});
     stream().wait();
     ctx.set_output(0, std::move(dst));
@@ -172,7 +173,7 @@ class PoolKernel {
                      : dnnl::memory::desc(to_dims(g.out), dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
     dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, algorithm, src_desc, dst_desc, g.strides,
                                      g.kernel, g.dilation, g.pad_l, g.pad_r);
-    e.pd = dnnl::pooling_v2_forward::primitive_desc(d, engine());
+    e.pd = dnnl::pooling_v2_forward::primitive_desc(d, user_scratchpad_attr(), engine());
     e.prim = dnnl::pooling_v2_forward(e.pd);
     e.out = g.out;
     e.ok = true;

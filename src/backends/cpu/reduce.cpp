@@ -15,6 +15,7 @@
 #include <limits>
 
 #include "backends/backend.h"
+#include "backends/cpu/matmul_util.h"
 #include "backends/cpu/onednn.h"
 
 namespace hwopt::cpu {
@@ -176,7 +177,7 @@ class ReduceKernel {
     auto e = cache_.get(shape_key(ctx), [&] { return create(x, reduced); });
     if (e->mode == ReduceEntry::Mode::blocked_pool) {
       Tensor dst = allocate_like(e->dst_desc, DType::float32, e->kept);
-      e->prim.execute(stream(), {{DNNL_ARG_SRC, memory_of(x, e->src_desc)}, {DNNL_ARG_DST, memory_of(dst, e->dst_desc)}});
+      execute_with_scratchpad(e->prim, {{DNNL_ARG_SRC, memory_of(x, e->src_desc)}, {DNNL_ARG_DST, memory_of(dst, e->dst_desc)}});
       stream().wait();
       ctx.set_output(0, keepdims_ ? dst : dst.to_plain().reshape(e->out));
       return;
@@ -191,7 +192,7 @@ class ReduceKernel {
           strided_reduce(kind_, src.data<float>(), y.data<float>(), e->outer, e->R, e->inner);
         return;
       default:
-        e->prim.execute(stream(), {{DNNL_ARG_SRC, memory_of(src, e->src_desc)}, {DNNL_ARG_DST, memory_of(y, e->dst_desc)}});
+        execute_with_scratchpad(e->prim, {{DNNL_ARG_SRC, memory_of(src, e->src_desc)}, {DNNL_ARG_DST, memory_of(y, e->dst_desc)}});
         stream().wait();
         return;
     }
@@ -222,7 +223,7 @@ class ReduceKernel {
           dnnl::prop_kind::forward_inference,
           kind_ == ReduceKind::max ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding,
           e.src_desc, any, strides, kernel, dil, pads, pads);
-      dnnl::pooling_v2_forward::primitive_desc pd(d, engine());
+      dnnl::pooling_v2_forward::primitive_desc pd(d, user_scratchpad_attr(), engine());
       e.dst_desc = pd.dst_desc();
       e.prim = dnnl::pooling_v2_forward(pd);
       e.mode = ReduceEntry::Mode::blocked_pool;
@@ -247,7 +248,7 @@ class ReduceKernel {
         e.src_desc = plain_desc({e.outer, e.R}, DType::float32);
         e.dst_desc = plain_desc({e.outer, 1}, DType::float32);
         e.prim = dnnl::reduction(dnnl::reduction::primitive_desc(
-            dnnl::reduction::desc(onednn_alg(kind_), e.src_desc, e.dst_desc, 0.f, 0.f), engine()));
+            dnnl::reduction::desc(onednn_alg(kind_), e.src_desc, e.dst_desc, 0.f, 0.f), user_scratchpad_attr(), engine()));
         e.mode = ReduceEntry::Mode::onednn_rows;
       } else {
         e.mode = ReduceEntry::Mode::strided;
@@ -258,7 +259,7 @@ class ReduceKernel {
     e.dst_desc = plain_desc(e.kept, DType::float32);
     e.prim = dnnl::reduction(dnnl::reduction::primitive_desc(
         dnnl::reduction::desc(onednn_alg(kind_), e.src_desc, e.dst_desc, kind_ == ReduceKind::l2 ? 2.f : 0.f, 0.f),
-        engine()));
+        user_scratchpad_attr(), engine()));
     e.mode = ReduceEntry::Mode::onednn_general;
     return e;
   }

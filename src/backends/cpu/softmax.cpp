@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/cpu/matmul_util.h"
 #include "backends/cpu/onednn.h"
 
 namespace hwopt::cpu {
@@ -113,11 +114,11 @@ class SoftmaxKernel {
       dnnl::softmax_v2_forward::desc d(dnnl::prop_kind::forward_inference,
                                        log_ ? dnnl::algorithm::softmax_log : dnnl::algorithm::softmax_accurate,
                                        entry.desc, entry.desc, 1);
-      entry.prim = dnnl::softmax_v2_forward(dnnl::softmax_v2_forward::primitive_desc(d, engine()));
+      entry.prim = dnnl::softmax_v2_forward(dnnl::softmax_v2_forward::primitive_desc(d, user_scratchpad_attr(), engine()));
       return entry;
     });
     Tensor dst(DType::float32, in.shape());
-    e->prim.execute(stream(), {{DNNL_ARG_SRC, memory_of(x, e->desc)}, {DNNL_ARG_DST, memory_of(dst, e->desc)}});
+    execute_with_scratchpad(e->prim, {{DNNL_ARG_SRC, memory_of(x, e->desc)}, {DNNL_ARG_DST, memory_of(dst, e->desc)}});
     stream().wait();
     ctx.set_output(0, std::move(dst));
   }

@@ -80,7 +80,8 @@ enum class Arith { add, sub, mul, div };
 
 template <Arith op>
 void ref_arith(KernelContext& ctx) {
-  auto [a, b] = binary_inputs(ctx);
+  auto ab_pair = binary_inputs(ctx);  // not a structured binding: clang < 16 cannot capture those in lambdas
+  Tensor a = std::move(ab_pair.first), b = std::move(ab_pair.second);
   visit_numeric(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     broadcast_map<T, T, T>(ctx, a, b, [](T x, T y) -> T {
@@ -156,7 +157,8 @@ T pow_elem(T base, E ex) {
 
 // Pow: base X (T) and exponent Y (T1) may have different dtypes; the output has X's dtype.
 void ref_pow(KernelContext& ctx) {
-  auto [x, y] = binary_inputs(ctx, /*same_dtype=*/false);
+  auto xy_pair = binary_inputs(ctx, /*same_dtype=*/false);  // not a structured binding: clang < 16 cannot capture those in lambdas
+  Tensor x = std::move(xy_pair.first), y = std::move(xy_pair.second);
   visit_numeric(x.dtype(), [&](auto xtag) {
     using T = typename decltype(xtag)::type;
     visit_numeric(y.dtype(), [&](auto ytag) {
@@ -168,7 +170,8 @@ void ref_pow(KernelContext& ctx) {
 
 // Mod: fmod=1 is C fmod (sign of the dividend); fmod=0 (integers only) takes the sign of the divisor.
 void ref_mod(KernelContext& ctx) {
-  auto [a, b] = binary_inputs(ctx);
+  auto ab_pair = binary_inputs(ctx);  // not a structured binding: clang < 16 cannot capture those in lambdas
+  Tensor a = std::move(ab_pair.first), b = std::move(ab_pair.second);
   const int64_t fmod_attr = ctx.attr_int("fmod", 0);
   HWOPT_KCHECK(fmod_attr == 0 || fmod_attr == 1, "Mod: attribute 'fmod' must be 0 or 1, got {}", fmod_attr);
   HWOPT_KCHECK(fmod_attr == 1 || !dtype_is_float(a.dtype()),
@@ -197,7 +200,8 @@ void ref_mod(KernelContext& ctx) {
 
 // BitShift: unsigned integers only; shifting by the bit width or more gives 0.
 void ref_bitshift(KernelContext& ctx) {
-  auto [a, b] = binary_inputs(ctx);
+  auto ab_pair = binary_inputs(ctx);  // not a structured binding: clang < 16 cannot capture those in lambdas
+  Tensor a = std::move(ab_pair.first), b = std::move(ab_pair.second);
   HWOPT_KCHECK(ctx.has_attr("direction"), "BitShift: attribute 'direction' is required");
   const std::string direction = ctx.attr_string("direction", "");
   HWOPT_KCHECK(direction == "LEFT" || direction == "RIGHT",
@@ -220,7 +224,8 @@ enum class Bitwise { and_, or_, xor_ };
 
 template <Bitwise op>
 void ref_bitwise(KernelContext& ctx) {
-  auto [a, b] = binary_inputs(ctx);
+  auto ab_pair = binary_inputs(ctx);  // not a structured binding: clang < 16 cannot capture those in lambdas
+  Tensor a = std::move(ab_pair.first), b = std::move(ab_pair.second);
   visit_integer(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     broadcast_map<T, T, T>(ctx, a, b, [](T x, T y) -> T {

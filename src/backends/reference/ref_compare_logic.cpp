@@ -48,7 +48,8 @@ bool compare(const C& x, const C& y) {
 // Equal accepts numbers, bool and (opset 19) strings; the ordering ops accept numbers.
 template <Cmp op>
 void ref_compare(KernelContext& ctx) {
-  auto [a, b] = binary_inputs(ctx);
+  auto ab_pair = binary_inputs(ctx);  // not a structured binding: clang < 16 cannot capture those in lambdas
+  Tensor a = std::move(ab_pair.first), b = std::move(ab_pair.second);
   auto run = [&](auto tag) {
     using T = typename decltype(tag)::type;
     broadcast_predicate<T>(ctx, a, b, [](const T& x, const T& y) {
@@ -70,7 +71,8 @@ enum class Logic { and_, or_, xor_ };
 
 template <Logic op>
 void ref_logic(KernelContext& ctx) {
-  auto [a, b] = binary_inputs(ctx);
+  auto ab_pair = binary_inputs(ctx);  // not a structured binding: clang < 16 cannot capture those in lambdas
+  Tensor a = std::move(ab_pair.first), b = std::move(ab_pair.second);
   HWOPT_KCHECK(a.dtype() == DType::boolean, "{}: inputs must be bool, got {}", ctx.node().op_type,
                dtype_name(a.dtype()));
   broadcast_predicate<bool>(ctx, a, b, [](bool x, bool y) {

@@ -102,6 +102,11 @@ void ref_loop(KernelContext& ctx) {
 
 // Slice `t` at index `i` along `axis` (dropping that axis), as a contiguous tensor.
 Tensor take_along(const Tensor& t, int64_t axis, int64_t i) {
+  // A scalar has no axis to slice (found by fuzzing: a scalar scan input read dims()[0]).
+  HWOPT_KCHECK(t.rank() >= 1 && axis >= 0 && axis < t.rank(), "cannot slice axis {} of a tensor of shape {}", axis,
+               shape_str(t.shape()));
+  HWOPT_KCHECK(i >= 0 && i < t.dim(axis), "index {} is out of range for axis {} of shape {}", i, axis,
+               shape_str(t.shape()));
   std::vector<int64_t> perm;
   perm.push_back(axis);
   for (int64_t d = 0; d < t.rank(); ++d)
@@ -143,6 +148,7 @@ std::vector<Tensor> scan_once(KernelContext& ctx, const ir::Graph& body, const s
   int64_t len = -1;
   std::vector<int64_t> axes(n_scan_in);
   for (size_t i = 0; i < n_scan_in; ++i) {
+    HWOPT_KCHECK(scan_in[i].rank() >= 1, "scan input {} must have rank >= 1, got a scalar", i);
     axes[i] = normalize_axis(in_axes[i], scan_in[i].rank());
     int64_t l = scan_in[i].shape()[axes[i]];
     HWOPT_KCHECK(len < 0 || l == len, "scan inputs have different lengths ({} and {})", len, l);

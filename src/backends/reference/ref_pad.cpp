@@ -58,6 +58,9 @@ void ref_pad(KernelContext& ctx) {
   std::vector<int64_t> lo(static_cast<size_t>(r)), len(static_cast<size_t>(r)), pad_lo(static_cast<size_t>(r));
   for (int64_t d = 0; d < r; ++d) {
     const int64_t n = x.dim(d);
+    // INT64_MIN cannot be negated; any pad below -n crops more than the axis anyway.
+    HWOPT_KCHECK(begin[d] >= -n && end[d] >= -n, "pads {} crop more than the {} elements of axis {}",
+                 shape_str(pads), n, d);
     const int64_t crop_b = begin[d] < 0 ? -begin[d] : 0;
     const int64_t crop_e = end[d] < 0 ? -end[d] : 0;
     HWOPT_KCHECK(crop_b <= n && crop_e <= n - crop_b, "pads {} crop more than the {} elements of axis {}",

@@ -181,12 +181,13 @@ T from_double(double v) {
 void run_resize(KernelContext& ctx, const Tensor& x, const Shape& out_shape, const std::vector<double>& scales,
                 const std::vector<double>& roi, const ResizeParams& p) {
   const int64_t r = x.rank();
-  std::vector<AxisPlan> plans;
-  for (int64_t d = 0; d < r; ++d) {
+  for (int64_t d = 0; d < r; ++d)
     HWOPT_KCHECK(out_shape[d] == 0 || x.dim(d) > 0, "cannot resize axis {} of size 0 to {}", d, out_shape[d]);
-    plans.push_back(plan_axis(p, x.dim(d), out_shape[d], scales[d], roi[d], roi[r + d]));
-  }
+  // The output first: the per-axis tap tables are sized by the output dims, so a hostile scale
+  // must fail on the output's allocation (a clean out_of_memory), not while building them.
   Tensor& out = ctx.allocate_output(0, x.dtype(), out_shape);
+  std::vector<AxisPlan> plans;
+  for (int64_t d = 0; d < r; ++d) plans.push_back(plan_axis(p, x.dim(d), out_shape[d], scales[d], roi[d], roi[r + d]));
   Shape st(static_cast<size_t>(r), 1);
   for (int64_t d = r - 2; d >= 0; --d) st[d] = st[d + 1] * x.dim(d + 1);
   auto body = [&](auto tag) {
