@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -182,6 +183,18 @@ Status Plan::build(const ir::Graph& graph, const std::vector<std::string>& outer
   return Status::OK();
 }
 
+namespace {
+std::atomic<uint64_t> g_timed_steps{0};
+
+// std::bad_alloc thrown by a kernel, re-thrown with the label of the node (and of the nodes
+// enclosing its subgraph) so that the out_of_memory Status names it.
+struct OutOfMemory : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+}  // namespace
+
+uint64_t timed_step_count() { return g_timed_steps.load(std::memory_order_relaxed); }
+
 Expected<std::unique_ptr<Plan>> Plan::create(std::shared_ptr<const ir::Graph> graph, const PlanOptions& options) {
   auto backends = known_backends();
   if (std::find(backends.begin(), backends.end(), options.backend) == backends.end())
@@ -197,6 +210,7 @@ Expected<std::unique_ptr<Plan>> Plan::create(std::shared_ptr<const ir::Graph> gr
 struct Plan::RunState {
   bool profile = false;
   std::chrono::steady_clock::time_point start;
+  double profiling_ms = 0;
   std::vector<StepStat>* steps = nullptr;
   size_t peak_bytes = 0;
 };
@@ -229,8 +243,11 @@ ValueDesc describe(const RtValue* v) {
   return d;
 }
 
-size_t live_bytes(const std::vector<RtValue>& slots) {
+// Bytes of the tensors alive in `slots`, not counting the weights (`weights` lists their slots).
+size_t live_bytes(const std::vector<RtValue>& slots, const std::vector<std::pair<int, Tensor>>& weights) {
   std::set<const Storage*> seen;
+  for (const auto& [slot, t] : weights)
+    if (t.storage()) seen.insert(t.storage().get());
   size_t total = 0;
   auto add = [&](const Tensor& t) {
     if (t.storage() && seen.insert(t.storage().get()).second) total += t.storage()->bytes();
@@ -288,8 +305,10 @@ std::vector<RtValue> Plan::run_graph(const GraphPlan& gp, std::vector<RtValue> i
       step.fn(ctx);
     } catch (const KernelError& e) {
       throw KernelError(fmt::format("{}: {}", step.node->label(), e.what()));
+    } catch (const OutOfMemory& e) {  // from a subgraph's step: add the enclosing node
+      throw OutOfMemory(fmt::format("{}: {}", step.node->label(), e.what()));
     } catch (const std::bad_alloc&) {
-      throw;
+      throw OutOfMemory(fmt::format("{}: out of memory while running it", step.node->label()));
     } catch (const std::exception& e) {  // e.g. std::out_of_range from a container: still name the node
       throw KernelError(fmt::format("{}: unexpected error: {}", step.node->label(), e.what()));
     }
@@ -302,7 +321,10 @@ std::vector<RtValue> Plan::run_graph(const GraphPlan& gp, std::vector<RtValue> i
       frame.slots[s] = std::move(v);
     }
     if (state.profile) {
-      state.peak_bytes = std::max(state.peak_bytes, live_bytes(frame.slots));
+      g_timed_steps.fetch_add(1, std::memory_order_relaxed);
+      const auto m0 = std::chrono::steady_clock::now();
+      state.peak_bytes = std::max(state.peak_bytes, live_bytes(frame.slots, gp.initializer_slots));
+      state.profiling_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - m0).count();
       if (record) {
         using ms_t = std::chrono::duration<double, std::milli>;
         stat.node_name = step.node->name;
@@ -346,10 +368,13 @@ Expected<std::vector<RtValue>> Plan::run(std::vector<RtValue> inputs, const RunO
     if (stats) {
       stats->total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       stats->peak_bytes = state.peak_bytes;
+      stats->profiling_ms = state.profiling_ms;
     }
     return outs;
   } catch (const KernelError& e) {
     return Status(StatusCode::runtime_error, e.what());
+  } catch (const OutOfMemory& e) {
+    return Status(StatusCode::out_of_memory, e.what());
   } catch (const std::bad_alloc&) {
     return Status(StatusCode::out_of_memory, "out of memory while running the model");
   } catch (const std::exception& e) {

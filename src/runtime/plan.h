@@ -47,6 +47,10 @@ struct GraphPlan {
   size_t planned_unknown = 0;
 };
 
+/// Steps whose time was read since the process started (each profiled step reads the clock).
+/// Tests use it to show that runs without profiling read no clock per step.
+uint64_t timed_step_count();
+
 class Plan {
  public:
   static Expected<std::unique_ptr<Plan>> create(std::shared_ptr<const ir::Graph> graph, const PlanOptions& options);

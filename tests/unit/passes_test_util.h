@@ -54,7 +54,8 @@ inline void set_tensor_proto(const std::string& name, const Tensor& t, onnx::Ten
 }
 
 /// Parses the case's text and loads it as hwopt would load a file (shape inference included).
-inline Expected<onnx_import::Model> build_model(const Case& c) {
+/// The case's model serialized as ONNX bytes (inputs named in random/positive/values made constants).
+inline Expected<std::string> build_model_bytes(const Case& c) {
   onnx::ModelProto mp;
   auto st = onnx::OnnxParser::Parse(mp, c.text.c_str());
   if (!st.IsOK()) return Status(StatusCode::invalid_argument, "parse error: " + st.ErrorMessage());
@@ -84,7 +85,13 @@ inline Expected<onnx_import::Model> build_model(const Case& c) {
   g->mutable_input()->Swap(&kept);
   std::string bytes;
   mp.SerializeToString(&bytes);
-  return onnx_import::load_model_from_bytes(bytes.data(), bytes.size());
+  return bytes;
+}
+
+inline Expected<onnx_import::Model> build_model(const Case& c) {
+  auto bytes = build_model_bytes(c);
+  if (!bytes.ok()) return bytes.status();
+  return onnx_import::load_model_from_bytes(bytes->data(), bytes->size());
 }
 
 /// Random run inputs for every graph input the case does not give (static shapes required).
