@@ -11,5 +11,8 @@ namespace hwopt::cli {
 using CommandRunner = std::function<int()>;
 CommandRunner add_run_command(CLI::App& app);
 CommandRunner add_optimize_command(CLI::App& app);
+CommandRunner add_inspect_command(CLI::App& app);
+CommandRunner add_profile_command(CLI::App& app);
+CommandRunner add_bench_command(CLI::App& app);
 
 }  // namespace hwopt::cli

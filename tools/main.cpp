@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   };
   add(hwopt::cli::add_run_command);
   add(hwopt::cli::add_optimize_command);
+  add(hwopt::cli::add_inspect_command);
+  add(hwopt::cli::add_profile_command);
+  add(hwopt::cli::add_bench_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
