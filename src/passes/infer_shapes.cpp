@@ -121,7 +121,8 @@ void Inferrer::infer_broadcast(const ir::Node& n) {
     if (!s) return;
     ins.push_back(*s);
   }
-  if (ins.empty()) return;
+  // A malformed node (Where without its three inputs, no output) is left for its kernel to reject.
+  if (ins.empty() || n.outputs.empty() || (n.op_type == "Where" && ins.size() != 3)) return;
   size_t rank = 0;
   for (const auto& s : ins) rank = std::max(rank, s.size());
   Dims out(rank, known(1));

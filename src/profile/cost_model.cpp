@@ -597,8 +597,11 @@ class ShapeFill {
     if (it == constants_.end()) return std::nullopt;
     const Tensor& t = *it->second;
     if (t.rank() > 1 || !(t.dtype() == DType::int64 || t.dtype() == DType::int32)) return std::nullopt;
+    // Exactly, not through a double: INT64_MAX would round out of range.
+    Tensor c = t.contiguous();
     std::vector<int64_t> v;
-    for (int64_t k = 0; k < t.numel(); ++k) v.push_back(static_cast<int64_t>(t.element_as_double(k)));
+    for (int64_t k = 0; k < c.numel(); ++k)
+      v.push_back(c.dtype() == DType::int64 ? c.data<int64_t>()[k] : int64_t{c.data<int32_t>()[k]});
     return v;
   }
   std::optional<std::vector<double>> floats(const ir::Node& n, size_t index) const {

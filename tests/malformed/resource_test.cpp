@@ -531,3 +531,27 @@ TEST(KernelErrors, ScanOverAScalar) {
 
 }  // namespace
 }  // namespace hwopt::test
+
+namespace hwopt::test {
+namespace {
+
+TEST(ShapeInference, WhereWithTwoInputsIsRejectedNotOverrun) {
+  // Where with two inputs instead of three: the infer_shapes pass read the missing third
+  // input's name past the end of the node's inputs (found by fuzzing, heap-buffer-overflow).
+  onnx::ModelProto m = make_model(16);
+  auto* g = m.mutable_graph();
+  add_input(g, "c", onnx::TensorProto::BOOL, {2});
+  add_input(g, "x", onnx::TensorProto::FLOAT, {2});
+  add_node(g, "Where", {"c", "x"}, {"y"}, "where0");
+  add_untyped_output(g, "y");
+  const std::map<std::string, Tensor> in = {{"c", Tensor::from_vector<bool>({2}, {true, false})},
+                                            {"x", Tensor::from_vector<float>({2}, {1, 2})}};
+  for (const char* backend : {"reference", "cpu"}) {
+    Status st = load_and_run(m, in, optimized(backend));
+    EXPECT_FALSE(st.ok()) << backend;
+    EXPECT_NE(st.message().find("where0"), std::string::npos) << st.to_string();
+  }
+}
+
+}  // namespace
+}  // namespace hwopt::test

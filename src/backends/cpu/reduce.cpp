@@ -47,7 +47,9 @@ bool node_axes(const NodeContext& nc, std::vector<int64_t>& axes, std::string& w
       why = "axes input is not a 1-D int64/int32 tensor";
       return false;
     }
-    for (int64_t i = 0; i < t->numel(); ++i) axes.push_back(static_cast<int64_t>(t->element_as_double(i)));
+    Tensor c = t->contiguous();  // read exactly: through a double, INT64_MAX rounds out of range
+    for (int64_t i = 0; i < c.numel(); ++i)
+      axes.push_back(c.dtype() == DType::int64 ? c.data<int64_t>()[i] : int64_t{c.data<int32_t>()[i]});
     return true;
   }
   if (const ir::Attribute* a = nc.node.attr("axes")) axes = a->ints;

@@ -63,8 +63,8 @@ void ref_loop(KernelContext& ctx) {
                n_carried + n_scan);
   int64_t max_trip = -1;
   if (ctx.has_input(0)) {
-    max_trip = static_cast<int64_t>(ctx.input(0).element_as_double(0));
     HWOPT_KCHECK(ctx.input(0).numel() == 1, "M must be a scalar");
+    max_trip = to_int64_vector(ctx.input(0))[0];  // exactly: exporters write INT64_MAX for "no limit"
   }
   bool cond = true;
   if (ctx.has_input(1)) cond = scalar_true(ctx.input(1), "loop condition");
