@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "bench/stats.h"
 #include "commands.h"
 #include "core/atomic_file.h"
 #include "core/interrupt.h"
@@ -47,14 +48,6 @@ std::string file_stem(const std::string& name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') c = '_';
   if (s.empty() || s == "." || s == "..") s = "output";
   return s;
-}
-
-double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  double idx = p / 100.0 * (v.size() - 1);
-  size_t lo = static_cast<size_t>(idx);
-  size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (idx - lo);
 }
 
 int run(const RunArgs& a) {
@@ -123,9 +116,9 @@ int run(const RunArgs& a) {
   }
   for (const auto& info : s.outputs())
     std::cout << fmt::format("output   {:<24} {}\n", info.name, summarize(outputs.at(info.name)));
-  std::cout << fmt::format("time     {} run(s): median {:.2f} ms, min {:.2f} ms, max {:.2f} ms (backend {})\n",
-                           times.size(), percentile(times, 50), *std::min_element(times.begin(), times.end()),
-                           *std::max_element(times.begin(), times.end()), a.backend);
+  const bench::Summary t = bench::summarize(times);
+  std::cout << fmt::format("time     {} run(s): median {:.2f} ms, min {:.2f} ms, max {:.2f} ms (backend {})\n", t.n,
+                           t.median, t.min, t.max, a.backend);
   std::cout << fmt::format("memory   planned peak of intermediates {:.2f} MiB{}\n", s.planned_peak_bytes() / 1048576.0,
                            s.planned_unknown_values() ? fmt::format(" (+{} values sized only at run time)", s.planned_unknown_values()) : "");
   if (a.verbose) {

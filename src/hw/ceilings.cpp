@@ -20,6 +20,7 @@
 
 #include <dnnl.hpp>
 
+#include "core/atomic_file.h"
 #include "hw/cpu_info.h"
 
 namespace hwopt::hw {
@@ -380,26 +381,7 @@ Status write_atomically(const std::filesystem::path& file, const std::string& te
   std::error_code ec;
   std::filesystem::create_directories(file.parent_path(), ec);
   if (ec) return Status(StatusCode::io_error, fmt::format("cannot create '{}': {}", file.parent_path().string(), ec.message()));
-  static std::atomic<int> counter{0};
-  auto tmp = file;
-  tmp += fmt::format(".tmp.{}.{}", static_cast<long>(getpid()), counter++);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out.good()) {
-      out.close();
-      std::filesystem::remove(tmp, ec);
-      return Status(StatusCode::io_error, fmt::format("cannot write '{}'", tmp.string()));
-    }
-  }
-  std::filesystem::rename(tmp, file, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    return Status(StatusCode::io_error, fmt::format("cannot rename to '{}': {}", file.string(), ec.message()));
-  }
-  return Status::OK();
+  return write_file_atomic(file.string(), text);
 }
 
 }  // namespace

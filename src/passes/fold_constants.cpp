@@ -15,6 +15,7 @@
 
 #include "backends/kernel.h"
 #include "backends/reference/registry.h"
+#include "core/int_values.h"
 #include "passes/graph_patch.h"
 #include "passes/pass.h"
 #include "passes/passes.h"
@@ -36,12 +37,7 @@ std::string human_bytes(double bytes) {
 
 /// Values as int64 (shape/repeats inputs); nullopt if not an integer tensor.
 std::optional<std::vector<int64_t>> int_values(const Tensor& t) {
-  if (t.dtype() != DType::int64 && t.dtype() != DType::int32) return std::nullopt;
-  // Exactly, not through a double: INT64_MAX would round out of range.
-  Tensor c = t.contiguous();
-  std::vector<int64_t> v(static_cast<size_t>(c.numel()));
-  for (int64_t i = 0; i < c.numel(); ++i) v[i] = c.dtype() == DType::int64 ? c.data<int64_t>()[i] : int64_t{c.data<int32_t>()[i]};
-  return v;
+  return int64_values(t);
 }
 
 /// Product of dims as a double (no overflow), negative dims counted as 0.

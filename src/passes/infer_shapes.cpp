@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "core/int_values.h"
 #include "passes/graph_patch.h"
 #include "passes/pass.h"
 #include "passes/passes.h"
@@ -64,11 +65,9 @@ class Inferrer {
     if (it != data_.end()) return it->second;
     const Tensor* t = view_.constant(name);
     if (!t || t->rank() > 1 || (t->dtype() != DType::int64 && t->dtype() != DType::int32)) return std::nullopt;
-    // Read the integers exactly: through a double, INT64_MAX would round out of range.
-    Tensor c = t->contiguous();
+    const std::vector<int64_t> values = *int64_values(*t);  // a named copy: the optional is a temporary
     Dims d;
-    for (int64_t i = 0; i < c.numel(); ++i)
-      d.push_back(known(c.dtype() == DType::int64 ? c.data<int64_t>()[i] : int64_t{c.data<int32_t>()[i]}));
+    for (int64_t v : values) d.push_back(known(v));
     return d;
   }
   std::optional<std::vector<int64_t>> ints(const std::string& name) const {

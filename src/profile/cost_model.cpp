@@ -8,6 +8,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "core/int_values.h"
 #include "onnx/import.h"
 #include "passes/graph_view.h"
 #include "passes/pass.h"
@@ -597,12 +598,7 @@ class ShapeFill {
     if (it == constants_.end()) return std::nullopt;
     const Tensor& t = *it->second;
     if (t.rank() > 1 || !(t.dtype() == DType::int64 || t.dtype() == DType::int32)) return std::nullopt;
-    // Exactly, not through a double: INT64_MAX would round out of range.
-    Tensor c = t.contiguous();
-    std::vector<int64_t> v;
-    for (int64_t k = 0; k < c.numel(); ++k)
-      v.push_back(c.dtype() == DType::int64 ? c.data<int64_t>()[k] : int64_t{c.data<int32_t>()[k]});
-    return v;
+    return int64_values(t);
   }
   std::optional<std::vector<double>> floats(const ir::Node& n, size_t index) const {
     if (index >= n.inputs.size() || n.inputs[index].empty()) return std::nullopt;

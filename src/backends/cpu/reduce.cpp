@@ -14,6 +14,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/int_values.h"
 #include "backends/backend.h"
 #include "backends/cpu/matmul_util.h"
 #include "backends/cpu/onednn.h"
@@ -47,9 +48,7 @@ bool node_axes(const NodeContext& nc, std::vector<int64_t>& axes, std::string& w
       why = "axes input is not a 1-D int64/int32 tensor";
       return false;
     }
-    Tensor c = t->contiguous();  // read exactly: through a double, INT64_MAX rounds out of range
-    for (int64_t i = 0; i < c.numel(); ++i)
-      axes.push_back(c.dtype() == DType::int64 ? c.data<int64_t>()[i] : int64_t{c.data<int32_t>()[i]});
+    axes = *int64_values(*t);
     return true;
   }
   if (const ir::Attribute* a = nc.node.attr("axes")) axes = a->ints;

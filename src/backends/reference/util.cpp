@@ -1,5 +1,7 @@
 #include "backends/reference/util.h"
 
+#include "core/int_values.h"
+
 namespace hwopt::reference {
 
 Shape broadcast_shape(const Shape& a, const Shape& b) {
@@ -51,16 +53,9 @@ int64_t normalize_axis(int64_t axis, int64_t rank) {
 }
 
 std::vector<int64_t> to_int64_vector(const Tensor& t) {
-  Tensor c = t.contiguous();
-  std::vector<int64_t> v(static_cast<size_t>(c.numel()));
-  if (c.dtype() == DType::int64) {
-    for (int64_t i = 0; i < c.numel(); ++i) v[i] = c.data<int64_t>()[i];
-  } else if (c.dtype() == DType::int32) {
-    for (int64_t i = 0; i < c.numel(); ++i) v[i] = c.data<int32_t>()[i];
-  } else {
-    HWOPT_KCHECK(false, "expected an int32 or int64 tensor, got {}", dtype_name(c.dtype()));
-  }
-  return v;
+  auto v = int64_values(t);
+  HWOPT_KCHECK(v.has_value(), "expected an int32 or int64 tensor, got {}", dtype_name(t.dtype()));
+  return *v;
 }
 
 std::vector<double> to_double_vector(const Tensor& t) {
