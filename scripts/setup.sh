@@ -12,6 +12,8 @@ PACKAGES=(
   ocl-icd-opencl-dev                              # only a Recommends of libdnnl-dev, but its CMake config needs OpenCL
   libgtest-dev                                    # tests
   python3-onnx                                    # tests: onnx.checker on models hwopt optimize writes
+  dataset-fashion-mnist python3-numpy             # tests: labelled images for accuracy validation (scripts/make_fmnist_npy.py)
+  python3-pil                                     # tests: real photos decoded by scripts/make_photos_npy.py
 )
 # `setup.sh --fuzz` (make fuzz, make fuzz-smoke): libFuzzer comes with clang's runtime libraries.
 if [ "${1:-}" = "--fuzz" ]; then

@@ -23,6 +23,7 @@
 #include "core/atomic_file.h"
 #include "core/interrupt.h"
 #include "model_inputs.h"
+#include "precision_options.h"
 #include "report/svg_plot.h"
 
 namespace hwopt::cli {
@@ -36,6 +37,8 @@ struct BenchArgs {
   std::string model;
   std::string vs;
   std::string vs_backend;
+  std::string vs_precision;
+  PrecisionArgs precision;
   int vs_threads = -1;
   bool vs_no_optimize = false, vs_optimize = false;
   std::string backend = "cpu";
@@ -156,11 +159,13 @@ struct Loaded {
   int64_t static_batch = 0;
 };
 
-Expected<Loaded> load(const std::string& path, const std::string& backend, int threads, bool optimize) {
+Expected<Loaded> load(const std::string& path, const std::string& backend, int threads, bool optimize,
+                      const PrecisionArgs& precision) {
   SessionOptions so;
   so.backend = backend;
   so.threads = threads;
   so.optimize = optimize;
+  HWOPT_RETURN_IF_ERROR(apply_precision(path, precision, so));
   auto s = Session::load(path, so);
   if (!s.ok()) return s.status();
   Loaded l;
@@ -527,7 +532,7 @@ int run_bench(const BenchArgs& a) {
     return fail(Status(StatusCode::invalid_argument, "--find-max-qps needs --scenario server and --max-latency-ms"));
   Context c(a);
   c.say("loading " + a.model);
-  auto l = load(a.model, a.backend, a.threads, !a.no_optimize);
+  auto l = load(a.model, a.backend, a.threads, !a.no_optimize, a.precision);
   if (!l.ok()) return fail(l.status());
   auto w = bench::Workload::for_session(*l->session, input_factory(*l, *dims), a.input_sets, a.seed);
 
@@ -535,14 +540,16 @@ int run_bench(const BenchArgs& a) {
   c.load.before = bench::sample_other_load(0.25);
   c.snap_before = bench::cpu_snapshot();
   const int threads = a.threads > 0 ? a.threads : -1;
-  out() << fmt::format("hwopt bench  {}\n  run          {} backend, {} intra-op thread(s){}\n", a.model, a.backend,
-                           threads > 0 ? std::to_string(threads) : "default (physical cores)",
+  out() << fmt::format("hwopt bench  {}\n  run          {} backend, {} intra-op thread(s), {}{}\n", a.model, a.backend,
+                           threads > 0 ? std::to_string(threads) : "default (physical cores)", a.precision.precision,
                            a.no_optimize ? ", not optimized" : "");
   c.doc = {{"schema", "hwopt-bench/1"}, {"model", a.model}, {"backend", a.backend}, {"threads", a.threads},
+           {"precision", a.precision.precision},
            {"optimize", !a.no_optimize}, {"target_ci_rel", a.target_ci / 100}, {"max_seconds", a.max_seconds}};
 
   int rc = 0;
-  if (!a.vs.empty() || !a.vs_backend.empty() || a.vs_threads >= 0 || a.vs_no_optimize || a.vs_optimize) {
+  if (!a.vs.empty() || !a.vs_backend.empty() || a.vs_threads >= 0 || a.vs_no_optimize || a.vs_optimize ||
+      !a.vs_precision.empty()) {
     auto sb = bench::parse_batches(a.batch, {});
     if (!sb.ok()) return fail(sb.status());
     if (sb->automatic || sb->batches.size() != 1) return fail(Status(StatusCode::invalid_argument, "--vs takes one --batch size"));
@@ -550,12 +557,16 @@ int run_bench(const BenchArgs& a) {
     const std::string backend_b = a.vs_backend.empty() ? a.backend : a.vs_backend;
     const int threads_b = a.vs_threads >= 0 ? a.vs_threads : a.threads;
     const bool optimize_b = a.vs_optimize ? true : a.vs_no_optimize ? false : !a.no_optimize;
+    PrecisionArgs precision_b = a.precision;
+    if (!a.vs_precision.empty()) precision_b.precision = a.vs_precision;
+    // B calibrates anew only if it is int8 and A is not (else it reuses nothing: A's table
+    // would have to be saved; calibration is deterministic for the same data).
     c.say("loading " + path_b);
-    auto lb = load(path_b, backend_b, threads_b, optimize_b);
+    auto lb = load(path_b, backend_b, threads_b, optimize_b, precision_b);
     if (!lb.ok()) return fail(lb.status());
     auto wb = bench::Workload::for_session(*lb->session, input_factory(*lb, *dims), a.input_sets, a.seed);
-    const std::string name_b = fmt::format("{} ({} backend, {} threads{})", path_b, backend_b, threads_b,
-                                           optimize_b ? "" : ", not optimized");
+    const std::string name_b = fmt::format("{} ({} backend, {} threads, {}{})", path_b, backend_b, threads_b,
+                                           precision_b.precision, optimize_b ? "" : ", not optimized");
     rc = run_compare_mode(c, w, wb, sb->batches[0], name_b);
   } else if (!a.scenario.empty()) {
     rc = run_scenario_mode(c, w, sc);
@@ -596,6 +607,7 @@ CommandRunner add_bench_command(CLI::App& app) {
   cmd->add_option("model", a->model, "ONNX model file")->required();
   cmd->add_option("--backend", a->backend, "cpu or reference")->default_val("cpu")->check(CLI::IsMember({"cpu", "reference"}));
   cmd->add_option("--threads", a->threads, "intra-op threads (0 = physical cores)")->default_val(0)->check(CLI::Range(0, 1024));
+  add_precision_options(cmd, &a->precision);
   cmd->add_flag("--no-optimize", a->no_optimize, "run the graph as imported");
   cmd->add_option("--dim", a->dims, "NAME=SIZE: a symbolic dimension other than the batch (e.g. sequence=128)");
   cmd->add_option("--seed", a->seed, "seed of the random inputs and arrivals")->default_val(0);
@@ -622,6 +634,8 @@ CommandRunner add_bench_command(CLI::App& app) {
   cmd->add_option("--max-memory-mb", a->max_memory_mb, "sweep: do not try batches predicted to need more (MiB, whole process)");
   cmd->add_option("--vs", a->vs, "compare with this model (interleaved; same model with --vs-* options)");
   cmd->add_option("--vs-backend", a->vs_backend, "backend of B (default: --backend)");
+  cmd->add_option("--vs-precision", a->vs_precision, "precision of B (default: --precision)")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
   cmd->add_option("--vs-threads", a->vs_threads, "threads of B (default: --threads)");
   cmd->add_flag("--vs-no-optimize", a->vs_no_optimize, "B runs the graph as imported");
   cmd->add_flag("--vs-optimize", a->vs_optimize, "B runs the optimized graph");

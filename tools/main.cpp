@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   add(hwopt::cli::add_inspect_command);
   add(hwopt::cli::add_profile_command);
   add(hwopt::cli::add_bench_command);
+  add(hwopt::cli::add_validate_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "precision_options.h"
 #include "core/atomic_file.h"
 #include "hw/ceilings.h"
 #include "hw/cpu_info.h"
@@ -24,6 +25,7 @@ namespace {
 
 struct ProfileArgs {
   std::string model;
+  PrecisionArgs precision;
   std::string device = "cpu";
   std::string backend = "cpu";
   int threads = 0;
@@ -182,6 +184,7 @@ int run_profile(const ProfileArgs& a) {
   so.threads = a.threads;
   so.optimize = !a.no_optimize;
   so.disabled_passes = a.disabled_passes;
+  if (Status st = apply_precision(a.model, a.precision, so); !st.ok()) return fail(st);
   auto session = Session::load(a.model, so);
   if (!session.ok()) return fail(session.status());
   const Session& s = *session.value();
@@ -253,6 +256,7 @@ CommandRunner add_profile_command(CLI::App& app) {
       ->default_val("cpu")
       ->check(CLI::IsMember({"cpu", "reference"}));
   cmd->add_option("--threads", args->threads, "intra-op threads (0 = physical cores)")->default_val(0)->check(CLI::Range(0, 1024));
+  add_precision_options(cmd, &args->precision);
   cmd->add_option("--batch", args->batch, "size of the symbolic first (batch) dimension of the inputs")->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--input,-i", args->inputs, "NAME=FILE.npy: an input from a NumPy file (repeatable); others are random");
   cmd->add_option("--dim", args->dims, "NAME=SIZE: value of a symbolic dimension for random inputs (default 1)");

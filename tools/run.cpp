@@ -13,6 +13,7 @@
 #include "core/interrupt.h"
 #include "core/npy.h"
 #include "model_inputs.h"
+#include "precision_options.h"
 
 namespace hwopt::cli {
 
@@ -33,6 +34,7 @@ struct RunArgs {
   size_t max_memory_mb = 0;
   bool no_optimize = false;
   std::vector<std::string> disabled_passes;
+  PrecisionArgs precision;
 };
 
 int fail(const Status& st) {
@@ -63,6 +65,7 @@ int run(const RunArgs& a) {
   so.optimize = !a.no_optimize;
   so.disabled_passes = a.disabled_passes;
   so.max_memory_mb = a.max_memory_mb;
+  if (Status st = apply_precision(a.model, a.precision, so); !st.ok()) return fail(st);
   auto t0 = clock::now();
   auto session = Session::load(a.model, so);
   if (!session.ok()) return fail(session.status());
@@ -163,6 +166,7 @@ CommandRunner add_run_command(CLI::App& app) {
       ->default_val("cpu")
       ->check(CLI::IsMember({"cpu", "reference"}));
   cmd->add_option("--threads", args->threads, "intra-op threads (0 = physical cores)")->default_val(0)->check(CLI::Range(0, 1024));
+  add_precision_options(cmd, &args->precision);
   cmd->add_option("--max-memory-mb", args->max_memory_mb,
                   "cap on the tensor memory of one run, in MiB (0 = none); passing it is an out_of_memory error")
       ->default_val(0);

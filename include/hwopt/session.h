@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,6 +24,13 @@ struct TensorInfo {
   bool is_sequence = false;  // a sequence of tensors rather than one tensor
 };
 
+/// The calibrated range of one intermediate value (from quant::calibrate). Symmetric INT8
+/// quantization clips to [-threshold, threshold], or to [0, threshold] when min >= 0.
+struct ActivationRange {
+  float min = 0, max = 0;
+  float threshold = 0;
+};
+
 struct SessionOptions {
   /// Backend that runs the plan: "cpu" (oneDNN and own kernels, reference as the last
   /// candidate per node) or "reference" (the oracle only).
@@ -40,6 +48,14 @@ struct SessionOptions {
   /// inputs or weights). 0 = no cap. A model whose memory plan already needs more is refused at
   /// load, and a run that would pass the cap stops with out_of_memory naming the node.
   size_t max_memory_mb = 0;
+  /// Arithmetic precision of the compute-heavy ops (Conv, Gemm, MatMul, attention) on the cpu
+  /// backend: "fp32"; "bf16" (BF16 inputs and weights, FP32 accumulation; norms, softmax and
+  /// reductions stay FP32; refused where the CPU has no native BF16); "int8" (static
+  /// quantization: per-channel symmetric INT8 weights, activations quantized with the ranges in
+  /// `activation_ranges`; an op whose input or output has no range stays FP32).
+  std::string precision = "fp32";
+  /// Calibrated ranges of the optimized graph's values, by value name (for precision "int8").
+  std::map<std::string, ActivationRange> activation_ranges;
 };
 
 /// What the optimization pipeline did when the session was created.
@@ -60,6 +76,10 @@ struct LoadTimes {
 struct RunOptions {
   /// Collect per-step wall time into RunStats (off: no timing cost).
   bool profile = false;
+  /// Called with every tensor a step of the main graph produces (plain row-major, by value
+  /// name), for calibration and debugging; empty: nothing observed. Called from the thread
+  /// that runs the step.
+  std::function<void(const std::string& value, const Tensor& tensor)> observe;
 };
 
 /// A tensor's dtype and shape as a step saw it (for the cost model and profiles).

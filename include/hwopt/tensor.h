@@ -154,6 +154,9 @@ class Layout {
   virtual size_t bytes() const = 0;
   /// A plain row-major copy of `t`, which must use this layout.
   virtual Tensor to_plain(const Tensor& t) const = 0;
+  /// True if the stored elements are quantized integers rather than the tensor's values: only
+  /// kernels that declare they read quantized inputs get such a tensor as it is.
+  virtual bool quantized() const { return false; }
 };
 
 /// An n-dimensional array: dtype, shape, strides (in elements) and a view into a Storage.

@@ -36,6 +36,29 @@ int64_t NodeContext::input_rank(size_t i) const {
   return vi && vi->has_shape ? static_cast<int64_t>(vi->shape.size()) : -1;
 }
 
+const ActivationRange* NodeContext::range_of(const std::string& value) const {
+  if (!ranges) return nullptr;
+  auto it = ranges->find(value);
+  return it == ranges->end() ? nullptr : &it->second;
+}
+
+std::vector<const ir::Node*> NodeContext::consumers_of(const std::string& value) const {
+  std::vector<const ir::Node*> out;
+  for (const auto& n : graph.nodes)
+    for (const auto& i : n.inputs)
+      if (i == value) {
+        out.push_back(&n);
+        break;
+      }
+  return out;
+}
+
+bool NodeContext::is_graph_output(const std::string& value) const {
+  for (const auto& o : graph.outputs)
+    if (o.name == value) return true;
+  return false;
+}
+
 CandidateRegistry& CandidateRegistry::instance() {
   static CandidateRegistry registry;
   return registry;

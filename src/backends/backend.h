@@ -4,10 +4,12 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "backends/kernel.h"
+#include "hwopt/session.h"
 #include "ir/graph.h"
 
 namespace hwopt {
@@ -17,6 +19,10 @@ struct NodeContext {
   const ir::Node& node;
   const ir::Graph& graph;
   int threads = 1;
+  /// SessionOptions::precision: "fp32", "bf16" or "int8".
+  std::string precision = "fp32";
+  /// Calibrated ranges of values (precision "int8"); nullptr when none.
+  const std::map<std::string, ActivationRange>* ranges = nullptr;
 
   size_t num_inputs() const { return node.inputs.size(); }
   bool has_input(size_t i) const { return i < node.inputs.size() && !node.inputs[i].empty(); }
@@ -29,6 +35,12 @@ struct NodeContext {
   const Tensor* constant_input(size_t i) const;
   /// Rank of input i if known, else -1.
   int64_t input_rank(size_t i) const;
+  /// The calibrated range of a value, or nullptr.
+  const ActivationRange* range_of(const std::string& value) const;
+  /// Nodes of the graph that read `value` (empty for a graph output that nothing else reads).
+  std::vector<const ir::Node*> consumers_of(const std::string& value) const;
+  /// True if `value` is an output of the graph.
+  bool is_graph_output(const std::string& value) const;
 };
 
 struct Candidate {
@@ -39,11 +51,15 @@ struct Candidate {
   int since_version = 1;
   int priority = 0;          // lower runs first among a backend's candidates for an op
   bool accepts_layouts = false;  // inputs may arrive in a backend layout (else made plain first)
+  bool accepts_quantized = false;  // inputs may arrive quantized (Layout::quantized; else dequantized first)
   /// "" to accept the node, else the reason for declining.
   std::function<std::string(const NodeContext&)> check;
   /// Builds the kernel (may prepare state: reordered weights, primitive caches). `reference`
   /// is the reference kernel, for inputs the candidate meets only at run time and cannot handle.
   std::function<KernelFn(const NodeContext&, KernelFn reference)> make;
+  /// Optional: what the accepted candidate runs as for this node (e.g. "int8(u8->s8)"); shown
+  /// after the name in brackets: "cpu:onednn:conv[int8(u8->s8)]".
+  std::function<std::string(const NodeContext&)> variant;
 };
 
 class CandidateRegistry {

@@ -118,7 +118,8 @@ Status Plan::build(const ir::Graph& graph, const std::vector<std::string>& outer
     step.fn = def->fn;
     step.implementation = "ref:" + node.op_type;
     if (options_.backend != "reference") {
-      NodeContext nctx{node, graph, options_.threads > 0 ? options_.threads : physical_cores()};
+      NodeContext nctx{node, graph, options_.threads > 0 ? options_.threads : physical_cores(), options_.precision,
+                       &options_.ranges};
       for (const Candidate* c : CandidateRegistry::instance().find(options_.backend, node.op_type, node.domain, node.opset)) {
         std::string why = c->check ? c->check(nctx) : "";
         if (!why.empty()) {
@@ -127,7 +128,10 @@ Status Plan::build(const ir::Graph& graph, const std::vector<std::string>& outer
         }
         step.fn = c->make(nctx, def->fn);
         step.implementation = c->backend + ":" + c->name;
+        if (c->variant)
+          if (std::string v = c->variant(nctx); !v.empty()) step.implementation += "[" + v + "]";
         step.accepts_layouts = c->accepts_layouts;
+        step.accepts_quantized = c->accepts_quantized;
         break;
       }
     }
@@ -209,6 +213,7 @@ Expected<std::unique_ptr<Plan>> Plan::create(std::shared_ptr<const ir::Graph> gr
 // Per-run state shared by the frames of one run: a pool of freed buffers for reuse.
 struct Plan::RunState {
   bool profile = false;
+  const std::function<void(const std::string&, const Tensor&)>* observe = nullptr;
   std::chrono::steady_clock::time_point start;
   double profiling_ms = 0;
   std::vector<StepStat>* steps = nullptr;
@@ -290,7 +295,8 @@ std::vector<RtValue> Plan::run_graph(const GraphPlan& gp, std::vector<RtValue> i
     plain.reserve(step.input_slots.size());
     for (int s : step.input_slots) {
       const RtValue* v = s >= 0 ? &frame.slots[s] : nullptr;
-      if (v && !step.accepts_layouts && v->is_tensor() && !v->tensor.is_plain()) {
+      if (v && v->is_tensor() && !v->tensor.is_plain() &&
+          (!step.accepts_layouts || (!step.accepts_quantized && v->tensor.layout()->quantized()))) {
         plain.push_back(RtValue::of(v->tensor.to_plain()));
         v = &plain.back();
       }
@@ -318,6 +324,8 @@ std::vector<RtValue> Plan::run_graph(const GraphPlan& gp, std::vector<RtValue> i
       if (record) stat.outputs.push_back(describe(s >= 0 ? &ctx.outputs()[o] : nullptr));
       if (s < 0) continue;
       RtValue& v = ctx.outputs()[o];
+      if (state.observe && parent == nullptr && v.is_tensor())
+        (*state.observe)(step.node->outputs[o], v.tensor.is_plain() ? v.tensor : v.tensor.to_plain());
       frame.slots[s] = std::move(v);
     }
     if (state.profile) {
@@ -358,6 +366,7 @@ std::vector<RtValue> Plan::run_graph(const GraphPlan& gp, std::vector<RtValue> i
 Expected<std::vector<RtValue>> Plan::run(std::vector<RtValue> inputs, const RunOptions& options, RunStats* stats) const {
   RunState state;
   state.profile = options.profile || stats != nullptr;
+  if (options.observe) state.observe = &options.observe;
   if (stats) stats->steps.clear();
   state.steps = stats ? &stats->steps : nullptr;
   auto t0 = std::chrono::steady_clock::now();

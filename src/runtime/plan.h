@@ -3,6 +3,7 @@
 // built ahead, and the memory planner's predicted peak.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -17,6 +18,8 @@ namespace hwopt {
 struct PlanOptions {
   std::string backend = "reference";  // "cpu": backend candidates first, reference last
   int threads = 0;                     // intra-op threads; 0 = physical cores
+  std::string precision = "fp32";      // SessionOptions::precision
+  std::map<std::string, ActivationRange> ranges;  // SessionOptions::activation_ranges
 };
 
 struct PlanStep {
@@ -30,6 +33,7 @@ struct PlanStep {
   std::vector<int> output_slots;  // -1: omitted optional output
   std::vector<int> free_after;    // slots whose last reader is this step
   bool accepts_layouts = false;   // inputs may stay in a backend layout (else made plain first)
+  bool accepts_quantized = false; // quantized inputs may stay quantized (else dequantized first)
   std::vector<std::string> declined;  // "<candidate>: <reason>" of candidates tried before this one
 };
 

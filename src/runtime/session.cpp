@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "core/memory_budget.h"
+#include "hw/cpu_info.h"
 #include "onnx/import.h"
 #include "passes/pipeline.h"
 #include "runtime/plan.h"
@@ -28,6 +29,31 @@ TensorInfo to_info(const ir::ValueInfo& vi) {
   return info;
 }
 
+// The precision must be one hwopt knows, on a backend and CPU that can run it.
+Status check_precision(const SessionOptions& options) {
+  const std::string& p = options.precision;
+  if (p != "fp32" && p != "bf16" && p != "int8")
+    return Status(StatusCode::invalid_argument, fmt::format("unknown precision '{}' (fp32, bf16 or int8)", p));
+  if (p == "fp32") return Status::OK();
+  if (options.backend != "cpu")
+    return Status(StatusCode::invalid_argument,
+                  fmt::format("precision {} needs the cpu backend (backend '{}' runs fp32 only)", p, options.backend));
+  static const hw::CpuInfo cpu = hw::detect_cpu();
+  if (p == "bf16" && !cpu.has("avx512_bf16") && !cpu.has("amx_bf16"))
+    return Status(StatusCode::unsupported,
+                  "precision bf16: this CPU has no native BF16 arithmetic (AVX-512 BF16 or AMX); emulated BF16 "
+                  "would be slower than fp32, so keep fp32");
+  if (p == "int8" && options.activation_ranges.empty())
+    return Status(StatusCode::invalid_argument,
+                  "precision int8 needs calibrated activation ranges (quant::calibrate, or hwopt's --calibration)");
+  for (const auto& [name, r] : options.activation_ranges)
+    if (!std::isfinite(r.min) || !std::isfinite(r.max) || !std::isfinite(r.threshold) || r.threshold < 0 || r.min > r.max)
+      return Status(StatusCode::invalid_argument,
+                    fmt::format("activation range of '{}' is invalid (min {}, max {}, threshold {})", name, r.min, r.max,
+                                r.threshold));
+  return Status::OK();
+}
+
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
@@ -37,6 +63,7 @@ Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, co
                                           OptimizationSummary& summary, LoadTimes& times, Clock::time_point t0) {
   times.import_ms = ms_since(t0);
   if (!model.ok()) return model.status();
+  HWOPT_RETURN_IF_ERROR(check_precision(options));
   auto t_opt = Clock::now();
   if (options.optimize) {
     passes::PipelineOptions popts;
@@ -58,6 +85,8 @@ Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, co
   PlanOptions po;
   po.backend = options.backend;
   po.threads = options.threads;
+  po.precision = options.precision;
+  po.ranges = options.activation_ranges;
   auto plan = Plan::create(model->graph, po);
   if (!plan.ok()) return plan.status();
   plan_slot = std::move(plan).value();

@@ -41,7 +41,7 @@ SingleOpRunner::SingleOpRunner(const std::string& backend, SingleOp op, int thre
   implementation_ = "ref:" + op_.op_type;
   if (backend == "reference") return;
   set_intra_op_threads(threads);
-  NodeContext nctx{node_, graph_, threads > 0 ? threads : physical_cores()};
+  NodeContext nctx{node_, graph_, threads > 0 ? threads : physical_cores(), op_.precision, &op_.ranges};
   for (const Candidate* c : CandidateRegistry::instance().find(backend, op_.op_type, op_.domain, op_.opset)) {
     std::string why = c->check ? c->check(nctx) : "";
     if (!why.empty()) {
@@ -55,6 +55,8 @@ SingleOpRunner::SingleOpRunner(const std::string& backend, SingleOp op, int thre
       return;
     }
     implementation_ = c->backend + ":" + c->name;
+    if (c->variant)
+      if (std::string v = c->variant(nctx); !v.empty()) implementation_ += "[" + v + "]";
     break;
   }
 }

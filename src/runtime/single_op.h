@@ -2,10 +2,12 @@
 // cross-backend op checker and per-op microbenchmarks.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "backends/kernel.h"
+#include "hwopt/session.h"
 #include "ir/graph.h"
 
 namespace hwopt {
@@ -18,6 +20,10 @@ struct SingleOp {
   std::vector<Tensor> inputs;           // an undefined Tensor = omitted optional input
   std::vector<size_t> constant_inputs;  // indices that become initializers (weights)
   size_t num_outputs = 1;
+  /// SessionOptions::precision and the calibrated ranges of the op's values, which are named
+  /// "in<i>" and "out<i>".
+  std::string precision = "fp32";
+  std::map<std::string, ActivationRange> ranges;
 };
 
 struct SingleOpResult {

@@ -1,4 +1,7 @@
 // The CPU backend's oneDNN convolution against the reference kernel.
+#include <algorithm>
+#include <cmath>
+#include <map>
 #include <random>
 
 #include "op_test_util.h"
@@ -70,6 +73,71 @@ TEST(CpuConv, FusedActivationsAndResidualMatchReference) {
       check_conv_case(kCases[k], "FusedConv", "com.microsoft", act, false);
       check_conv_case(kCases[k], "FusedConv", "com.microsoft", act, true);
     }
+}
+
+// Reduced precision: the oneDNN convolution in BF16 or INT8 against the FP32 reference kernel,
+// within the error the format allows (relative to the output's largest magnitude).
+void check_conv_precision(const ConvCase& c, const std::string& precision, std::vector<ir::Attribute> extra,
+                          bool residual, double tol) {
+  std::vector<ir::Attribute> attrs = {testing::attr_i("group", c.group)};
+  if (!c.strides.empty()) attrs.push_back(testing::attr_ints("strides", c.strides));
+  if (!c.pads.empty()) attrs.push_back(testing::attr_ints("pads", c.pads));
+  if (!c.dilations.empty()) attrs.push_back(testing::attr_ints("dilations", c.dilations));
+  if (!c.auto_pad.empty()) attrs.push_back(testing::attr_s("auto_pad", c.auto_pad));
+  const std::vector<ir::Attribute> linear_attrs = attrs;  // without the activation
+  for (auto& a : extra) attrs.push_back(a);
+  Tensor x = random_tensor(c.x, 1);
+  if (c.x[1] % 2 == 0) {
+    // Non-negative inputs (as after a ReLU) take the u8 path, signed ones s8.
+    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = std::fabs(x.data<float>()[i]) * 3.f;
+  }
+  std::vector<Tensor> inputs = {x, random_tensor(c.w, 2), c.bias ? random_tensor({c.w[0]}, 3) : Tensor()};
+  auto ref = testing::run_ref_op("FusedConv", inputs, attrs, 11, 1, "com.microsoft");
+  ASSERT_TRUE(ref.error.empty()) << ref.error;
+  if (residual) {
+    inputs.push_back(random_tensor(ref.out().shape(), 4));
+    ref = testing::run_ref_op("FusedConv", inputs, attrs, 11, 1, "com.microsoft");
+    ASSERT_TRUE(ref.error.empty()) << ref.error;
+  }
+  // The error scales with the magnitude before the activation (a Clip to [0, 1] of values up
+  // to 30 keeps their quantization error).
+  auto linear = testing::run_ref_op("FusedConv", inputs, linear_attrs, 11, 1, "com.microsoft");
+  ASSERT_TRUE(linear.error.empty()) << linear.error;
+  const double max_ref = testing::max_abs(linear.out());
+  std::map<std::string, ActivationRange> ranges{{"in0", testing::range_of(x)}};
+  auto cpu = testing::run_backend_op("cpu", "FusedConv", inputs, attrs, 11, 1, "com.microsoft", {1, 2}, 2, precision,
+                                     ranges);
+  ASSERT_TRUE(cpu.error.empty()) << cpu.error;
+  const std::string want_impl = precision == "int8" ? (c.x[1] % 2 == 0 ? "cpu:onednn:conv[int8(u8->f32)]"
+                                                                       : "cpu:onednn:conv[int8(s8->f32)]")
+                                                    : "cpu:onednn:conv[bf16(->f32)]";
+  EXPECT_EQ(cpu.implementation, want_impl);
+  testing::expect_within_precision(cpu.out(), ref.out(), tol, max_ref, 0.998,
+                                   precision + " x " + shape_str(c.x) + " w " + shape_str(c.w));
+}
+
+TEST(CpuConv, Bf16MatchesReferenceWithinBf16Error) {
+  for (const auto& c : kCases) {
+    check_conv_precision(c, "bf16", {}, false, 0.01);
+    check_conv_precision(c, "bf16", {testing::attr_s("activation", "Relu")}, true, 0.01);
+  }
+}
+
+TEST(CpuConv, Int8MatchesReferenceWithinQuantizationError) {
+  for (const auto& c : kCases) {
+    check_conv_precision(c, "int8", {}, false, 0.03);
+    check_conv_precision(c, "int8", {testing::attr_s("activation", "Relu")}, true, 0.03);
+    check_conv_precision(c, "int8",
+                         {testing::attr_s("activation", "Clip"), testing::attr_floats("activation_params", {0.f, 1.f})},
+                         true, 0.03);
+  }
+}
+
+TEST(CpuConv, Int8WithoutARangeStaysFp32) {
+  auto cpu = testing::run_backend_op("cpu", "Conv", {random_tensor({1, 3, 5, 5}, 1), random_tensor({2, 3, 3, 3}, 2)},
+                                     {}, 11, 1, "", {1}, 2, "int8", {});
+  ASSERT_TRUE(cpu.error.empty()) << cpu.error;
+  EXPECT_EQ(cpu.implementation, "cpu:onednn:conv");
 }
 
 TEST(CpuConv, DeclinesWithReasonWhenWeightsAreNotConstant) {

@@ -68,6 +68,33 @@ TEST(CpuGemm, MatchesReferenceWithRuntimeOperands) {
   }
 }
 
+// BF16 and INT8 Gemm with constant weights (alpha folded into them, C as bias) against the
+// FP32 reference.
+TEST(CpuGemm, ReducedPrecisionMatchesReference) {
+  const std::vector<GemmCase> cases = {{4, 64, 10, false, true, 1.f, 1.f, {10}, true},
+                                       {3, 50, 20, false, false, 0.5f, 2.f, {1, 20}, true},
+                                       {8, 40, 12, true, true, 1.f, 1.f, {}, false}};
+  uint32_t seed = 700;
+  for (const std::string precision : {"bf16", "int8"})
+    for (const auto& g : cases) {
+      seed += 3;
+      std::vector<ir::Attribute> attrs = {testing::attr_i("transA", g.ta), testing::attr_i("transB", g.tb),
+                                          testing::attr_f("alpha", g.alpha), testing::attr_f("beta", g.beta)};
+      std::vector<Tensor> inputs = {random_tensor(g.ta ? Shape{g.K, g.M} : Shape{g.M, g.K}, seed),
+                                    random_tensor(g.tb ? Shape{g.N, g.K} : Shape{g.K, g.N}, seed + 1)};
+      if (g.has_c) inputs.push_back(random_tensor(g.c, seed + 2));
+      const std::string what = precision + " M=" + std::to_string(g.M) + " K=" + std::to_string(g.K);
+      auto ref = testing::run_ref_op("Gemm", inputs, attrs, 13);
+      auto cpu = testing::run_backend_op("cpu", "Gemm", inputs, attrs, 13, 1, "", {1, 2}, 2, precision,
+                                         {{"in0", testing::range_of(inputs[0])}});
+      ASSERT_TRUE(cpu.error.empty()) << cpu.error;
+      EXPECT_EQ(cpu.implementation, precision == "bf16" ? "cpu:onednn:gemm[bf16(->f32)]" : "cpu:onednn:gemm[int8(s8->f32)]")
+          << what;
+      testing::expect_within_precision(cpu.out(), ref.out(), precision == "bf16" ? 0.01 : 0.03,
+                                       testing::max_abs(ref.out()), 0.998, what);
+    }
+}
+
 TEST(CpuGemm, StridedInputsMatchReference) {
   // A and B arrive as transposed views (no copy): the kernel reads them through strides.
   const int64_t M = 9, K = 21, N = 13;

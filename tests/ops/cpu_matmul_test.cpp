@@ -108,6 +108,38 @@ TEST(CpuMatMul, FusedMatMulBiasAndActivationsMatchReference) {
         }
 }
 
+// BF16 and INT8 products of constant weights (an inner product) against the FP32 reference;
+// the error is judged against the unactivated product's magnitude.
+TEST(CpuMatMul, ReducedPrecisionMatchesReference) {
+  const std::vector<std::pair<Shape, Shape>> shapes = {{{2, 9, 24}, {24, 40}}, {{5, 70}, {70, 33}}, {{1, 128, 64}, {64, 96}}};
+  const std::vector<std::vector<ir::Attribute>> acts = {{}, {testing::attr_s("activation", "Gelu")},
+                                                        {testing::attr_s("activation", "Relu")}};
+  uint32_t seed = 900;
+  for (const std::string precision : {"bf16", "int8"})
+    for (const auto& [as, bs] : shapes)
+      for (const auto& act : acts)
+        for (bool positive : {false, true}) {
+          seed += 3;
+          Tensor a = random_tensor(as, seed);
+          if (positive)
+            for (int64_t i = 0; i < a.numel(); ++i) a.data<float>()[i] = std::fabs(a.data<float>()[i]);
+          std::vector<Tensor> inputs = {a, random_tensor(bs, seed + 1), random_tensor({bs.back()}, seed + 2)};
+          const std::string what = precision + " A " + shape_str(as) + " B " + shape_str(bs) +
+                                   (act.empty() ? "" : " " + act[0].s) + (positive ? " u8" : " s8");
+          auto ref = testing::run_ref_op("FusedMatMul", inputs, act, 1, 1, "ai.hwopt");
+          auto linear = testing::run_ref_op("FusedMatMul", inputs, {}, 1, 1, "ai.hwopt");
+          auto cpu = testing::run_backend_op("cpu", "FusedMatMul", inputs, act, 1, 1, "ai.hwopt", {1, 2}, 2, precision,
+                                             {{"in0", testing::range_of(a)}});
+          ASSERT_TRUE(cpu.error.empty()) << cpu.error;
+          EXPECT_EQ(cpu.implementation, precision == "bf16" ? std::string("cpu:onednn:matmul[bf16(->f32)]")
+                                                            : std::string("cpu:onednn:matmul[int8(") +
+                                                                  (positive ? "u8" : "s8") + "->f32)]")
+              << what;
+          testing::expect_within_precision(cpu.out(), ref.out(), precision == "bf16" ? 0.01 : 0.03,
+                                           testing::max_abs(linear.out()), 0.998, what);
+        }
+}
+
 TEST(CpuMatMul, ShapeErrorsComeFromTheReference) {
   auto cpu = testing::run_backend_op("cpu", "MatMul", {random_tensor({3, 4}, 1), random_tensor({5, 6}, 2)}, {}, 13);
   EXPECT_EQ(cpu.implementation, "cpu:onednn:matmul");

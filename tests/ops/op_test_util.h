@@ -84,8 +84,12 @@ using BackendOpResult = SingleOpResult;
 inline BackendOpResult run_backend_op(const std::string& backend, const std::string& op_type,
                                       const std::vector<Tensor>& inputs, std::vector<ir::Attribute> attrs = {},
                                       int opset = 17, size_t num_outputs = 1, const std::string& domain = "",
-                                      const std::vector<size_t>& constant_inputs = {}, int threads = 2) {
+                                      const std::vector<size_t>& constant_inputs = {}, int threads = 2,
+                                      const std::string& precision = "fp32",
+                                      std::map<std::string, ActivationRange> ranges = {}) {
   SingleOp op;
+  op.precision = precision;
+  op.ranges = std::move(ranges);
   op.op_type = op_type;
   op.domain = domain;
   op.opset = opset;
@@ -124,6 +128,43 @@ inline void expect_tensor_near(const Tensor& t, const Shape& shape, const std::v
       EXPECT_NEAR(got, expected[i], atol + rtol * std::fabs(expected[i])) << "element " << i;
     }
   }
+}
+
+/// Largest |value| of a tensor.
+inline double max_abs(const Tensor& t) {
+  double m = 0;
+  for (int64_t i = 0; i < t.numel(); ++i) m = std::max(m, std::fabs(t.element_as_double(i)));
+  return m;
+}
+
+/// Expects a reduced-precision result `got` to be within `tol` × `scale` of the FP32 reference
+/// everywhere (scale: the magnitude the error grows with, e.g. max |reference|) and to have a
+/// cosine similarity of at least `min_cosine` with it.
+inline void expect_within_precision(const Tensor& got, const Tensor& ref, double tol, double scale,
+                                    double min_cosine, const std::string& what) {
+  ASSERT_EQ(got.shape(), ref.shape()) << what;
+  double max_err = 0, dot = 0, n_ref = 0, n_got = 0;
+  for (int64_t i = 0; i < ref.numel(); ++i) {
+    const double r = ref.element_as_double(i), g = got.element_as_double(i);
+    max_err = std::max(max_err, std::fabs(r - g));
+    dot += r * g;
+    n_ref += r * r;
+    n_got += g * g;
+  }
+  EXPECT_LE(max_err, tol * scale) << what;
+  EXPECT_GE(dot / std::sqrt(n_ref * n_got + 1e-30), min_cosine) << what;
+}
+
+/// The calibrated range a tensor would get from MinMax calibration.
+inline ActivationRange range_of(const Tensor& t) {
+  ActivationRange r;
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    const float v = static_cast<float>(t.element_as_double(i));
+    r.min = std::min(r.min, v);
+    r.max = std::max(r.max, v);
+  }
+  r.threshold = std::max(-r.min, r.max);
+  return r;
 }
 
 /// Expects a backend run and a reference run of the same op to agree within 1e-4.

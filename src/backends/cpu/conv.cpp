@@ -9,6 +9,7 @@
 #include "backends/cpu/matmul_util.h"
 #include "backends/cpu/onednn.h"
 #include "backends/cpu/post_ops.h"
+#include "backends/cpu/precision.h"
 
 namespace hwopt::cpu {
 namespace {
@@ -74,6 +75,13 @@ std::string check_conv(const NodeContext& nc) {
   return "";
 }
 
+// A Conv/FusedConv that the oneDNN candidate will take can read its inputs quantized.
+bool reads_int8(const NodeContext& nc, const ir::Node& n) {
+  if (n.op_type != "Conv" && n.op_type != "FusedConv") return false;
+  NodeContext other{n, nc.graph, nc.threads, nc.precision, nc.ranges};
+  return check_conv(other).empty();
+}
+
 struct ConvEntry {
   dnnl::convolution_forward prim;
   dnnl::convolution_forward::primitive_desc pd;
@@ -86,8 +94,12 @@ struct ConvEntry {
 class ConvKernel {
  public:
   ConvKernel(const NodeContext& nc, KernelFn reference)
-      : attrs_(read_attrs(nc.node)), weights_(*nc.constant_input(1)), reference_(std::move(reference)) {
+      : attrs_(read_attrs(nc.node)),
+        weights_(*nc.constant_input(1)),
+        prec_(choose_precision(nc, reads_int8)),
+        reference_(std::move(reference)) {
     if (nc.has_input(2)) bias_ = *nc.constant_input(2);
+    if (prec_.int8()) qweights_ = quantize_per_channel(weights_);
   }
 
   void operator()(KernelContext& ctx) {
@@ -97,20 +109,14 @@ class ConvKernel {
     }
     const bool has_sum = ctx.num_inputs() > 3 && ctx.has_input(3);
     auto entry = cache_.get(shape_key(ctx), [&] { return create(x, has_sum); });
-    dnnl::memory::desc src_desc = desc_of(x);
-    Tensor src = x;
-    if (src_desc != entry->pd.src_desc()) src = reorder_to(x, entry->pd.src_desc());
-    Tensor dst;
+    // Quantizes, converts to BF16 or reorders as the primitive needs (nothing if x already is).
+    const Tensor src = convert_to(x, entry->pd.src_desc(), prec_.src_scale);
+    Tensor dst = allocate_like(entry->pd.dst_desc(), DType::float32, entry->out_shape, prec_.dst_scale);
     if (has_sum) {
       const Tensor& z = ctx.input(3);
       HWOPT_KCHECK(z.shape() == entry->out_shape, "residual input Z has shape {} but the convolution output is {}",
                    shape_str(z.shape()), shape_str(entry->out_shape));
-      dst = allocate_like(entry->pd.dst_desc(), DType::float32, entry->out_shape);
-      dnnl::memory zm = memory_of(z.is_plain() ? z.contiguous() : z);
-      dnnl::memory dm = memory_of(dst, entry->pd.dst_desc());
-      dnnl::reorder(zm, dm).execute(stream(), zm, dm);
-    } else {
-      dst = allocate_like(entry->pd.dst_desc(), DType::float32, entry->out_shape);
+      reorder_into(z, dst, entry->pd.dst_desc(), prec_.dst_scale);
     }
     std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, memory_of(src, entry->pd.src_desc())},
                                                 {DNNL_ARG_WEIGHTS, entry->weights},
@@ -163,25 +169,47 @@ class ConvKernel {
       wshape = {attrs_.group, ws[0] / attrs_.group};
       wshape.insert(wshape.end(), ws.begin() + 1, ws.end());
     }
-    auto any = [](const Shape& sh) { return dnnl::memory::desc(to_dims(sh), dnnl::memory::data_type::f32, tag::any); };
+    auto any = [](const Shape& sh, dnnl::memory::data_type dt) { return dnnl::memory::desc(to_dims(sh), dt, tag::any); };
     dnnl::memory::desc bias_desc;
     if (bias_.defined()) bias_desc = plain_desc({ws[0]}, DType::float32);
     dnnl::convolution_forward::desc cd(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                       any(x.shape()), any(wshape), bias_desc, any(out), s, d, pl, pr);
-    dnnl::post_ops ops;
-    if (has_sum) ops.append_sum(1.f);
-    append_activation(ops, attrs_.activation, attrs_.activation_params);
+                                       any(x.shape(), prec_.src), any(wshape, prec_.weights), bias_desc,
+                                       any(out, prec_.dst), s, d, pl, pr);
     dnnl::primitive_attr attr = user_scratchpad_attr();
+    dnnl::post_ops ops;
+    std::vector<float> acc_scales;  // INT8: the real value of one accumulator unit, per channel
+    if (prec_.int8()) {
+      // oneDNN 2.x: dst = post_ops(oscale * (acc + bias)). oscale makes real values, so the
+      // activation sees real values; a quantized destination then divides by its scale, and a
+      // residual already stored in the destination (in its units) is summed at that scale.
+      const float dst_scale = prec_.dst_scale != 0.f ? prec_.dst_scale : 1.f;
+      for (float ws_c : qweights_.scales) acc_scales.push_back(prec_.src_scale * ws_c);
+      attr.set_output_scales(1 << 1, acc_scales);
+      if (has_sum) ops.append_sum(dst_scale);
+      append_activation(ops, attrs_.activation, attrs_.activation_params);
+      if (dst_scale != 1.f) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / dst_scale, 0.f);
+    } else {
+      if (has_sum) ops.append_sum(1.f);
+      append_activation(ops, attrs_.activation, attrs_.activation_params);
+    }
     attr.set_post_ops(ops);
     ConvEntry e{};
     e.pd = dnnl::convolution_forward::primitive_desc(cd, attr, engine());
     e.prim = dnnl::convolution_forward(e.pd);
     e.out_shape = out;
-    Tensor w_plain = weights_.contiguous();
-    e.weights_holder = reorder_to(Tensor(DType::float32, wshape, w_plain.storage(), w_plain.offset()), e.pd.weights_desc());
+    const Tensor& w_src = prec_.int8() ? qweights_.values : weights_;
+    Tensor w_plain = w_src.contiguous();
+    e.weights_holder =
+        reorder_to(Tensor(w_plain.dtype(), wshape, w_plain.storage(), w_plain.offset()), e.pd.weights_desc());
     e.weights = memory_of(e.weights_holder, e.pd.weights_desc());
     if (bias_.defined()) {
       e.bias_holder = bias_.contiguous();
+      if (prec_.int8()) {
+        // The bias in accumulator units (added before oscale).
+        Tensor b(DType::float32, {ws[0]});
+        for (int64_t c = 0; c < ws[0]; ++c) b.data<float>()[c] = e.bias_holder.data<float>()[c] / acc_scales[c];
+        e.bias_holder = b;
+      }
       e.bias = memory_of(e.bias_holder, bias_desc);
     }
     return e;
@@ -189,6 +217,8 @@ class ConvKernel {
 
   ConvAttrs attrs_;
   Tensor weights_, bias_;
+  KernelPrecision prec_;
+  QuantizedWeights qweights_;
   KernelFn reference_;
   ShapeCache<ConvEntry> cache_;
 };
@@ -205,8 +235,10 @@ Candidate conv_candidate(const char* op, const char* domain) {
   c.op_type = op;
   c.domain = domain;
   c.accepts_layouts = true;
+  c.accepts_quantized = true;
   c.check = check_conv;
   c.make = make_conv;
+  c.variant = [](const NodeContext& nc) { return choose_precision(nc, reads_int8).label(); };
   return c;
 }
 

@@ -70,11 +70,16 @@ struct GemmEntry {
   dnnl::memory bias;  // beta * C as one row
   Tensor bias_holder;
   bool c_as_sum = false;  // C is copied into the output and added by a sum post-op
+  dnnl::memory::desc src_desc;  // non-zero: A is converted to this (BF16/INT8) before the product
+  float src_factor = 1.f;
 };
 
 class GemmKernel {
  public:
-  GemmKernel(const NodeContext& nc, KernelFn reference) : attrs_(read_attrs(nc.node)), reference_(std::move(reference)) {
+  GemmKernel(const NodeContext& nc, KernelFn reference)
+      : attrs_(read_attrs(nc.node)),
+        prec_(nc.constant_input(1) ? choose_precision(nc, nullptr) : KernelPrecision{}),
+        reference_(std::move(reference)) {
     if (const Tensor* b = nc.constant_input(1)) weights_ = *b;
     if (const Tensor* c = nc.constant_input(2)) c_const_ = *c;
   }
@@ -128,8 +133,10 @@ class GemmKernel {
         }
       }
     }
+    const bool convert_a = !entry->src_desc.is_zero();
+    const Tensor a_src = convert_a ? reorder_view(a, entry->a_desc, entry->src_desc, entry->src_factor) : a;
     std::unordered_map<int, dnnl::memory> args{
-        {DNNL_ARG_SRC, memory_of(a, entry->a_desc)},
+        {DNNL_ARG_SRC, memory_of(a_src, convert_a ? entry->src_desc : entry->a_desc)},
         {DNNL_ARG_WEIGHTS, const_b ? entry->weights : memory_of(b, entry->b_desc)},
         {DNNL_ARG_DST, memory_of(dst, entry->dst_desc)},
         {DNNL_ARG_SCRATCHPAD, scratchpad_memory(entry->scratchpad_desc)}};
@@ -163,13 +170,20 @@ class GemmKernel {
     attr.set_post_ops(ops);
     try {
       if (const_b) {
-        auto pd = inner_product_pd(M, K, N, c_as_bias, attr);
-        auto [mem, holder] = weights_cache_.get(pd.weights_desc(), [&] { return reorder_weights(b, pd.weights_desc()); });
-        e.weights = mem;
-        e.weights_holder = holder;
-        if (c_as_bias) e.bias = memory_of(e.bias_holder, pd.bias_desc());
-        e.scratchpad_desc = pd.scratchpad_desc();
-        e.prim = dnnl::inner_product_forward(pd);
+        InnerProduct ip = make_inner_product(
+            M, K, N, c_as_bias, ops, prec_,
+            [&] { return reorder_weights(b, plain_desc({N, K}, DType::float32)); }, weights_cache_);
+        e.weights = ip.weights;
+        e.weights_holder = ip.weights_holder;
+        if (c_as_bias) {
+          // INT8: oneDNN 2.x adds the bias to the accumulator, before the output scales.
+          for (size_t n = 0; n < ip.acc_scales.size(); ++n) e.bias_holder.data<float>()[n] /= ip.acc_scales[n];
+          e.bias = memory_of(e.bias_holder, ip.bias_desc);
+        }
+        e.scratchpad_desc = ip.scratchpad_desc;
+        e.src_desc = ip.src_desc;
+        e.src_factor = ip.src_factor;
+        e.prim = ip.prim;
       } else {
         if (attrs_.alpha != 1.f) attr.set_output_scales(0, {attrs_.alpha});
         e.b_desc = operand_desc(b, attrs_.trans_b);
@@ -203,6 +217,7 @@ class GemmKernel {
   }
 
   GemmAttrs attrs_;
+  KernelPrecision prec_;  // of constant-B products (precision bf16/int8)
   Tensor weights_, c_const_;
   KernelFn reference_;
   ReorderedWeights weights_cache_;
@@ -221,6 +236,9 @@ Candidate gemm_candidate(const char* op, const char* domain) {
   c.op_type = op;
   c.domain = domain;
   c.check = check_gemm;
+  c.variant = [](const NodeContext& nc) {
+    return nc.constant_input(1) ? choose_precision(nc, nullptr).label() : std::string();
+  };
   c.make = make_gemm;
   return c;
 }

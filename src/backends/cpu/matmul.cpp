@@ -131,12 +131,18 @@ struct MatMulEntry {
   dnnl::memory::desc bias_desc, scratchpad_desc;
   dnnl::memory weights;  // constant B in the inner product's weights format
   Tensor weights_holder;
+  dnnl::memory::desc src_desc;  // non-zero: A is converted to this (BF16/INT8) before the product
+  float src_factor = 1.f;
+  std::vector<float> acc_scales;  // INT8: the bias is divided by these
 };
 
 class MatMulKernel {
  public:
   MatMulKernel(const NodeContext& nc, KernelFn reference, bool fused)
-      : attrs_(read_attrs(nc.node)), fused_(fused), reference_(std::move(reference)) {
+      : attrs_(read_attrs(nc.node)),
+        fused_(fused),
+        prec_(nc.constant_input(1) ? choose_precision(nc, nullptr) : KernelPrecision{}),
+        reference_(std::move(reference)) {
     if (const Tensor* b = nc.constant_input(1)) weights_ = *b;
   }
 
@@ -178,11 +184,20 @@ class MatMulKernel {
       if (!entry->ok) return run_plain(ctx, reference_);
     }
     Tensor& dst = ctx.allocate_output(0, DType::float32, p.out_shape);
+    const bool convert_a = !entry->src_desc.is_zero();
+    const Tensor a_src = convert_a ? reorder_view(a, p.a_desc, entry->src_desc, entry->src_factor) : a;
     std::unordered_map<int, dnnl::memory> args{
-        {DNNL_ARG_SRC, memory_of(a, p.a_desc)},
+        {DNNL_ARG_SRC, memory_of(a_src, convert_a ? entry->src_desc : p.a_desc)},
         {DNNL_ARG_WEIGHTS, reorder_b ? entry->weights : memory_of(b, p.b_desc)},
         {DNNL_ARG_DST, memory_of(dst, p.dst_desc)},
         {DNNL_ARG_SCRATCHPAD, scratchpad_memory(entry->scratchpad_desc)}};
+    if (bias && !entry->acc_scales.empty()) {
+      // INT8: oneDNN 2.x adds the bias to the accumulator, before the output scales.
+      Tensor scaled(DType::float32, bias_c.shape());
+      for (int64_t n = 0; n < bias_c.numel(); ++n)
+        scaled.data<float>()[n] = bias_c.data<float>()[n] / entry->acc_scales[static_cast<size_t>(n)];
+      bias_c = scaled;
+    }
     if (bias) args[DNNL_ARG_BIAS] = memory_of(bias_c, entry->bias_desc);
     entry->prim.execute(stream(), args);
     stream().wait();
@@ -193,21 +208,25 @@ class MatMulKernel {
     MatMulEntry e;
     dnnl::post_ops ops;
     append_fused_activation(ops, attrs_.activation, attrs_.params);
-    dnnl::primitive_attr attr = user_scratchpad_attr();
-    attr.set_post_ops(ops);
     try {
       if (reorder_b) {
-        auto pd = inner_product_pd(p.rows, p.K, p.N, !p.bias_desc.is_zero(), attr);
-        auto [mem, holder] = weights_cache_.get(pd.weights_desc(), [&] {
-          // The inner product's weights are [N, K]: B read transposed.
-          return reorder_view(b, strided_desc({p.N, p.K}, {p.b_stride_n, p.b_stride_k}), pd.weights_desc());
-        });
-        e.weights = mem;
-        e.weights_holder = holder;
-        e.bias_desc = pd.bias_desc();
-        e.scratchpad_desc = pd.scratchpad_desc();
-        e.prim = dnnl::inner_product_forward(pd);
+        // The inner product's weights are [N, K]: B read transposed.
+        InnerProduct ip = make_inner_product(
+            p.rows, p.K, p.N, !p.bias_desc.is_zero(), ops, prec_,
+            [&] { return reorder_view(b, strided_desc({p.N, p.K}, {p.b_stride_n, p.b_stride_k}),
+                                      plain_desc({p.N, p.K}, DType::float32)); },
+            weights_cache_);
+        e.weights = ip.weights;
+        e.weights_holder = ip.weights_holder;
+        e.bias_desc = ip.bias_desc;
+        e.scratchpad_desc = ip.scratchpad_desc;
+        e.src_desc = ip.src_desc;
+        e.src_factor = ip.src_factor;
+        e.acc_scales = ip.acc_scales;
+        e.prim = ip.prim;
       } else {
+        dnnl::primitive_attr attr = user_scratchpad_attr();
+        attr.set_post_ops(ops);
         auto pd =
             dnnl::matmul::primitive_desc(dnnl::matmul::desc(p.a_desc, p.b_desc, p.bias_desc, p.dst_desc), attr, engine());
         e.bias_desc = p.bias_desc;
@@ -223,6 +242,7 @@ class MatMulKernel {
 
   MatMulAttrs attrs_;
   bool fused_;
+  KernelPrecision prec_;  // of constant-B products (precision bf16/int8)
   Tensor weights_;
   KernelFn reference_;
   ReorderedWeights weights_cache_;
@@ -236,6 +256,9 @@ Candidate matmul_candidate(const char* op, const char* domain, bool fused) {
   c.op_type = op;
   c.domain = domain;
   c.check = check_matmul;
+  c.variant = [](const NodeContext& nc) {
+    return nc.constant_input(1) ? choose_precision(nc, nullptr).label() : std::string();
+  };
   c.make = [fused](const NodeContext& nc, KernelFn reference) -> KernelFn {
     auto kernel = std::make_shared<MatMulKernel>(nc, std::move(reference), fused);
     return [kernel](KernelContext& ctx) { (*kernel)(ctx); };

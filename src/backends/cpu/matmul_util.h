@@ -18,6 +18,7 @@
 
 #include "backends/cpu/onednn.h"
 #include "backends/cpu/post_ops.h"
+#include "backends/cpu/precision.h"
 
 namespace hwopt::cpu {
 
@@ -133,12 +134,15 @@ class ReorderedWeights {
 /// An inner product dst[M, N] = src[M, K] (row-major) x W + bias[N] with W in the format oneDNN
 /// picks (the caller reorders its constant weights into pd.weights_desc(), logical [N, K]).
 /// On Zen4 (oneDNN 2.6, brgemm) it ran on par with the matmul primitive for BERT's layers in
-/// interleaved A/B runs, and takes the [N] bias as it is.
-inline dnnl::inner_product_forward::primitive_desc inner_product_pd(int64_t M, int64_t K, int64_t N, bool bias,
-                                                                   const dnnl::primitive_attr& attr) {
+/// interleaved A/B runs, and takes the [N] bias as it is. `src_dt`/`weights_dt` other than f32
+/// make a BF16 or INT8 product (the caller converts the source); the destination is f32.
+inline dnnl::inner_product_forward::primitive_desc inner_product_pd(
+    int64_t M, int64_t K, int64_t N, bool bias, const dnnl::primitive_attr& attr,
+    dnnl::memory::data_type src_dt = dnnl::memory::data_type::f32,
+    dnnl::memory::data_type weights_dt = dnnl::memory::data_type::f32) {
   using dt = dnnl::memory::data_type;
   using tag = dnnl::memory::format_tag;
-  const dnnl::memory::desc src({M, K}, dt::f32, tag::ab), weights({N, K}, dt::f32, tag::any),
+  const dnnl::memory::desc src({M, K}, src_dt, tag::ab), weights({N, K}, weights_dt, tag::any),
       dst({M, N}, dt::f32, tag::ab);
   const dnnl::memory::desc bias_desc = bias ? dnnl::memory::desc({N}, dt::f32, tag::a) : dnnl::memory::desc();
   return dnnl::inner_product_forward::primitive_desc(
@@ -146,14 +150,59 @@ inline dnnl::inner_product_forward::primitive_desc inner_product_pd(int64_t M, i
       engine());
 }
 
-/// `src` viewed through `src_desc` reordered into `desc` (a new tensor of `desc`'s dims).
-inline Tensor reorder_view(const Tensor& src, const dnnl::memory::desc& src_desc, const dnnl::memory::desc& desc) {
+/// `src` viewed through `src_desc` reordered into `desc` (a new tensor of `desc`'s dims),
+/// multiplied by `factor` (quantizing into an INT8 desc).
+inline Tensor reorder_view(const Tensor& src, const dnnl::memory::desc& src_desc, const dnnl::memory::desc& desc,
+                           float factor = 1.f) {
   const dnnl::memory::dims dims = desc.dims();
   Tensor dst = allocate_like(desc, src.dtype(), Shape(dims.begin(), dims.end()));
   dnnl::memory sm = memory_of(src, src_desc), dm = memory_of(dst, desc);
-  dnnl::reorder(sm, dm).execute(stream(), sm, dm);
+  dnnl::primitive_attr attr;
+  if (factor != 1.f) attr.set_output_scales(0, {factor});
+  dnnl::reorder(dnnl::reorder::primitive_desc(sm, dm, attr)).execute(stream(), sm, dm);
   stream().wait();
   return dst;
+}
+
+/// The inner product of a Gemm/MatMul with constant weights, at the kernel's precision.
+struct InnerProduct {
+  dnnl::inner_product_forward prim;
+  dnnl::memory::desc src_desc;  // non-zero: A is converted to this (BF16/INT8) first
+  float src_factor = 1.f;       // INT8: 1 / the source's scale
+  std::vector<float> acc_scales;  // INT8: real value of one accumulator unit per column (divide the bias by it)
+  dnnl::memory::desc bias_desc, scratchpad_desc;
+  dnnl::memory weights;
+  Tensor weights_holder;
+};
+
+/// Makes the inner product for `prec` (precision.h): FP32; BF16 source and weights; or INT8
+/// with weights quantized per output column and the source at prec.src_scale. `weights_nk`
+/// gives the FP32 weights as a plain [N, K] tensor; reordered weights are shared through `cache`.
+/// Throws dnnl::error where oneDNN has no implementation.
+template <typename WeightsNK>
+InnerProduct make_inner_product(int64_t M, int64_t K, int64_t N, bool bias, const dnnl::post_ops& ops,
+                                const KernelPrecision& prec, WeightsNK&& weights_nk, ReorderedWeights& cache) {
+  InnerProduct ip;
+  dnnl::primitive_attr attr = user_scratchpad_attr();
+  QuantizedWeights q;
+  if (prec.int8()) {
+    q = quantize_per_channel(weights_nk());
+    for (float ws : q.scales) ip.acc_scales.push_back(prec.src_scale * ws);
+    attr.set_output_scales(1 << 1, ip.acc_scales);
+    ip.src_factor = 1.f / prec.src_scale;
+  }
+  attr.set_post_ops(ops);
+  auto pd = inner_product_pd(M, K, N, bias, attr, prec.src, prec.weights);
+  auto [mem, holder] = cache.get(pd.weights_desc(), [&] {
+    return prec.int8() ? reorder_to(q.values, pd.weights_desc()) : reorder_to(weights_nk(), pd.weights_desc());
+  });
+  ip.weights = mem;
+  ip.weights_holder = holder;
+  if (prec.src != dnnl::memory::data_type::f32) ip.src_desc = pd.src_desc();
+  ip.bias_desc = pd.bias_desc();
+  ip.scratchpad_desc = pd.scratchpad_desc();
+  ip.prim = dnnl::inner_product_forward(pd);
+  return ip;
 }
 
 /// True if the primitive oneDNN chose is a reference (unoptimised) implementation.

@@ -82,7 +82,30 @@ std::string format_name(const dnnl::memory::desc& desc) {
   return name;
 }
 
-std::string OnednnLayout::name() const { return "onednn:" + format_name(desc_); }
+std::string OnednnLayout::name() const {
+  std::string n = "onednn:" + format_name(desc_);
+  switch (desc_.data_type()) {
+    case dnnl::memory::data_type::bf16: n += ":bf16"; break;
+    case dnnl::memory::data_type::u8: n += fmt::format(":u8*{:g}", scale_); break;
+    case dnnl::memory::data_type::s8: n += fmt::format(":s8*{:g}", scale_); break;
+    default: break;
+  }
+  return n;
+}
+
+float quant_scale_of(const Tensor& t) {
+  if (auto* l = dynamic_cast<const OnednnLayout*>(t.layout().get())) return l->scale();
+  return 0.f;
+}
+
+dnnl::memory::desc with_type(const dnnl::memory::desc& desc, dnnl::memory::data_type dt) {
+  dnnl::memory::desc d = desc;
+  d.data.data_type = static_cast<dnnl_data_type_t>(dt);
+  // Blocked descriptors carry no type-dependent strides, but extra flags (compensation) would
+  // not carry over; callers use this only for activation descriptors.
+  d.data.extra = dnnl_memory_extra_desc_t{};
+  return d;
+}
 
 dnnl::memory::desc desc_of(const Tensor& t) {
   if (auto* l = dynamic_cast<const OnednnLayout*>(t.layout().get())) return l->desc();
@@ -99,32 +122,52 @@ dnnl::memory memory_of(const Tensor& t) {
   return memory_of(t, desc_of(t));
 }
 
-Tensor allocate_like(const dnnl::memory::desc& desc, DType dtype, const Shape& shape) {
+Tensor allocate_like(const dnnl::memory::desc& desc, DType dtype, const Shape& shape, float scale) {
   // oneDNN primitives write every element (blocked padding included), so no zero-fill.
-  if (is_plain_desc(desc)) return Tensor::uninitialized(dtype, shape);
+  // (A rank-0 tensor's desc is oneDNN's empty one, with no data type.)
+  if (is_plain_desc(desc) && (desc.data.ndims == 0 || desc.data_type() == onednn_dtype(dtype)))
+    return Tensor::uninitialized(dtype, shape);
   auto storage = Storage::allocate(desc.get_size(), false);
   if (!storage) throw std::bad_alloc();
-  return Tensor::with_layout(dtype, shape, std::move(storage), std::make_shared<OnednnLayout>(desc));
+  return Tensor::with_layout(dtype, shape, std::move(storage), std::make_shared<OnednnLayout>(desc, scale));
 }
 
-Tensor reorder_to(const Tensor& t, const dnnl::memory::desc& desc) {
-  Tensor src = t.is_plain() ? t.contiguous() : t;
-  dnnl::memory::desc src_desc = desc_of(src);
-  if (src_desc == desc) return src;
-  Tensor dst = allocate_like(desc, t.dtype(), t.shape());
+namespace {
+// Reorders src (in src_desc) into dst (in dst_desc), multiplying by `factor` when it is not 1.
+void reorder_scaled(const Tensor& src, const dnnl::memory::desc& src_desc, const Tensor& dst,
+                    const dnnl::memory::desc& dst_desc, float factor) {
   dnnl::memory src_mem = memory_of(src, src_desc);
-  dnnl::memory dst_mem = memory_of(dst, desc);
-  dnnl::reorder(src_mem, dst_mem).execute(stream(), src_mem, dst_mem);
+  dnnl::memory dst_mem = memory_of(dst, dst_desc);
+  dnnl::primitive_attr attr;
+  if (factor != 1.f) attr.set_output_scales(0, {factor});
+  dnnl::reorder(dnnl::reorder::primitive_desc(src_mem, dst_mem, attr)).execute(stream(), src_mem, dst_mem);
   stream().wait();
+}
+}  // namespace
+
+Tensor convert_to(const Tensor& t, const dnnl::memory::desc& desc, float scale) {
+  Tensor src = t.is_plain() ? t.contiguous() : t;
+  const dnnl::memory::desc src_desc = desc_of(src);
+  const float src_scale = quant_scale_of(src);
+  if (src_desc == desc && src_scale == scale) return src;
+  Tensor dst = allocate_like(desc, t.dtype(), t.shape(), scale);
+  const float factor = (src_scale != 0.f ? src_scale : 1.f) / (scale != 0.f ? scale : 1.f);
+  reorder_scaled(src, src_desc, dst, desc, factor);
   return dst;
+}
+
+Tensor reorder_to(const Tensor& t, const dnnl::memory::desc& desc) { return convert_to(t, desc, 0.f); }
+
+void reorder_into(const Tensor& t, const Tensor& dst, const dnnl::memory::desc& dst_desc, float dst_scale) {
+  Tensor src = t.is_plain() ? t.contiguous() : t;
+  const float src_scale = quant_scale_of(src);
+  reorder_scaled(src, desc_of(src), dst, dst_desc,
+                 (src_scale != 0.f ? src_scale : 1.f) / (dst_scale != 0.f ? dst_scale : 1.f));
 }
 
 Tensor OnednnLayout::to_plain(const Tensor& t) const {
   Tensor dst = Tensor::uninitialized(t.dtype(), t.shape());
-  dnnl::memory src_mem = memory_of(t, desc_);
-  dnnl::memory dst_mem = memory_of(dst, plain_desc(t.shape(), t.dtype()));
-  dnnl::reorder(src_mem, dst_mem).execute(stream(), src_mem, dst_mem);
-  stream().wait();
+  reorder_scaled(t, desc_, dst, plain_desc(t.shape(), t.dtype()), scale_ != 0.f ? scale_ : 1.f);
   return dst;
 }
 

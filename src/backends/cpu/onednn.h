@@ -27,18 +27,32 @@ dnnl::memory::desc plain_desc(const Shape& shape, DType dtype);
 /// A descriptor with the same dims in a named format (e.g. nhwc) for rank 3..5 tensors.
 dnnl::memory::desc tagged_desc(const Shape& shape, DType dtype, dnnl::memory::format_tag tag);
 
-/// The Layout of a tensor stored in a oneDNN format that is not plain row-major.
+/// The Layout of a tensor stored the way oneDNN wants it rather than as plain row-major in its
+/// own dtype: a blocked format (nChw16c), and/or a narrower storage type than the tensor's
+/// logical float32 — BF16, or INT8 (u8/s8) where the real value is `scale` × the stored integer
+/// (symmetric quantization, zero point 0). Kernels that do not know the layout see a plain
+/// float32 copy (to_plain).
 class OnednnLayout : public Layout {
  public:
-  explicit OnednnLayout(dnnl::memory::desc desc) : desc_(std::move(desc)) {}
+  explicit OnednnLayout(dnnl::memory::desc desc, float scale = 0.f) : desc_(std::move(desc)), scale_(scale) {}
   std::string name() const override;
   size_t bytes() const override { return desc_.get_size(); }
   Tensor to_plain(const Tensor& t) const override;
   const dnnl::memory::desc& desc() const { return desc_; }
+  /// The quantization scale of an INT8 storage type; 0 for float storage.
+  float scale() const { return scale_; }
+  bool quantized() const override { return scale_ != 0.f; }
 
  private:
   dnnl::memory::desc desc_;
+  float scale_ = 0.f;
 };
+
+/// The quantization scale of a tensor stored as INT8 (OnednnLayout::scale), 0 otherwise.
+float quant_scale_of(const Tensor& t);
+/// True if `t` is stored as INT8: kernels that read desc_of(t) directly must not take it as
+/// real values (convert_to dequantizes).
+inline bool is_quantized(const Tensor& t) { return quant_scale_of(t) != 0.f; }
 
 /// The oneDNN descriptor of a tensor: its layout's if it has one, else plain (it must be
 /// contiguous).
@@ -46,10 +60,19 @@ dnnl::memory::desc desc_of(const Tensor& t);
 /// A dnnl::memory over the tensor's bytes (no copy); the tensor must outlive its use.
 dnnl::memory memory_of(const Tensor& t);
 dnnl::memory memory_of(const Tensor& t, const dnnl::memory::desc& desc);
-/// Allocates a tensor of logical `shape` laid out as `desc` (plain if desc is row-major).
-Tensor allocate_like(const dnnl::memory::desc& desc, DType dtype, const Shape& shape);
-/// `t` in layout `desc` (no copy if it already is).
+/// Allocates a tensor of logical `shape` and dtype laid out as `desc` (a plain tensor if desc is
+/// row-major in the same dtype, else an OnednnLayout with `scale` for an INT8 desc).
+Tensor allocate_like(const dnnl::memory::desc& desc, DType dtype, const Shape& shape, float scale = 0.f);
+/// `t` in layout `desc` (no copy if it already is); an INT8 `t` is dequantized.
 Tensor reorder_to(const Tensor& t, const dnnl::memory::desc& desc);
+/// `t` converted to layout `desc` with quantization scale `scale` (0 for float descs): the
+/// values are rescaled from t's scale (1 for float) and rounded/saturated to desc's type.
+Tensor convert_to(const Tensor& t, const dnnl::memory::desc& desc, float scale);
+/// Writes `src` into the existing tensor `dst` (laid out as `dst_desc`, quantized with
+/// `dst_scale` or float for 0), rescaling from src's scale.
+void reorder_into(const Tensor& src, const Tensor& dst, const dnnl::memory::desc& dst_desc, float dst_scale);
+/// `desc` with its data type replaced (same dims, same format or `any`).
+dnnl::memory::desc with_type(const dnnl::memory::desc& desc, dnnl::memory::data_type dt);
 /// A short name of a descriptor's format: "nchw", "nChw16c", "ab", "blocked".
 std::string format_name(const dnnl::memory::desc& desc);
 /// True if `desc` is the row-major layout of its dims.

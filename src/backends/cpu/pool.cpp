@@ -167,10 +167,11 @@ class PoolKernel {
     else if (kind_ == PoolKind::average)
       algorithm = dnnl::algorithm::pooling_avg_include_padding;
     const dnnl::memory::desc src_desc = x.is_plain() ? plain_desc(x.shape(), DType::float32) : desc_of(x);
-    // Blocked in, blocked out (oneDNN's choice); plain in, plain out.
+    // Blocked in, blocked out (oneDNN's choice); plain in, plain out. A BF16 source (precision
+    // bf16) pools to BF16: oneDNN's pooling keeps the source's type.
     const dnnl::memory::desc dst_desc =
         x.is_plain() ? plain_desc(g.out, DType::float32)
-                     : dnnl::memory::desc(to_dims(g.out), dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
+                     : dnnl::memory::desc(to_dims(g.out), src_desc.data_type(), dnnl::memory::format_tag::any);
     dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, algorithm, src_desc, dst_desc, g.strides,
                                      g.kernel, g.dilation, g.pad_l, g.pad_r);
     e.pd = dnnl::pooling_v2_forward::primitive_desc(d, user_scratchpad_attr(), engine());

@@ -1,0 +1,29 @@
+// Static INT8 calibration: run the FP32 model over a data set, observe every intermediate value,
+// and estimate each value's clipping range (MinMax, Percentile or Entropy/KL).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hwopt/session.h"
+#include "quant/dataset.h"
+#include "quant/ranges.h"
+
+namespace hwopt::quant {
+
+struct CalibrationOptions {
+  CalibrationMethod method = CalibrationMethod::minmax;
+  double percentile = 99.99;  // for CalibrationMethod::percentile
+  /// Called after each batch with (batches done, batches in all).
+  std::function<void(size_t, size_t)> progress;
+};
+
+/// Runs `model_path` in FP32 with `base` options (backend, threads, optimize, disabled passes;
+/// precision is forced to fp32) over `batches` and returns the range of every float value the
+/// optimized graph computes, keyed by value name. The same names appear in a session created with
+/// the same options and precision int8, which reads them from SessionOptions::activation_ranges.
+Expected<CalibrationTable> calibrate(const std::string& model_path, const SessionOptions& base,
+                                     const std::vector<Batch>& batches, const CalibrationOptions& options);
+
+}  // namespace hwopt::quant
