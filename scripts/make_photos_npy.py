@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes real photos as .npy batches for hwopt's accuracy tests of image classifiers.
+"""Writes real photos as .npy files for hwopt's accuracy tests of real models.
 
 The photos come from two Debian packages, downloaded (not installed: no dependencies) and
 unpacked into a cache directory: `darknet` (/usr/share/darknet/data/*.jpg: dog, eagle, giraffe,
@@ -12,7 +12,18 @@ mirrored (10 per photo), so the set has about 190 samples.
 Writes OUT_DIR/images.npy: float32 [N, 3, 224, 224] (NCHW, RGB / 255, as the nsfwjs MobileNetV2
 expects) or with --nhwc [N, 224, 224, 3].
 
-Usage: scripts/make_photos_npy.py OUT_DIR [--limit N] [--nhwc] [--cache DIR]
+--set faces: BlazeFace's face/non-face set (models/real/README.md): scikit-image's lfw_subset
+(100 faces, then 100 non-faces, 25x25 grey) upscaled to 64x64 and pasted at the centre of a
+black 128x128 canvas, RGB / 127.5 - 1, NHWC: OUT_DIR/images.npy [200, 128, 128, 3] and
+OUT_DIR/labels.npy (int64, 1 = face).
+
+--set words: the OpenCV sample word crops (package opencv-doc, examples/text/scenetext_word0*.jpg,
+which PP-OCRv4 reads as CHINA, HERE, riser, Produkt): each resized to height 48 (aspect kept,
+width rounded up to a multiple of 8), RGB / 255, then (x - 0.5) / 0.5, NCHW, one file per word:
+OUT_DIR/word01.npy ... (widths differ, so each is its own batch); the five segmented word images
+of the same package go to OUT_DIR/calibration/ the same way (width capped at 640).
+
+Usage: scripts/make_photos_npy.py OUT_DIR [--set photos|faces|words] [--skip N] [--limit N] [--nhwc] [--cache DIR]
 """
 import argparse
 import glob
@@ -53,6 +64,64 @@ def fetch(cache):
     return paths
 
 
+def unpack(cache, pkg, member):
+    """Unpacks `member` (a path inside the package) into cache/x (once) and returns its path."""
+    os.makedirs(cache, exist_ok=True)
+    root = os.path.join(cache, "x")
+    path = os.path.join(root, member)
+    if not os.path.exists(path):
+        debs = glob.glob(os.path.join(cache, f"{pkg}_*.deb"))
+        if not debs:
+            subprocess.run(["apt-get", "download", pkg], cwd=cache, check=True, stdout=subprocess.DEVNULL)
+            debs = glob.glob(os.path.join(cache, f"{pkg}_*.deb"))
+        os.makedirs(root, exist_ok=True)
+        tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", debs[0]], stdout=subprocess.PIPE)
+        subprocess.run(["tar", "-x", "-C", root, "./" + member], stdin=tar.stdout, check=True)
+        tar.wait()
+    return path
+
+
+def save(path, array):
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        np.save(f, np.ascontiguousarray(array))
+    os.replace(tmp, path)
+
+
+def faces(cache, out_dir):
+    lfw = np.load(unpack(cache, "python3-skimage", "usr/lib/python3/dist-packages/skimage/data/lfw_subset.npy"))
+    images = []
+    for grey in lfw:
+        img = Image.fromarray(np.clip(grey * 255.0, 0, 255).astype(np.uint8)).resize((64, 64), Image.BILINEAR)
+        canvas = np.zeros((128, 128), np.float32)
+        canvas[32:96, 32:96] = np.asarray(img, dtype=np.float32)
+        images.append(np.repeat(canvas[:, :, None], 3, axis=2) / 127.5 - 1.0)
+    labels = np.array([1] * 100 + [0] * (len(images) - 100), dtype=np.int64)
+    save(os.path.join(out_dir, "images.npy"), np.stack(images).astype(np.float32))
+    save(os.path.join(out_dir, "labels.npy"), labels)
+    print(f"make_photos_npy: {len(images)} faces/non-faces -> {out_dir}")
+
+
+def word_tensor(path):
+    img = Image.open(path).convert("RGB")
+    w, h = img.size
+    width = min(640, max(8, -(-round(w * 48 / h) // 8) * 8))
+    x = np.asarray(img.resize((width, 48), Image.BILINEAR), dtype=np.float32) / 255.0
+    return ((x - 0.5) / 0.5).transpose(2, 0, 1)[None].astype(np.float32)
+
+
+def words(cache, out_dir):
+    text = "usr/share/doc/opencv-doc/examples/text"
+    for i in range(1, 5):
+        save(os.path.join(out_dir, f"word0{i}.npy"), word_tensor(unpack(cache, "opencv-doc", f"{text}/scenetext_word0{i}.jpg")))
+    # Other word images of the same package, for calibration apart from the words read.
+    os.makedirs(os.path.join(out_dir, "calibration"), exist_ok=True)
+    for i in range(1, 6):
+        x = word_tensor(unpack(cache, "opencv-doc", f"{text}/scenetext_segmented_word0{i}.jpg"))
+        save(os.path.join(out_dir, "calibration", f"segmented0{i}.npy"), x)
+    print(f"make_photos_npy: 4 word crops (+5 for calibration) -> {out_dir}")
+
+
 def crops(path):
     img = Image.open(path).convert("RGB")
     w, h = img.size
@@ -72,22 +141,27 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out_dir")
     ap.add_argument("--limit", type=int, default=0, help="keep the first N samples (0 = all)")
+    ap.add_argument("--skip", type=int, default=0, help="photos set: leave out the first N samples (before --limit)")
     ap.add_argument("--nhwc", action="store_true", help="[N, 224, 224, 3] instead of NCHW")
     ap.add_argument("--cache", default=None, help="where the packages are unpacked (default OUT_DIR/.cache)")
+    ap.add_argument("--set", default="photos", choices=["photos", "faces", "words"])
     args = ap.parse_args()
+    cache = args.cache or os.path.join(args.out_dir, ".cache")
+    os.makedirs(args.out_dir, exist_ok=True)
+    if args.set == "faces":
+        return faces(cache, args.out_dir)
+    if args.set == "words":
+        return words(cache, args.out_dir)
     samples = []
-    for p in fetch(args.cache or os.path.join(args.out_dir, ".cache")):
+    for p in fetch(cache):
         samples.extend(crops(p))
+    samples = samples[args.skip:]
     if args.limit > 0:
         samples = samples[: args.limit]
     x = np.stack(samples)
     if not args.nhwc:
         x = x.transpose(0, 3, 1, 2)
-    os.makedirs(args.out_dir, exist_ok=True)
-    tmp = os.path.join(args.out_dir, "images.npy.tmp")
-    with open(tmp, "wb") as f:
-        np.save(f, np.ascontiguousarray(x))
-    os.replace(tmp, os.path.join(args.out_dir, "images.npy"))
+    save(os.path.join(args.out_dir, "images.npy"), x)
     print(f"make_photos_npy: {x.shape[0]} samples {list(x.shape)} -> {args.out_dir}/images.npy")
 
 

@@ -170,31 +170,14 @@ Expected<Loaded> load(const std::string& path, const std::string& backend, int t
   if (!s.ok()) return s.status();
   Loaded l;
   l.session = std::move(s).value();
-  for (const auto& in : l.session->inputs()) {
-    if (!in.has_shape || in.shape.empty()) continue;
-    if (in.shape[0] < 0 && !in.dim_names.empty() && !in.dim_names[0].empty()) {
-      l.batch_dim = in.dim_names[0];
-      break;
-    }
-    if (in.shape[0] > 0) l.static_batch = in.shape[0];
-  }
+  const BatchDim b = batch_dim_of(*l.session);
+  l.batch_dim = b.name;
+  l.static_batch = b.fixed;
   return l;
 }
 
 bench::InputFactory input_factory(const Loaded& l, const std::map<std::string, std::string>& dims) {
-  const Session* s = l.session.get();
-  const std::string dim = l.batch_dim;
-  const int64_t fixed = l.static_batch;
-  return [s, dim, fixed, dims](int64_t batch, uint64_t seed) -> Expected<bench::TensorMap> {
-    auto d = dims;
-    if (!dim.empty()) {
-      d[dim] = std::to_string(batch);
-    } else if (batch != std::max<int64_t>(fixed, 1)) {
-      return Status(StatusCode::invalid_argument,
-                    fmt::format("batch {}: the model's first input dimension is static ({}), not a symbolic batch", batch, fixed));
-    }
-    return make_inputs(*s, {}, d, seed);
-  };
+  return random_input_factory(*l.session, dims);
 }
 
 struct Context {
@@ -635,7 +618,7 @@ CommandRunner add_bench_command(CLI::App& app) {
   cmd->add_option("--vs", a->vs, "compare with this model (interleaved; same model with --vs-* options)");
   cmd->add_option("--vs-backend", a->vs_backend, "backend of B (default: --backend)");
   cmd->add_option("--vs-precision", a->vs_precision, "precision of B (default: --precision)")
-      ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
+      ->check(CLI::IsMember({"fp32", "bf16", "int8", "int8-dynamic"}));
   cmd->add_option("--vs-threads", a->vs_threads, "threads of B (default: --threads)");
   cmd->add_flag("--vs-no-optimize", a->vs_no_optimize, "B runs the graph as imported");
   cmd->add_flag("--vs-optimize", a->vs_optimize, "B runs the optimized graph");

@@ -15,5 +15,6 @@ CommandRunner add_inspect_command(CLI::App& app);
 CommandRunner add_profile_command(CLI::App& app);
 CommandRunner add_bench_command(CLI::App& app);
 CommandRunner add_validate_command(CLI::App& app);
+CommandRunner add_quantize_command(CLI::App& app);
 
 }  // namespace hwopt::cli

@@ -6,7 +6,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"hwopt: make a trained ONNX model run as fast as its hardware allows.\n"
-               "Subcommands load a model, run it, and (in later releases) profile, benchmark and tune it."};
+               "Subcommands load a model, run it, profile, benchmark, quantize, validate and tune it."};
   app.set_version_flag("--version", std::string("hwopt 0.1.0"));
   app.require_subcommand(1);
   std::map<CLI::App*, hwopt::cli::CommandRunner> runners;
@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   add(hwopt::cli::add_profile_command);
   add(hwopt::cli::add_bench_command);
   add(hwopt::cli::add_validate_command);
+  add(hwopt::cli::add_quantize_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -128,6 +129,36 @@ std::string summarize(const Tensor& t) {
   for (int64_t i = 0; i < std::min<int64_t>(c.numel(), 5); ++i) s += fmt::format("{}{:.6g}", i ? ", " : "", c.element_as_double(i));
   if (c.numel() > 5) s += ", ...";
   return s + "]";
+}
+
+BatchDim batch_dim_of(const Session& session) {
+  BatchDim b;
+  for (const auto& in : session.inputs()) {
+    if (!in.has_shape || in.shape.empty()) continue;
+    if (in.shape[0] < 0 && !in.dim_names.empty() && !in.dim_names[0].empty()) {
+      b.name = in.dim_names[0];
+      return b;
+    }
+    if (in.shape[0] > 0) b.fixed = in.shape[0];
+  }
+  return b;
+}
+
+std::function<Expected<std::map<std::string, Tensor>>(int64_t, uint64_t)> random_input_factory(
+    const Session& session, const std::map<std::string, std::string>& dims) {
+  const Session* s = &session;
+  const BatchDim b = batch_dim_of(session);
+  return [s, b, dims](int64_t batch, uint64_t seed) -> Expected<std::map<std::string, Tensor>> {
+    auto d = dims;
+    if (!b.name.empty()) {
+      d[b.name] = std::to_string(batch);
+    } else if (batch != std::max<int64_t>(b.fixed, 1)) {
+      return Status(StatusCode::invalid_argument,
+                    fmt::format("batch {}: the model's first input dimension is static ({}), not a symbolic batch", batch,
+                                b.fixed));
+    }
+    return make_inputs(*s, {}, d, seed);
+  };
 }
 
 }  // namespace hwopt::cli

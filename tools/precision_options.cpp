@@ -13,10 +13,11 @@ namespace hwopt::cli {
 
 void add_precision_options(CLI::App* cmd, PrecisionArgs* a) {
   cmd->add_option("--precision", a->precision,
-                  "fp32, bf16 (BF16 compute, FP32 accumulation; needs AVX-512 BF16 or AMX) or int8 (static "
-                  "quantization; needs --calibration or --calibration-table)")
+                  "fp32, bf16 (BF16 compute, FP32 accumulation; needs AVX-512 BF16 or AMX), int8 (static "
+                  "quantization; needs --calibration or --calibration-table unless the model is a QDQ model) or "
+                  "int8-dynamic (Gemm/MatMul weights INT8, activations quantized per run; no calibration)")
       ->default_val("fp32")
-      ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
+      ->check(CLI::IsMember({"fp32", "bf16", "int8", "int8-dynamic"}));
   cmd->add_option("--calibration", a->calibration,
                   "int8: calibration data (.npy file or directory of .npy files, see docs/quantization.md)");
   cmd->add_option("--calibration-method", a->method, "int8: minmax, percentile or entropy")
@@ -30,10 +31,15 @@ void add_precision_options(CLI::App* cmd, PrecisionArgs* a) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   cmd->add_option("--calibration-table", a->calibration_table, "int8: ranges from a JSON table (--save-calibration)");
   cmd->add_option("--save-calibration", a->save_calibration, "int8: write the calibrated ranges as a JSON table");
+  cmd->add_option("--keep-fp32", a->fp32_nodes,
+                  "bf16/int8: nodes (of the optimized graph) kept in FP32, e.g. the layers hwopt validate --fallback "
+                  "chose; comma-separated or repeated")
+      ->delimiter(',');
 }
 
 Status apply_precision(const std::string& model, const PrecisionArgs& a, SessionOptions& so) {
   so.precision = a.precision;
+  so.fp32_nodes = a.fp32_nodes;
   if (a.precision != "int8") return Status::OK();
   if (!a.calibration_table.empty()) {
     auto table = quant::load_calibration_table(a.calibration_table);
@@ -41,9 +47,9 @@ Status apply_precision(const std::string& model, const PrecisionArgs& a, Session
     so.activation_ranges = std::move(table).value();
     return Status::OK();
   }
-  if (a.calibration.empty())
-    return Status(StatusCode::invalid_argument,
-                  "--precision int8 needs --calibration DATA (representative inputs) or --calibration-table FILE");
+  // Without either, the ranges must come from the model itself (a QDQ model, e.g. from hwopt
+  // quantize); Session::load refuses a model that carries none.
+  if (a.calibration.empty()) return Status::OK();
   auto method = quant::parse_calibration_method(a.method);
   if (!method.ok()) return method.status();
   SessionOptions fp32 = so;

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <vector>
 
 #include "hwopt/session.h"
 
@@ -19,6 +20,7 @@ struct PrecisionArgs {
   int64_t calibration_batch = 8;
   std::string calibration_table;  // ranges from a JSON table instead of calibrating
   std::string save_calibration;   // write the ranges calibrated here
+  std::vector<std::string> fp32_nodes;  // layers kept in FP32 (e.g. from hwopt validate --fallback)
 };
 
 void add_precision_options(CLI::App* cmd, PrecisionArgs* args);

@@ -14,6 +14,7 @@
 #include "precision_options.h"
 #include "quant/accuracy.h"
 #include "quant/dataset.h"
+#include "quant/sensitivity.h"
 
 namespace hwopt::cli {
 
@@ -34,6 +35,9 @@ struct ValidateArgs {
   CLI::Option *rtol_opt = nullptr, *atol_opt = nullptr, *top1_opt = nullptr, *drop_opt = nullptr, *cosine_opt = nullptr;
   std::string json_file;
   bool quiet = false;
+  bool fallback = false;
+  size_t max_fallback_layers = 0;
+  size_t ranking_batches = 4;
 };
 
 int error(const Status& st) {
@@ -59,6 +63,46 @@ Expected<quant::AccuracyBudget> make_budget(const ValidateArgs& a) {
   if (a.drop_opt->count()) b.max_accuracy_drop = a.max_drop_percent / 100.0;
   if (a.cosine_opt->count()) b.min_cosine = a.min_cosine;
   return b;
+}
+
+// The headline figure of a report: top-1 agreement of the first classifier, else the worst cosine.
+std::string headline(const quant::AccuracyReport& r) {
+  double cosine = 1;
+  for (const auto& o : r.outputs) {
+    if (o.classifier) return fmt::format("top-1 {:.2f} %", 100 * o.top1_agreement());
+    cosine = std::min(cosine, o.cosine);
+  }
+  return fmt::format("cosine {:.5f}", cosine);
+}
+
+std::string fallback_table(const quant::FallbackResult& fb) {
+  std::string out;
+  if (!fb.ranking.empty()) {
+    out += "  most sensitive layers (relative output error removed by keeping the layer in FP32):\n";
+    for (size_t i = 0; i < fb.ranking.size() && i < 10; ++i)
+      out += fmt::format("    {:>2}. {:<36} {:<12} {:.3g} of {:.3g}\n", i + 1, fb.ranking[i].node, fb.ranking[i].op_type,
+                         fb.ranking[i].gain(), fb.ranking[i].error_all);
+  }
+  out += fmt::format("  {:<4} {:<36} {:>16} {:>11} {:>9}  {}\n", "step", "kept in FP32", "accuracy", "ms/batch", "vs fp32",
+                     "verdict");
+  for (size_t i = 0; i < fb.steps.size(); ++i) {
+    const auto& s = fb.steps[i];
+    out += fmt::format("  {:<4} {:<36} {:>16} {:>11.2f} {:>8.2f}x  {}\n", i,
+                       s.fp32_nodes.empty() ? std::string("(none)") : "+" + s.fp32_nodes.back(), headline(s.report),
+                       s.ms_per_batch, s.ms_per_batch > 0 ? fb.fp32_ms_per_batch / s.ms_per_batch : 0.0,
+                       s.verdict.pass ? "PASS" : "FAIL");
+  }
+  const auto& last = fb.steps.back();
+  if (fb.met && !last.fp32_nodes.empty()) {
+    std::string names;
+    for (const auto& n : last.fp32_nodes) names += (names.empty() ? "" : ",") + n;
+    out += fmt::format("result     budget met with {} layer(s) in FP32: --keep-fp32 {}\n", last.fp32_nodes.size(), names);
+  } else if (!fb.met) {
+    out += "result     budget not met: the precision is not accurate enough for this model within the layers tried; "
+           "keep it in FP32 or BF16\n";
+  }
+  out += fmt::format("           (time: median of the first batch; fp32 {:.2f} ms/batch)\n", fb.fp32_ms_per_batch);
+  return out;
 }
 
 int validate(ValidateArgs a) {
@@ -119,6 +163,7 @@ int validate(ValidateArgs a) {
 
   install_interrupt_handler();
   quant::AccuracyMeter meter(*budget);
+  std::vector<quant::Outputs> ref_outputs;  // kept for the fallback
   double ref_s = 0, cand_s = 0;
   size_t done = 0;
   auto last_report = clock::now();
@@ -134,6 +179,7 @@ int validate(ValidateArgs a) {
     cand_s += seconds_since(r0);
     Status st = meter.add(*ref_out, *cand_out, labels.empty() ? nullptr : &labels[i]);
     if (!st.ok()) return error(Status(st.code(), fmt::format("batch {}: {}", i, st.message())));
+    if (a.fallback) ref_outputs.push_back(std::move(ref_out).value());
     ++done;
     // On a terminal, a line rewritten in place; otherwise a line every 10 s and at the end.
     if (progress && batches->size() > 1) {
@@ -158,6 +204,24 @@ int validate(ValidateArgs a) {
   std::cout << (verdict.pass ? "verdict    PASS\n" : "verdict    FAIL\n");
   for (const auto& reason : verdict.reasons) std::cout << "  " << reason << "\n";
 
+  nlohmann::json fallback_json;
+  bool pass = verdict.pass;
+  if (a.fallback && !verdict.pass && a.precision.precision != "fp32") {
+    quant::FallbackOptions fo;
+    fo.max_layers = a.max_fallback_layers;
+    fo.ranking_batches = a.ranking_batches;
+    if (progress) fo.progress = [](const std::string& line) { std::cerr << "  " << line << "\n"; };
+    std::cout << fmt::format("\nfallback   ranking the {} layers by the output error each adds (one kept in FP32 at a "
+                             "time, first {} batch(es)), then keeping the most sensitive in FP32 until the budget is met\n",
+                             a.precision.precision, a.ranking_batches);
+    auto fb = quant::fallback_until_budget(a.model, cand_options, *batches, labels, ref_outputs, *budget, fo);
+    if (!fb.ok()) return error(fb.status());
+    std::cout << fallback_table(*fb);
+    fallback_json = quant::to_json(*fb);
+    pass = fb->met;
+  }
+
+
   if (!a.json_file.empty()) {
     nlohmann::json j = {{"model", a.model},
                         {"precision", a.precision.precision},
@@ -176,9 +240,10 @@ int validate(ValidateArgs a) {
                           {"method", a.precision.method},
                           {"percentile", a.precision.percentile},
                           {"limit", a.precision.calibration_limit}};
+    if (!fallback_json.is_null()) j["fallback"] = fallback_json;
     if (Status st = write_file_atomic(a.json_file, j.dump(2) + "\n"); !st.ok()) return error(st);
   }
-  return verdict.pass ? kExitPass : kExitFail;
+  return pass ? kExitPass : kExitFail;
 }
 
 }  // namespace
@@ -221,6 +286,13 @@ CommandRunner add_validate_command(CLI::App& app) {
                          ->check(CLI::Range(-1.0, 1.0));
   cmd->add_option("--json", args->json_file, "write the report, budget and verdict as JSON to FILE");
   cmd->add_flag("--quiet,-q", args->quiet, "no progress lines on stderr");
+  cmd->add_flag("--fallback", args->fallback,
+                "when the budget is missed: rank the layers by sensitivity and keep the most sensitive in FP32 until "
+                "it is met (prints the --keep-fp32 list)");
+  cmd->add_option("--max-fallback-layers", args->max_fallback_layers, "--fallback: at most this many layers (0 = all)")
+      ->default_val(0);
+  cmd->add_option("--ranking-batches", args->ranking_batches, "--fallback: batches used to rank the layers (0 = all)")
+      ->default_val(4);
   return [args]() { return validate(*args); };
 }
 

@@ -52,10 +52,22 @@ struct SessionOptions {
   /// backend: "fp32"; "bf16" (BF16 inputs and weights, FP32 accumulation; norms, softmax and
   /// reductions stay FP32; refused where the CPU has no native BF16); "int8" (static
   /// quantization: per-channel symmetric INT8 weights, activations quantized with the ranges in
-  /// `activation_ranges`; an op whose input or output has no range stays FP32).
+  /// `activation_ranges`; an op whose input or output has no range stays FP32); "int8-dynamic"
+  /// (Gemm/MatMul with constant weights only: INT8 weights, each run's activations quantized
+  /// with their own largest |value|, no calibration; for transformers).
   std::string precision = "fp32";
   /// Calibrated ranges of the optimized graph's values, by value name (for precision "int8").
   std::map<std::string, ActivationRange> activation_ranges;
+  /// Nodes of the optimized graph (by name; a node without a name by its first output) kept in
+  /// FP32 at precision bf16/int8: the accuracy fallback of quant::fallback_until_budget.
+  std::vector<std::string> fp32_nodes;
+};
+
+/// One step of a session's plan: a node of the optimized graph and what runs it.
+struct PlanStepInfo {
+  std::string node;            // the node's name, or its first output when it has none
+  std::string op_type;
+  std::string implementation;  // "cpu:onednn:conv[int8(u8->u8)]"
 };
 
 /// What the optimization pipeline did when the session was created.
@@ -141,6 +153,8 @@ class Session {
   const ir::Graph& graph() const;
   /// One line per node: its implementation and, with `declines`, why faster candidates declined.
   std::vector<std::string> describe_plan(bool declines = false) const;
+  /// The plan's steps in execution order (main graph).
+  std::vector<PlanStepInfo> plan_steps() const;
 
   /// Runs the model. Inputs are checked against the model (names, dtype, rank, static dims).
   Expected<std::map<std::string, Tensor>> run(const std::map<std::string, Tensor>& inputs,

@@ -53,6 +53,12 @@ std::vector<const ir::Node*> NodeContext::consumers_of(const std::string& value)
   return out;
 }
 
+bool NodeContext::kept_fp32(const ir::Node* n) const {
+  if (!fp32_nodes) return false;
+  const ir::Node& x = n ? *n : node;
+  return fp32_nodes->count(x.name.empty() ? (x.outputs.empty() ? std::string() : x.outputs[0]) : x.name) > 0;
+}
+
 bool NodeContext::is_graph_output(const std::string& value) const {
   for (const auto& o : graph.outputs)
     if (o.name == value) return true;

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@ struct NodeContext {
   std::string precision = "fp32";
   /// Calibrated ranges of values (precision "int8"); nullptr when none.
   const std::map<std::string, ActivationRange>* ranges = nullptr;
+  /// Nodes kept in FP32 whatever the precision (SessionOptions::fp32_nodes); nullptr: none.
+  const std::set<std::string>* fp32_nodes = nullptr;
 
   size_t num_inputs() const { return node.inputs.size(); }
   bool has_input(size_t i) const { return i < node.inputs.size() && !node.inputs[i].empty(); }
@@ -39,6 +42,8 @@ struct NodeContext {
   const ActivationRange* range_of(const std::string& value) const;
   /// Nodes of the graph that read `value` (empty for a graph output that nothing else reads).
   std::vector<const ir::Node*> consumers_of(const std::string& value) const;
+  /// True if `n` (this node by default) is one of fp32_nodes.
+  bool kept_fp32(const ir::Node* n = nullptr) const;
   /// True if `value` is an output of the graph.
   bool is_graph_output(const std::string& value) const;
 };

@@ -5,10 +5,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
+#include "hwopt/session.h"
 #include "hwopt/status.h"
 #include "ir/graph.h"
 #include "onnx/import.h"
@@ -41,15 +43,20 @@ class PassContext {
   std::string unique_name(const std::string& base);
   /// Adds a line to the pipeline report (e.g. a constant left unfolded because of its size).
   void note(std::string line) { notes_.push_back(std::move(line)); }
+  /// Records the quantization range a model states for value `name` (fold_qdq); a later record
+  /// of the same name replaces it. The pipeline reports them as PipelineReport::activation_ranges.
+  void record_range(const std::string& name, const ActivationRange& range) { ranges_[name] = range; }
 
   size_t fold_limit_bytes() const { return fold_limit_bytes_; }
   const std::vector<std::string>& notes() const { return notes_; }
+  const std::map<std::string, ActivationRange>& ranges() const { return ranges_; }
 
  private:
   onnx_import::Model* model_;
   size_t fold_limit_bytes_;
   std::unordered_set<std::string> names_;
   std::vector<std::string> notes_;
+  std::map<std::string, ActivationRange> ranges_;
 };
 
 /// A graph rewrite. `run` applies it to one graph (the pipeline calls it for the main graph and
@@ -62,6 +69,9 @@ class Pass {
   virtual std::string name() const = 0;
   /// One line saying what the pass does.
   virtual std::string description() const = 0;
+  /// False for a pass that changes what the graph computes (e.g. fold_qdq drops the quantization
+  /// a QDQ model simulates): the pipeline runs it only when PipelineOptions::enabled names it.
+  virtual bool on_by_default() const { return true; }
   virtual Expected<int> run(ir::Graph& graph, PassContext& ctx) = 0;
 };
 

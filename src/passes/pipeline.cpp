@@ -10,6 +10,9 @@
 namespace hwopt::passes {
 
 // Why this order:
+//  0. fold_qdq (off by default; the session runs it at precision int8) before everything: it
+//     turns a QDQ model's DequantizeLinear weights into float constants and its Q/DQ pairs into
+//     recorded ranges, so every later pass sees the plain float graph it knows how to fuse.
 //  1. fold_constants first: Constant nodes become initializers and shape computations collapse to
 //     constants, so every later pass sees weights, biases and shapes as constants.
 //  2. infer_shapes right after folding: with shape computations folded or propagated, it fills in
@@ -33,6 +36,7 @@ namespace hwopt::passes {
 //     folded or fused nodes, dropout masks, shape computations).
 std::vector<std::unique_ptr<Pass>> default_passes() {
   std::vector<std::unique_ptr<Pass>> p;
+  p.push_back(make_fold_qdq());
   p.push_back(make_fold_constants());
   p.push_back(make_infer_shapes());
   p.push_back(make_eliminate_identity());
@@ -75,15 +79,16 @@ Expected<int> run_pass_recursive(Pass& pass, ir::Graph& graph, PassContext& ctx)
 Status run_pipeline(onnx_import::Model& model, const PipelineOptions& options, PipelineReport* report) {
   if (!model.graph) return Status(StatusCode::invalid_argument, "the model has no graph");
   auto passes = default_passes();
-  for (const auto& name : options.disabled) {
-    bool known = false;
-    for (const auto& p : passes) known |= p->name() == name;
-    if (!known) {
-      std::string valid;
-      for (const auto& p : passes) valid += (valid.empty() ? "" : ", ") + p->name();
-      return Status(StatusCode::invalid_argument, fmt::format("unknown pass '{}' (passes: {})", name, valid));
+  for (const auto* names : {&options.disabled, &options.enabled})
+    for (const auto& name : *names) {
+      bool known = false;
+      for (const auto& p : passes) known |= p->name() == name;
+      if (!known) {
+        std::string valid;
+        for (const auto& p : passes) valid += (valid.empty() ? "" : ", ") + p->name();
+        return Status(StatusCode::invalid_argument, fmt::format("unknown pass '{}' (passes: {})", name, valid));
+      }
     }
-  }
   PassContext ctx(model, options.fold_limit_bytes);
   PipelineReport local;
   PipelineReport& rep = report ? *report : local;
@@ -92,7 +97,7 @@ Status run_pipeline(onnx_import::Model& model, const PipelineOptions& options, P
   for (auto& pass : passes) {
     PassResult r;
     r.name = pass->name();
-    r.enabled = !options.disabled.count(r.name);
+    r.enabled = !options.disabled.count(r.name) && (pass->on_by_default() || options.enabled.count(r.name));
     if (r.enabled) {
       const size_t before = model.graph->total_nodes();
       const auto t0 = std::chrono::steady_clock::now();
@@ -109,6 +114,7 @@ Status run_pipeline(onnx_import::Model& model, const PipelineOptions& options, P
     rep.passes.push_back(r);
   }
   rep.notes = ctx.notes();
+  rep.activation_ranges = ctx.ranges();
   rep.nodes_after = model.graph->total_nodes();
   return Status::OK();
 }

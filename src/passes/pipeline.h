@@ -1,6 +1,7 @@
 // The ordered list of graph optimization passes and the function that runs it over a model.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -15,6 +16,9 @@ namespace hwopt::passes {
 struct PipelineOptions {
   /// Names of passes to skip; an unknown name is an invalid_argument error listing the valid ones.
   std::set<std::string> disabled;
+  /// Names of passes that are off by default (Pass::on_by_default() false) to run, unless also
+  /// disabled; an unknown name is an invalid_argument error as for `disabled`.
+  std::set<std::string> enabled;
   /// Largest result constant folding creates, per folded output; larger ones stay unfolded.
   size_t fold_limit_bytes = kDefaultFoldLimitBytes;
 };
@@ -31,6 +35,8 @@ struct PipelineReport {
   std::vector<PassResult> passes;
   /// Things the passes chose not to do that the user may want to know (e.g. constants left unfolded).
   std::vector<std::string> notes;
+  /// Quantization ranges the model carried, by value name (fold_qdq; empty otherwise).
+  std::map<std::string, ActivationRange> activation_ranges;
   size_t nodes_before = 0, nodes_after = 0;  // including subgraphs
 };
 

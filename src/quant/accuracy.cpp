@@ -63,13 +63,13 @@ Expected<AccuracyBudget> default_budget(const std::string& precision) {
     b.rtol = 1.6e-2;
     b.atol = 1e-3;
     b.rtol_of_scale = true;
-  } else if (precision == "int8") {
+  } else if (precision == "int8" || precision == "int8-dynamic") {
     b.min_top1_agreement = 0.99;
     b.max_accuracy_drop = 0.01;
     b.min_cosine = 0.99;
   } else {
     return Status(StatusCode::invalid_argument,
-                  fmt::format("no accuracy budget for precision '{}' (known: fp32, fp16, bf16, int8)", precision));
+                  fmt::format("no accuracy budget for precision '{}' (known: fp32, fp16, bf16, int8, int8-dynamic)", precision));
   }
   return b;
 }

@@ -37,8 +37,9 @@ struct AccuracyBudget {
 };
 
 /// The defaults per precision: "fp32" (rewrites) rtol 1e-5 / atol 1e-5; "fp16" rtol 1e-3 /
-/// atol 1e-3 and "bf16" rtol 1.6e-2 / atol 1e-3, both with rtol of the output's scale; "int8" top-1 agreement >= 0.99 and task-accuracy
-/// drop <= 0.01 for classifiers, cosine >= 0.99 for other outputs. Other names: invalid_argument.
+/// atol 1e-3 and "bf16" rtol 1.6e-2 / atol 1e-3, both with rtol of the output's scale; "int8"
+/// and "int8-dynamic": top-1 agreement >= 0.99 and task-accuracy drop <= 0.01 for classifiers,
+/// cosine >= 0.99 for other outputs. Other names: invalid_argument.
 Expected<AccuracyBudget> default_budget(const std::string& precision);
 
 /// The comparison of one output over every batch added.

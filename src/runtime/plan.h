@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -20,6 +21,7 @@ struct PlanOptions {
   int threads = 0;                     // intra-op threads; 0 = physical cores
   std::string precision = "fp32";      // SessionOptions::precision
   std::map<std::string, ActivationRange> ranges;  // SessionOptions::activation_ranges
+  std::set<std::string> fp32_nodes;                // SessionOptions::fp32_nodes
 };
 
 struct PlanStep {

@@ -32,8 +32,9 @@ TensorInfo to_info(const ir::ValueInfo& vi) {
 // The precision must be one hwopt knows, on a backend and CPU that can run it.
 Status check_precision(const SessionOptions& options) {
   const std::string& p = options.precision;
-  if (p != "fp32" && p != "bf16" && p != "int8")
-    return Status(StatusCode::invalid_argument, fmt::format("unknown precision '{}' (fp32, bf16 or int8)", p));
+  if (p != "fp32" && p != "bf16" && p != "int8" && p != "int8-dynamic")
+    return Status(StatusCode::invalid_argument,
+                  fmt::format("unknown precision '{}' (fp32, bf16, int8 or int8-dynamic)", p));
   if (p == "fp32") return Status::OK();
   if (options.backend != "cpu")
     return Status(StatusCode::invalid_argument,
@@ -43,9 +44,6 @@ Status check_precision(const SessionOptions& options) {
     return Status(StatusCode::unsupported,
                   "precision bf16: this CPU has no native BF16 arithmetic (AVX-512 BF16 or AMX); emulated BF16 "
                   "would be slower than fp32, so keep fp32");
-  if (p == "int8" && options.activation_ranges.empty())
-    return Status(StatusCode::invalid_argument,
-                  "precision int8 needs calibrated activation ranges (quant::calibrate, or hwopt's --calibration)");
   for (const auto& [name, r] : options.activation_ranges)
     if (!std::isfinite(r.min) || !std::isfinite(r.max) || !std::isfinite(r.threshold) || r.threshold < 0 || r.min > r.max)
       return Status(StatusCode::invalid_argument,
@@ -65,9 +63,16 @@ Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, co
   if (!model.ok()) return model.status();
   HWOPT_RETURN_IF_ERROR(check_precision(options));
   auto t_opt = Clock::now();
-  if (options.optimize) {
+  const bool int8 = options.precision == "int8";
+  std::map<std::string, ActivationRange> ranges = options.activation_ranges;
+  if (options.optimize || int8) {
     passes::PipelineOptions popts;
     popts.disabled.insert(options.disabled_passes.begin(), options.disabled_passes.end());
+    // At int8 the Q/DQ pairs of a QDQ model become ranges (passes/fold_qdq.cpp), optimizing or not.
+    if (int8) popts.enabled.insert("fold_qdq");
+    if (!options.optimize)
+      for (const auto& name : passes::pass_names())
+        if (name != "fold_qdq") popts.disabled.insert(name);
     passes::PipelineReport report;
     HWOPT_RETURN_IF_ERROR(passes::run_pipeline(model.value(), popts, &report));
     summary.ran = true;
@@ -77,8 +82,13 @@ Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, co
       summary.ms += p.ms;
       if (p.enabled) summary.rewrites.emplace_back(p.name, p.rewrites);
     }
+    ranges.insert(report.activation_ranges.begin(), report.activation_ranges.end());  // explicit ranges win
   }
-  times.optimize_ms = options.optimize ? ms_since(t_opt) : 0;
+  if (int8 && ranges.empty())
+    return Status(StatusCode::invalid_argument,
+                  "precision int8 needs calibrated activation ranges (quant::calibrate, hwopt's --calibration, or a "
+                  "QDQ model that carries them)");
+  times.optimize_ms = options.optimize || int8 ? ms_since(t_opt) : 0;
   auto t_plan = Clock::now();
   if (options.max_memory_mb > 0 && options.max_memory_mb > SIZE_MAX / (size_t{1} << 20))
     return Status(StatusCode::invalid_argument, fmt::format("max_memory_mb {} is too large", options.max_memory_mb));
@@ -86,7 +96,8 @@ Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, co
   po.backend = options.backend;
   po.threads = options.threads;
   po.precision = options.precision;
-  po.ranges = options.activation_ranges;
+  po.ranges = std::move(ranges);
+  po.fp32_nodes.insert(options.fp32_nodes.begin(), options.fp32_nodes.end());
   auto plan = Plan::create(model->graph, po);
   if (!plan.ok()) return plan.status();
   plan_slot = std::move(plan).value();
@@ -142,6 +153,14 @@ size_t Session::planned_unknown_values() const { return plan_->main().planned_un
 size_t Session::num_nodes() const { return plan_->graph().total_nodes(); }
 
 const ir::Graph& Session::graph() const { return plan_->graph(); }
+
+std::vector<PlanStepInfo> Session::plan_steps() const {
+  std::vector<PlanStepInfo> out;
+  for (const auto& step : plan_->main().steps)
+    out.push_back({step.node->name.empty() ? step.node->outputs.at(0) : step.node->name, step.node->op_type,
+                   step.implementation});
+  return out;
+}
 
 std::vector<std::string> Session::describe_plan(bool declines) const {
   std::vector<std::string> lines;

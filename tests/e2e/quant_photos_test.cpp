@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include "quant/accuracy.h"
 #include "quant/calibrate.h"
 #include "quant/dataset.h"
+#include "quant/sensitivity.h"
 
 #ifndef HWOPT_SOURCE_DIR
 #error "HWOPT_SOURCE_DIR must be defined"
@@ -117,6 +119,52 @@ TEST_F(QuantPhotos, MobileNetV2Int8KeepsTop1) {
       EXPECT_GE(probs.top1_agreement(), 0.95);
     }
   }
+}
+
+// MinMax ranges miss the 99 % agreement here; the fallback ranks the layers and keeps the most
+// sensitive ones in FP32 until the budget is met, and those layers then run in FP32.
+TEST_F(QuantPhotos, FallbackKeepsSensitiveLayersInFp32UntilTheBudgetIsMet) {
+  SessionOptions fp32;
+  fp32.backend = "cpu";
+  fp32.optimize = true;
+  SessionOptions options = fp32;
+  options.precision = "int8";
+  options.activation_ranges = calibration(CalibrationMethod::minmax);
+  auto ref = Session::load(kModel.string(), fp32);
+  ASSERT_TRUE(ref.ok());
+  auto all = load_dataset((dir_ / "images.npy").string(), ref.value()->inputs(), 10);
+  ASSERT_TRUE(all.ok());
+  const std::vector<Batch> batches(all->begin() + kCalibrationSamples / 10, all->end());
+  auto reference = run_batches(**ref, batches);
+  ASSERT_TRUE(reference.ok());
+  FallbackOptions fo;
+  fo.max_layers = 8;
+  auto fb = fallback_until_budget(kModel.string(), options, batches, {}, *reference, *default_budget("int8"), fo);
+  ASSERT_TRUE(fb.ok()) << fb.status().to_string();
+  ASSERT_GE(fb->steps.size(), 2u) << "all-int8 MinMax was expected to miss the budget on these photos";
+  EXPECT_FALSE(fb->steps[0].verdict.pass);
+  EXPECT_TRUE(fb->met);
+  ASSERT_FALSE(fb->ranking.empty());
+  for (size_t i = 1; i < fb->ranking.size(); ++i) EXPECT_GE(fb->ranking[i - 1].gain(), fb->ranking[i].gain());
+  const auto& kept = fb->steps.back().fp32_nodes;
+  ASSERT_FALSE(kept.empty());
+  EXPECT_EQ(kept[0], fb->ranking[0].node);
+  // The kept layers run in FP32, the others stay INT8.
+  options.fp32_nodes = kept;
+  auto cand = Session::load(kModel.string(), options);
+  ASSERT_TRUE(cand.ok());
+  size_t int8 = 0;
+  for (const auto& step : cand.value()->plan_steps()) {
+    const bool is_kept = std::find(kept.begin(), kept.end(), step.node) != kept.end();
+    if (is_kept) {
+      EXPECT_EQ(step.implementation.find("[int8("), std::string::npos) << step.node;
+    }
+    if (step.implementation.find("[int8(") != std::string::npos) ++int8;
+  }
+  EXPECT_GE(int8, 40u);
+  std::cout << "kept in FP32:";
+  for (const auto& k : kept) std::cout << " " << k;
+  std::cout << "\n";
 }
 
 TEST_F(QuantPhotos, MobileNetV2Bf16KeepsTop1) {

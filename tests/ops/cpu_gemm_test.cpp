@@ -75,7 +75,7 @@ TEST(CpuGemm, ReducedPrecisionMatchesReference) {
                                        {3, 50, 20, false, false, 0.5f, 2.f, {1, 20}, true},
                                        {8, 40, 12, true, true, 1.f, 1.f, {}, false}};
   uint32_t seed = 700;
-  for (const std::string precision : {"bf16", "int8"})
+  for (const std::string precision : {"bf16", "int8", "int8-dynamic"})
     for (const auto& g : cases) {
       seed += 3;
       std::vector<ir::Attribute> attrs = {testing::attr_i("transA", g.ta), testing::attr_i("transB", g.tb),
@@ -88,7 +88,9 @@ TEST(CpuGemm, ReducedPrecisionMatchesReference) {
       auto cpu = testing::run_backend_op("cpu", "Gemm", inputs, attrs, 13, 1, "", {1, 2}, 2, precision,
                                          {{"in0", testing::range_of(inputs[0])}});
       ASSERT_TRUE(cpu.error.empty()) << cpu.error;
-      EXPECT_EQ(cpu.implementation, precision == "bf16" ? "cpu:onednn:gemm[bf16(->f32)]" : "cpu:onednn:gemm[int8(s8->f32)]")
+      EXPECT_EQ(cpu.implementation, precision == "bf16"           ? "cpu:onednn:gemm[bf16(->f32)]"
+                                    : precision == "int8-dynamic" ? "cpu:onednn:gemm[int8-dynamic]"
+                                                                  : "cpu:onednn:gemm[int8(s8->f32)]")
           << what;
       testing::expect_within_precision(cpu.out(), ref.out(), precision == "bf16" ? 0.01 : 0.03,
                                        testing::max_abs(ref.out()), 0.998, what);

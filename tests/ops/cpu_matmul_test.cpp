@@ -115,7 +115,7 @@ TEST(CpuMatMul, ReducedPrecisionMatchesReference) {
   const std::vector<std::vector<ir::Attribute>> acts = {{}, {testing::attr_s("activation", "Gelu")},
                                                         {testing::attr_s("activation", "Relu")}};
   uint32_t seed = 900;
-  for (const std::string precision : {"bf16", "int8"})
+  for (const std::string precision : {"bf16", "int8", "int8-dynamic"})
     for (const auto& [as, bs] : shapes)
       for (const auto& act : acts)
         for (bool positive : {false, true}) {
@@ -131,10 +131,11 @@ TEST(CpuMatMul, ReducedPrecisionMatchesReference) {
           auto cpu = testing::run_backend_op("cpu", "FusedMatMul", inputs, act, 1, 1, "ai.hwopt", {1, 2}, 2, precision,
                                              {{"in0", testing::range_of(a)}});
           ASSERT_TRUE(cpu.error.empty()) << cpu.error;
-          EXPECT_EQ(cpu.implementation, precision == "bf16" ? std::string("cpu:onednn:matmul[bf16(->f32)]")
-                                                            : std::string("cpu:onednn:matmul[int8(") +
-                                                                  (positive ? "u8" : "s8") + "->f32)]")
-              << what;
+          const std::string want = precision == "bf16"           ? std::string("cpu:onednn:matmul[bf16(->f32)]")
+                                   : precision == "int8-dynamic" ? std::string("cpu:onednn:matmul[int8-dynamic]")
+                                                                 : std::string("cpu:onednn:matmul[int8(") +
+                                                                       (positive ? "u8" : "s8") + "->f32)]";
+          EXPECT_EQ(cpu.implementation, want) << what;
           testing::expect_within_precision(cpu.out(), ref.out(), precision == "bf16" ? 0.01 : 0.03,
                                            testing::max_abs(linear.out()), 0.998, what);
         }

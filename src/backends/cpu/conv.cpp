@@ -77,9 +77,28 @@ std::string check_conv(const NodeContext& nc) {
 
 // A Conv/FusedConv that the oneDNN candidate will take can read its inputs quantized.
 bool reads_int8(const NodeContext& nc, const ir::Node& n) {
-  if (n.op_type != "Conv" && n.op_type != "FusedConv") return false;
-  NodeContext other{n, nc.graph, nc.threads, nc.precision, nc.ranges};
+  if ((n.op_type != "Conv" && n.op_type != "FusedConv") || nc.kept_fp32(&n)) return false;
+  NodeContext other{n, nc.graph, nc.threads, nc.precision, nc.ranges, nc.fp32_nodes};
   return check_conv(other).empty();
+}
+
+// The precision of a convolution: choose_precision(), except that an INT8 convolution with a
+// residual input writes FP32 unless the residual fits its destination. oneDNN adds the
+// residual as it is stored in the destination buffer, so a residual that can be negative cannot
+// go into a u8 destination (ReLU comes after the sum), nor one larger than the destination's
+// range into any INT8 one: either would be clipped before the addition.
+KernelPrecision conv_precision(const NodeContext& nc) {
+  KernelPrecision p = choose_precision(nc, reads_int8);
+  if (!p.int8() || p.dst == dnnl::memory::data_type::f32 || !nc.has_input(3)) return p;
+  const ActivationRange* rz = nc.range_of(nc.node.inputs[3]);
+  const ActivationRange* ry = nc.range_of(nc.node.outputs[0]);
+  const bool fits = rz && ry && rz->threshold <= ry->threshold &&
+                    (rz->min >= 0.f || p.dst == dnnl::memory::data_type::s8);
+  if (!fits) {
+    p.dst = dnnl::memory::data_type::f32;
+    p.dst_scale = 0.f;
+  }
+  return p;
 }
 
 struct ConvEntry {
@@ -96,7 +115,7 @@ class ConvKernel {
   ConvKernel(const NodeContext& nc, KernelFn reference)
       : attrs_(read_attrs(nc.node)),
         weights_(*nc.constant_input(1)),
-        prec_(choose_precision(nc, reads_int8)),
+        prec_(conv_precision(nc)),
         reference_(std::move(reference)) {
     if (nc.has_input(2)) bias_ = *nc.constant_input(2);
     if (prec_.int8()) qweights_ = quantize_per_channel(weights_);
@@ -238,7 +257,7 @@ Candidate conv_candidate(const char* op, const char* domain) {
   c.accepts_quantized = true;
   c.check = check_conv;
   c.make = make_conv;
-  c.variant = [](const NodeContext& nc) { return choose_precision(nc, reads_int8).label(); };
+  c.variant = [](const NodeContext& nc) { return conv_precision(nc).label(); };
   return c;
 }
 

@@ -72,13 +72,14 @@ struct GemmEntry {
   bool c_as_sum = false;  // C is copied into the output and added by a sum post-op
   dnnl::memory::desc src_desc;  // non-zero: A is converted to this (BF16/INT8) before the product
   float src_factor = 1.f;
+  bool dynamic = false;  // dynamic INT8 (bind_dynamic_int8); the bias (beta * C) is bias_holder
 };
 
 class GemmKernel {
  public:
   GemmKernel(const NodeContext& nc, KernelFn reference)
       : attrs_(read_attrs(nc.node)),
-        prec_(nc.constant_input(1) ? choose_precision(nc, nullptr) : KernelPrecision{}),
+        prec_(nc.constant_input(1) ? choose_precision(nc, nullptr, nullptr, true) : KernelPrecision{}),
         reference_(std::move(reference)) {
     if (const Tensor* b = nc.constant_input(1)) weights_ = *b;
     if (const Tensor* c = nc.constant_input(2)) c_const_ = *c;
@@ -133,14 +134,20 @@ class GemmKernel {
         }
       }
     }
-    const bool convert_a = !entry->src_desc.is_zero();
+    const bool convert_a = !entry->src_desc.is_zero() && !entry->dynamic;
     const Tensor a_src = convert_a ? reorder_view(a, entry->a_desc, entry->src_desc, entry->src_factor) : a;
     std::unordered_map<int, dnnl::memory> args{
         {DNNL_ARG_SRC, memory_of(a_src, convert_a ? entry->src_desc : entry->a_desc)},
         {DNNL_ARG_WEIGHTS, const_b ? entry->weights : memory_of(b, entry->b_desc)},
         {DNNL_ARG_DST, memory_of(dst, entry->dst_desc)},
         {DNNL_ARG_SCRATCHPAD, scratchpad_memory(entry->scratchpad_desc)}};
-    if (entry->bias_holder.defined()) args[DNNL_ARG_BIAS] = entry->bias;
+    std::vector<Tensor> holders;
+    if (entry->dynamic) {
+      bind_dynamic_int8(a, M, K, entry->src_desc, entry->bias_holder.defined() ? &entry->bias_holder : nullptr, N, args,
+                        holders);
+    } else if (entry->bias_holder.defined()) {
+      args[DNNL_ARG_BIAS] = entry->bias;
+    }
     entry->prim.execute(stream(), args);
     stream().wait();
   }
@@ -175,7 +182,8 @@ class GemmKernel {
             [&] { return reorder_weights(b, plain_desc({N, K}, DType::float32)); }, weights_cache_);
         e.weights = ip.weights;
         e.weights_holder = ip.weights_holder;
-        if (c_as_bias) {
+        e.dynamic = ip.dynamic;
+        if (c_as_bias && !ip.dynamic) {
           // INT8: oneDNN 2.x adds the bias to the accumulator, before the output scales.
           for (size_t n = 0; n < ip.acc_scales.size(); ++n) e.bias_holder.data<float>()[n] /= ip.acc_scales[n];
           e.bias = memory_of(e.bias_holder, ip.bias_desc);
@@ -237,7 +245,7 @@ Candidate gemm_candidate(const char* op, const char* domain) {
   c.domain = domain;
   c.check = check_gemm;
   c.variant = [](const NodeContext& nc) {
-    return nc.constant_input(1) ? choose_precision(nc, nullptr).label() : std::string();
+    return nc.constant_input(1) ? choose_precision(nc, nullptr, nullptr, true).label() : std::string();
   };
   c.make = make_gemm;
   return c;

@@ -134,6 +134,7 @@ struct MatMulEntry {
   dnnl::memory::desc src_desc;  // non-zero: A is converted to this (BF16/INT8) before the product
   float src_factor = 1.f;
   std::vector<float> acc_scales;  // INT8: the bias is divided by these
+  bool dynamic = false;           // dynamic INT8 (bind_dynamic_int8)
 };
 
 class MatMulKernel {
@@ -141,7 +142,7 @@ class MatMulKernel {
   MatMulKernel(const NodeContext& nc, KernelFn reference, bool fused)
       : attrs_(read_attrs(nc.node)),
         fused_(fused),
-        prec_(nc.constant_input(1) ? choose_precision(nc, nullptr) : KernelPrecision{}),
+        prec_(nc.constant_input(1) ? choose_precision(nc, nullptr, nullptr, true) : KernelPrecision{}),
         reference_(std::move(reference)) {
     if (const Tensor* b = nc.constant_input(1)) weights_ = *b;
   }
@@ -184,13 +185,20 @@ class MatMulKernel {
       if (!entry->ok) return run_plain(ctx, reference_);
     }
     Tensor& dst = ctx.allocate_output(0, DType::float32, p.out_shape);
-    const bool convert_a = !entry->src_desc.is_zero();
+    const bool convert_a = !entry->src_desc.is_zero() && !entry->dynamic;
     const Tensor a_src = convert_a ? reorder_view(a, p.a_desc, entry->src_desc, entry->src_factor) : a;
     std::unordered_map<int, dnnl::memory> args{
         {DNNL_ARG_SRC, memory_of(a_src, convert_a ? entry->src_desc : p.a_desc)},
         {DNNL_ARG_WEIGHTS, reorder_b ? entry->weights : memory_of(b, p.b_desc)},
         {DNNL_ARG_DST, memory_of(dst, p.dst_desc)},
         {DNNL_ARG_SCRATCHPAD, scratchpad_memory(entry->scratchpad_desc)}};
+    std::vector<Tensor> holders;
+    if (entry->dynamic) {
+      bind_dynamic_int8(a, p.rows, p.K, entry->src_desc, bias ? &bias_c : nullptr, p.N, args, holders);
+      entry->prim.execute(stream(), args);
+      stream().wait();
+      return;
+    }
     if (bias && !entry->acc_scales.empty()) {
       // INT8: oneDNN 2.x adds the bias to the accumulator, before the output scales.
       Tensor scaled(DType::float32, bias_c.shape());
@@ -223,6 +231,7 @@ class MatMulKernel {
         e.src_desc = ip.src_desc;
         e.src_factor = ip.src_factor;
         e.acc_scales = ip.acc_scales;
+        e.dynamic = ip.dynamic;
         e.prim = ip.prim;
       } else {
         dnnl::primitive_attr attr = user_scratchpad_attr();
@@ -257,7 +266,7 @@ Candidate matmul_candidate(const char* op, const char* domain, bool fused) {
   c.domain = domain;
   c.check = check_matmul;
   c.variant = [](const NodeContext& nc) {
-    return nc.constant_input(1) ? choose_precision(nc, nullptr).label() : std::string();
+    return nc.constant_input(1) ? choose_precision(nc, nullptr, nullptr, true).label() : std::string();
   };
   c.make = [fused](const NodeContext& nc, KernelFn reference) -> KernelFn {
     auto kernel = std::make_shared<MatMulKernel>(nc, std::move(reference), fused);

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -173,6 +174,8 @@ struct InnerProduct {
   dnnl::memory::desc bias_desc, scratchpad_desc;
   dnnl::memory weights;
   Tensor weights_holder;
+  bool dynamic = false;       // dynamic INT8: bind_dynamic_int8 supplies source, scale and bias
+  bool dynamic_bias = false;  // the bias is a post-op operand (binary add), not DNNL_ARG_BIAS
 };
 
 /// Makes the inner product for `prec` (precision.h): FP32; BF16 source and weights; or INT8
@@ -185,13 +188,43 @@ InnerProduct make_inner_product(int64_t M, int64_t K, int64_t N, bool bias, cons
   InnerProduct ip;
   dnnl::primitive_attr attr = user_scratchpad_attr();
   QuantizedWeights q;
-  if (prec.int8()) {
-    q = quantize_per_channel(weights_nk());
-    for (float ws : q.scales) ip.acc_scales.push_back(prec.src_scale * ws);
-    attr.set_output_scales(1 << 1, ip.acc_scales);
-    ip.src_factor = 1.f / prec.src_scale;
+  if (prec.int8()) q = quantize_per_channel(weights_nk());
+  if (prec.int8() && prec.dynamic) {
+    // The source's scale is known only at run time: the output scales hold the weights' scales,
+    // a binary-mul post-op multiplies by the source's scale, a binary-add one adds the bias (in
+    // real units), then the caller's post-ops follow.
+    using dt = dnnl::memory::data_type;
+    using tag = dnnl::memory::format_tag;
+    attr.set_output_scales(1 << 1, q.scales);
+    dnnl::post_ops dyn;
+    dyn.append_binary(dnnl::algorithm::binary_mul, dnnl::memory::desc({1, 1}, dt::f32, tag::ab));
+    if (bias) dyn.append_binary(dnnl::algorithm::binary_add, dnnl::memory::desc({1, N}, dt::f32, tag::ab));
+    for (int i = 0; i < ops.len(); ++i) {
+      if (ops.kind(i) == dnnl::primitive::kind::eltwise) {
+        float scale, alpha, beta;
+        dnnl::algorithm alg;
+        ops.get_params_eltwise(i, scale, alg, alpha, beta);
+        dyn.append_eltwise(scale, alg, alpha, beta);
+      } else if (ops.kind(i) == dnnl::primitive::kind::sum) {
+        float scale;
+        ops.get_params_sum(i, scale);
+        dyn.append_sum(scale);
+      } else {
+        throw dnnl::error(dnnl_unimplemented, "post-op kind not supported with dynamic INT8");
+      }
+    }
+    attr.set_post_ops(dyn);
+    ip.dynamic = true;
+    ip.dynamic_bias = bias;
+    bias = false;
+  } else {
+    if (prec.int8()) {
+      for (float ws : q.scales) ip.acc_scales.push_back(prec.src_scale * ws);
+      attr.set_output_scales(1 << 1, ip.acc_scales);
+      ip.src_factor = 1.f / prec.src_scale;
+    }
+    attr.set_post_ops(ops);
   }
-  attr.set_post_ops(ops);
   auto pd = inner_product_pd(M, K, N, bias, attr, prec.src, prec.weights);
   auto [mem, holder] = cache.get(pd.weights_desc(), [&] {
     return prec.int8() ? reorder_to(q.values, pd.weights_desc()) : reorder_to(weights_nk(), pd.weights_desc());
@@ -203,6 +236,42 @@ InnerProduct make_inner_product(int64_t M, int64_t K, int64_t N, bool bias, cons
   ip.scratchpad_desc = pd.scratchpad_desc();
   ip.prim = dnnl::inner_product_forward(pd);
   return ip;
+}
+
+/// The run-time part of a dynamic INT8 inner product (InnerProduct::dynamic): quantizes the
+/// dense [rows, K] FP32 source to s8 with its own scale (max|a| / 127) and binds it, the scale
+/// and the bias ([N], when the product has one) as the primitive's source and post-op operands.
+/// `holders` keeps the temporaries alive until the primitive has run.
+inline void bind_dynamic_int8(const Tensor& a, int64_t rows, int64_t K, const dnnl::memory::desc& src_desc,
+                              const Tensor* bias, int64_t N, std::unordered_map<int, dnnl::memory>& args,
+                              std::vector<Tensor>& holders) {
+  const float* src = a.data<float>();
+  const int64_t n = rows * K;
+  float amax = 0.f;
+#pragma omp parallel for reduction(max : amax) schedule(static)
+  for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(src[i]));
+  if (!std::isfinite(amax)) amax = 0.f;  // NaN/Inf: the product is garbage anyway; keep the scale sane
+  const float scale = amax > 0.f ? amax / kS8Levels : 1.f;
+  const float inv = 1.f / scale;
+  Tensor q = allocate_like(src_desc, DType::int8, {rows, K});
+  int8_t* dst = q.data<int8_t>();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i)
+    dst[i] = static_cast<int8_t>(std::clamp(std::nearbyint(src[i] * inv), -kS8Levels, kS8Levels));
+  Tensor s(DType::float32, {1, 1});
+  s.data<float>()[0] = scale;
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  args[DNNL_ARG_SRC] = memory_of(q, src_desc);
+  args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] =
+      memory_of(s, dnnl::memory::desc({1, 1}, dt::f32, tag::ab));
+  if (bias) {
+    Tensor b = bias->contiguous();
+    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1] = memory_of(b, dnnl::memory::desc({1, N}, dt::f32, tag::ab));
+    holders.push_back(b);
+  }
+  holders.push_back(q);
+  holders.push_back(s);
 }
 
 /// True if the primitive oneDNN chose is a reference (unoptimised) implementation.

@@ -25,6 +25,7 @@ std::string KernelPrecision::label() const {
       default: return "f32";
     }
   };
+  if (int8() && dynamic) return "int8-dynamic";
   if (int8()) return fmt::format("int8({}->{})", name(src), name(dst));
   if (bf16()) return fmt::format("bf16(->{})", name(dst));
   return "";
@@ -36,6 +37,7 @@ bool bf16_output_ok(const NodeContext& nc, const std::string& value) {
   if (consumers.empty()) return false;
   for (const ir::Node* n : consumers) {
     const std::string& op = n->op_type;
+    if (nc.kept_fp32(n)) return false;
     const bool ok = op == "Conv" || op == "FusedConv" || op == "MaxPool" || op == "AveragePool" || op == "Relu" ||
                     op == "Clip" || op == "Add" || op == "Concat";
     if (!ok) return false;
@@ -44,7 +46,7 @@ bool bf16_output_ok(const NodeContext& nc, const std::string& value) {
 }
 
 KernelPrecision choose_precision(const NodeContext& nc, bool (*int8_consumer)(const NodeContext&, const ir::Node&),
-                                 std::string* why_fp32) {
+                                 std::string* why_fp32, bool dynamic_ok) {
   using dt = dnnl::memory::data_type;
   KernelPrecision p;
   auto fp32 = [&](std::string why) {
@@ -53,9 +55,16 @@ KernelPrecision choose_precision(const NodeContext& nc, bool (*int8_consumer)(co
   };
   const std::string& x = nc.node.inputs.at(0);
   const std::string& y = nc.node.outputs.at(0);
+  if (nc.precision != "fp32" && nc.kept_fp32()) return fp32("kept in FP32 (SessionOptions::fp32_nodes)");
   if (nc.precision == "bf16") {
     p.src = p.weights = dt::bf16;
     p.dst = bf16_output_ok(nc, y) ? dt::bf16 : dt::f32;
+    return p;
+  }
+  if (nc.precision == "int8-dynamic") {
+    if (!dynamic_ok) return fp32("dynamic INT8 quantizes Gemm/MatMul weights only");
+    p.src = p.weights = dt::s8;
+    p.dynamic = true;
     return p;
   }
   if (nc.precision != "int8") return p;

@@ -30,6 +30,7 @@ struct KernelPrecision {
   dt src = dt::f32, weights = dt::f32, dst = dt::f32;
   float src_scale = 0.f;  // INT8: scale of the quantized source
   float dst_scale = 0.f;  // INT8 destination: its scale; 0 for a float destination
+  bool dynamic = false;   // INT8 with the source's scale computed per run (src_scale unused)
   bool int8() const { return weights == dt::s8; }
   bool bf16() const { return weights == dt::bf16; }
   /// "", "bf16" or "int8(u8->s8)": part of the implementation name shown in profiles.
@@ -39,8 +40,10 @@ struct KernelPrecision {
 /// The precision of a node reading its activation from input 0 and writing output 0.
 /// `int8_consumer` says whether a node reading the output can take it quantized; `why_fp32`
 /// receives the reason a node at precision int8/bf16 runs in fp32 (no range, ...).
+/// Precision "int8-dynamic" gives `dynamic_ok` callers (inner products) a dynamic INT8
+/// precision and the others FP32.
 KernelPrecision choose_precision(const NodeContext& nc, bool (*int8_consumer)(const NodeContext&, const ir::Node&),
-                                 std::string* why_fp32 = nullptr);
+                                 std::string* why_fp32 = nullptr, bool dynamic_ok = false);
 
 /// True if the output of the node may stay BF16 for all its readers (they are ops that read
 /// oneDNN layouts and are not precision-sensitive: convolutions, pooling, ReLU/Clip, Add, Concat).

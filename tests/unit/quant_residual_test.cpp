@@ -1,0 +1,95 @@
+// INT8 residual blocks: a ResNet downsample block, whose shortcut is a convolution without ReLU
+// (negative values) added before the block's ReLU. The residual is summed in the destination
+// buffer, so it must not be stored in a u8 destination (it was, and negative shortcut values
+// were clipped to 0: logits off by more than their own size).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "../malformed/model_builder.h"
+#include "hwopt/session.h"
+#include "quant/calibrate.h"
+
+namespace hwopt {
+namespace {
+
+std::vector<float> random_values(size_t n, uint32_t seed, float scale) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+// x -> Conv(3x3) -> Relu -> Conv(3x3) -> (+ Conv1x1(x) shortcut) -> Relu -> Conv(1x1) -> y
+onnx::ModelProto downsample_block() {
+  onnx::ModelProto m = test::make_model(13);
+  auto* g = m.mutable_graph();
+  const int64_t c = 16;
+  test::add_input(g, "x", onnx::TensorProto::FLOAT, {-1, c, 8, 8});
+  auto conv = [&](const std::string& in, const std::string& out, int64_t k, uint32_t seed) {
+    test::add_float_initializer(g, out + "_w", {c, c, k, k}, random_values(c * c * k * k, seed, 0.3f));
+    test::add_float_initializer(g, out + "_b", {c}, random_values(c, seed + 1, 0.1f));
+    auto* n = test::add_node(g, "Conv", {in, out + "_w", out + "_b"}, {out}, out);
+    if (k == 3) test::add_attr_ints(n, "pads", {1, 1, 1, 1});
+  };
+  conv("x", "a", 3, 1);
+  test::add_node(g, "Relu", {"a"}, {"a_relu"}, "relu_a");
+  conv("a_relu", "main", 3, 3);
+  conv("x", "shortcut", 1, 5);
+  test::add_node(g, "Add", {"main", "shortcut"}, {"sum"}, "add");
+  test::add_node(g, "Relu", {"sum"}, {"block"}, "relu_block");
+  conv("block", "y", 1, 7);
+  test::add_output(g, "y", onnx::TensorProto::FLOAT, {-1, c, 8, 8});
+  return m;
+}
+
+TEST(QuantResidual, Int8DownsampleBlockMatchesFp32) {
+  test::TempDir dir;
+  const std::string path = test::write_model(dir, downsample_block());
+  SessionOptions fp32;
+  fp32.backend = "cpu";
+  fp32.optimize = true;
+  std::vector<quant::Batch> batches;
+  for (uint32_t s = 0; s < 4; ++s) {
+    Tensor x(DType::float32, {2, 16, 8, 8});
+    auto v = random_values(static_cast<size_t>(x.numel()), 100 + s, 1.f);
+    std::copy(v.begin(), v.end(), x.data<float>());
+    batches.push_back({{"x", x}});
+  }
+  auto table = quant::calibrate(path, fp32, batches, {});
+  ASSERT_TRUE(table.ok()) << table.status().to_string();
+  SessionOptions int8 = fp32;
+  int8.precision = "int8";
+  int8.activation_ranges = *table;
+  auto ref = Session::load(path, fp32);
+  auto cand = Session::load(path, int8);
+  ASSERT_TRUE(ref.ok() && cand.ok());
+  // The residual convolution runs INT8 but writes FP32: its shortcut is negative.
+  bool residual_f32 = false;
+  for (const auto& s : cand.value()->plan_steps())
+    residual_f32 |= s.op_type == "FusedConv" && s.implementation.find("[int8(u8->f32)]") != std::string::npos;
+  EXPECT_TRUE(residual_f32);
+  for (const auto& b : batches) {
+    auto want = ref.value()->run(b);
+    auto got = cand.value()->run(b);
+    ASSERT_TRUE(want.ok() && got.ok());
+    const Tensor& w = want->at("y");
+    const Tensor& o = got->at("y");
+    double max_ref = 0, max_err = 0, dot = 0, nw = 0, no = 0;
+    for (int64_t i = 0; i < w.numel(); ++i) {
+      const double a = w.data<float>()[i], c = o.data<float>()[i];
+      max_ref = std::max(max_ref, std::fabs(a));
+      max_err = std::max(max_err, std::fabs(a - c));
+      dot += a * c;
+      nw += a * a;
+      no += c * c;
+    }
+    EXPECT_LT(max_err, 0.05 * max_ref);
+    EXPECT_GT(dot / std::sqrt(nw * no), 0.999);
+  }
+}
+
+}  // namespace
+}  // namespace hwopt
