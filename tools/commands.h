@@ -14,6 +14,7 @@ CommandRunner add_optimize_command(CLI::App& app);
 CommandRunner add_inspect_command(CLI::App& app);
 CommandRunner add_profile_command(CLI::App& app);
 CommandRunner add_bench_command(CLI::App& app);
+CommandRunner add_tune_command(CLI::App& app);
 CommandRunner add_validate_command(CLI::App& app);
 CommandRunner add_quantize_command(CLI::App& app);
 

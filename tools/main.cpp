@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   add(hwopt::cli::add_bench_command);
   add(hwopt::cli::add_validate_command);
   add(hwopt::cli::add_quantize_command);
+  add(hwopt::cli::add_tune_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,6 @@
 // `hwopt run`: load a model, run it on .npy or random inputs, print a summary and timing,
-// and write each output as DIR/<output name>.npy.
+// and write each output as DIR/<output name>.npy. The model may be a tuned artifact directory
+// (`hwopt tune -o DIR`): its plan.json gives the model and the configuration to run.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "core/npy.h"
 #include "model_inputs.h"
 #include "precision_options.h"
+#include "tune/artifact.h"
 
 namespace hwopt::cli {
 
@@ -35,7 +37,13 @@ struct RunArgs {
   bool no_optimize = false;
   std::vector<std::string> disabled_passes;
   PrecisionArgs precision;
+  bool relower = false;
 };
+
+// Options a tuned artifact fixes: giving one with an artifact is an error rather than silently
+// running something other than what was tuned. (--threads may still override.)
+constexpr const char* kPlanFixed[] = {"--backend",     "--precision",   "--calibration", "--calibration-table",
+                                      "--keep-fp32",   "--no-optimize", "--disable-pass"};
 
 int fail(const Status& st) {
   std::cerr << "error: " << st.to_string() << "\n";
@@ -52,26 +60,76 @@ std::string file_stem(const std::string& name) {
   return s;
 }
 
-int run(const RunArgs& a) {
+// Loads the tuned artifact in `a.model` into `so` and `model`, printing what was loaded.
+Expected<tune::LoadedPlan> load_artifact(const RunArgs& a, const CLI::App& cmd, SessionOptions& so, std::string& model) {
+  for (const char* name : kPlanFixed)
+    if (cmd.count(name) > 0)
+      return Status(StatusCode::invalid_argument,
+                    fmt::format("{} cannot be used with the tuned artifact '{}': its plan.json fixes that (run its "
+                                "model.onnx directly to choose yourself)",
+                                name, a.model));
+  auto plan = tune::load_plan(a.model, a.relower);
+  if (!plan.ok()) return plan.status();
+  so = plan->options;
+  so.check_finite = a.check_finite;
+  so.max_memory_mb = a.max_memory_mb;
+  if (cmd.count("--threads") > 0) so.threads = a.threads;
+  model = plan->model_path;
+  for (const auto& note : plan->notes) std::cout << "relower  " << note << "\n";
+  std::string precision = so.precision;
+  if (!plan->config.calibration_method.empty() && so.precision == "int8")
+    precision += fmt::format(" ({} calibration)", plan->config.calibration_method);
+  if (!so.fp32_nodes.empty()) precision += fmt::format(", {} node(s) kept in fp32", so.fp32_nodes.size());
+  std::cout << fmt::format("tuned    configuration loaded from {}: precision {}, {} thread(s){}, batch {}\n",
+                           (std::filesystem::path(a.model) / "plan.json").string(), precision, so.threads,
+                           so.threads == 0 ? " (physical cores)" : "", plan->config.batch);
+  return plan;
+}
+
+int run(const RunArgs& a, const CLI::App& cmd) {
   using clock = std::chrono::steady_clock;
   auto files = parse_pairs(a.inputs, "--input");
   if (!files.ok()) return fail(files.status());
   auto dims = parse_pairs(a.dims, "--dim");
   if (!dims.ok()) return fail(dims.status());
   SessionOptions so;
-  so.check_finite = a.check_finite;
-  so.backend = a.backend;
-  so.threads = a.threads;
-  so.optimize = !a.no_optimize;
-  so.disabled_passes = a.disabled_passes;
-  so.max_memory_mb = a.max_memory_mb;
-  if (Status st = apply_precision(a.model, a.precision, so); !st.ok()) return fail(st);
+  std::string model = a.model;
+  int64_t tuned_batch = 0;
+  if (tune::is_artifact_dir(a.model)) {
+    auto plan = load_artifact(a, cmd, so, model);
+    if (!plan.ok()) return fail(plan.status());
+    tuned_batch = plan->config.batch;
+  } else {
+    if (a.relower)
+      return fail(Status(StatusCode::invalid_argument,
+                         fmt::format("--relower applies to a tuned artifact directory (with plan.json); '{}' is not one", a.model)));
+    std::error_code ec;
+    if (std::filesystem::is_directory(a.model, ec))
+      return fail(Status(StatusCode::invalid_argument,
+                         fmt::format("'{}' is a directory without plan.json: give an ONNX file or a tuned artifact "
+                                     "directory (hwopt tune -o DIR)",
+                                     a.model)));
+    so.check_finite = a.check_finite;
+    so.backend = a.backend;
+    so.threads = a.threads;
+    so.optimize = !a.no_optimize;
+    so.disabled_passes = a.disabled_passes;
+    so.max_memory_mb = a.max_memory_mb;
+    if (Status st = apply_precision(a.model, a.precision, so); !st.ok()) return fail(st);
+  }
   auto t0 = clock::now();
-  auto session = Session::load(a.model, so);
+  auto session = Session::load(model, so);
   if (!session.ok()) return fail(session.status());
   double load_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
   const Session& s = *session.value();
-  std::cout << fmt::format("model    {} ({} nodes, loaded, optimized and planned in {:.1f} ms)\n", a.model, s.num_nodes(), load_ms);
+  std::cout << fmt::format("model    {} ({} nodes, loaded, optimized and planned in {:.1f} ms)\n", model, s.num_nodes(), load_ms);
+  // Random inputs of a tuned artifact get the batch it was tuned for (a symbolic leading dim
+  // not set with --dim).
+  if (tuned_batch > 0)
+    for (const auto& info : s.inputs())
+      if (!files->count(info.name) && info.has_shape && !info.shape.empty() && info.shape[0] < 0 &&
+          !info.dim_names.empty() && !info.dim_names[0].empty() && !dims->count(info.dim_names[0]))
+        (*dims)[info.dim_names[0]] = std::to_string(tuned_batch);
   if (s.optimization().ran) {
     std::string fired;
     for (const auto& [name, n] : s.optimization().rewrites)
@@ -121,7 +179,7 @@ int run(const RunArgs& a) {
     std::cout << fmt::format("output   {:<24} {}\n", info.name, summarize(outputs.at(info.name)));
   const bench::Summary t = bench::summarize(times);
   std::cout << fmt::format("time     {} run(s): median {:.2f} ms, min {:.2f} ms, max {:.2f} ms (backend {})\n", t.n,
-                           t.median, t.min, t.max, a.backend);
+                           t.median, t.min, t.max, so.backend);
   std::cout << fmt::format("memory   planned peak of intermediates {:.2f} MiB{}\n", s.planned_peak_bytes() / 1048576.0,
                            s.planned_unknown_values() ? fmt::format(" (+{} values sized only at run time)", s.planned_unknown_values()) : "");
   if (a.verbose) {
@@ -155,7 +213,7 @@ int run(const RunArgs& a) {
 CommandRunner add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("run", "Load a model, run it, print each output and the timing.");
-  cmd->add_option("model", args->model, "ONNX model file")->required();
+  cmd->add_option("model", args->model, "ONNX model file, or a tuned artifact directory (hwopt tune -o DIR)")->required();
   cmd->add_option("--input,-i", args->inputs, "NAME=FILE.npy: an input from a NumPy file (repeatable); inputs not given are random");
   cmd->add_option("--dim", args->dims, "NAME=SIZE: value of a symbolic dimension for random inputs (default 1)");
   cmd->add_option("--output-dir,-o", args->output_dir, "write each output as DIR/<output name>.npy");
@@ -174,7 +232,10 @@ CommandRunner add_run_command(CLI::App& app) {
   cmd->add_option("--disable-pass", args->disabled_passes, "skip an optimization pass (repeatable; see 'hwopt optimize --list-passes')");
   cmd->add_flag("--check-finite", args->check_finite, "fail if an input or output holds NaN or Inf");
   cmd->add_flag("--verbose,-v", args->verbose, "print the implementation and time of every node");
-  return [args]() { return run(*args); };
+  cmd->add_flag("--relower", args->relower,
+                "run a tuned artifact made on another CPU, re-lowered for this one (threads capped, bf16 -> fp32 where "
+                "unsupported)");
+  return [args, cmd]() { return run(*args, *cmd); };
 }
 
 }  // namespace hwopt::cli

@@ -1,0 +1,584 @@
+#include "tune/search.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <set>
+
+#include "bench/measure.h"
+#include "hw/cpu_info.h"
+#include "ir/graph.h"
+#include "quant/accuracy.h"
+#include "quant/calibrate.h"
+#include "quant/dataset.h"
+#include "quant/sensitivity.h"
+
+namespace hwopt::tune {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Samples in one validation batch (accuracy does not depend on the timed batch size).
+constexpr int64_t kValidationBatch = 8;
+// A candidate must beat the current best by more than the noise: the medians' relative CI
+// half-widths added, and at least this much.
+constexpr double kMinGain = 0.03;
+
+}  // namespace
+
+Status apply_preset(const std::string& preset, Requirements& r) {
+  r.preset = preset;
+  if (preset.empty()) return Status::OK();
+  if (preset == "online") {
+    r.goal = Goal::latency;
+    r.min_batch = r.max_batch = 1;
+  } else if (preset == "batch") {
+    r.goal = Goal::throughput;
+    r.min_batch = 1;
+    r.max_batch = 64;
+  } else if (preset == "edge") {
+    r.goal = Goal::latency;
+    r.min_batch = r.max_batch = 1;
+    if (r.max_threads == 0) r.max_threads = 1;
+  } else {
+    return Status(StatusCode::invalid_argument, fmt::format("unknown preset '{}' (online, batch or edge)", preset));
+  }
+  return Status::OK();
+}
+
+SessionOptions session_options(const Config& c, const std::map<std::string, ActivationRange>& ranges) {
+  SessionOptions o;
+  o.backend = "cpu";
+  o.optimize = true;
+  o.threads = c.threads;
+  o.precision = c.precision;
+  o.fp32_nodes = c.fp32_nodes;
+  if (c.precision == "int8") o.activation_ranges = ranges;
+  return o;
+}
+
+namespace {
+
+class Search {
+ public:
+  Search(std::string model, const TuneOptions& options) : model_(std::move(model)), o_(options), r_(options.requirements) {}
+
+  Expected<TuneResult> run() {
+    t0_ = Clock::now();
+    result_.model_path = model_;
+    result_.requirements = r_;
+    const hw::CpuInfo cpu = hw::detect_cpu();
+    result_.hardware.fingerprint = cpu.fingerprint();
+    result_.hardware.cpu_model = cpu.model;
+    result_.hardware.physical_cores = cpu.physical_cores;
+    for (const auto& [name, present] : cpu.features)
+      if (present) result_.hardware.features.push_back(name);
+    cores_ = std::max(1, cpu.usable_cores > 0 ? cpu.usable_cores : cpu.physical_cores);
+    if (r_.max_threads > 0) cores_ = std::min(cores_, r_.max_threads);
+    bf16_ = cpu.has("avx512_bf16") || cpu.has("amx_bf16");
+    vnni_ = cpu.has("avx512_vnni") || cpu.has("amx_int8") || cpu.has("avx_vnni");
+
+    HWOPT_RETURN_IF_ERROR(prepare());
+    // 1. Baseline: FP32 on all cores at the goal's batch.
+    Config base;
+    base.threads = cores_;
+    base.batch = r_.goal == Goal::throughput ? std::min<int64_t>(std::max<int64_t>(r_.min_batch, 8), r_.max_batch)
+                                             : r_.min_batch;
+    best_ = evaluate(base, "baseline");
+    if (best_ < 0 || !result_.candidates[best_].measured)
+      return Status(StatusCode::runtime_error, "the FP32 baseline could not be measured: " +
+                                                   (best_ >= 0 ? result_.candidates[best_].error : std::string("?")));
+    decide(best_, -1);
+    // 2. Precision, by the speed-up this CPU can give.
+    for (const Config& c : precision_candidates(result_.candidates[best_].config)) {
+      if (done()) break;
+      const int i = evaluate(c, "precision");
+      if (i < 0) continue;
+      if (!result_.candidates[i].accuracy_ok && c.precision == "int8") {
+        const int j = fallback(c, i);
+        if (j >= 0) decide(j, best_);
+      }
+      decide(i, best_);
+    }
+    // 3. Threads (latency): fewer threads can be faster for small models (less synchronisation).
+    if (r_.goal == Goal::latency)
+      for (int t = cores_ - 1; t >= 1 && !done(); --t) {
+        Config c = result_.candidates[best_].config;
+        c.threads = t;
+        decide(evaluate(c, "threads"), best_);
+      }
+    // 4. Batch size (throughput): the sweep, within the latency bound.
+    if (r_.goal == Goal::throughput)
+      for (int64_t b = r_.min_batch; b <= r_.max_batch && !done(); b *= 2) {
+        Config c = result_.candidates[best_].config;
+        if (b == c.batch) continue;
+        c.batch = b;
+        decide(evaluate(c, "batch"), best_);
+      }
+    finish();
+    return result_;
+  }
+
+ private:
+  Status prepare() {
+    SessionOptions fp32;
+    fp32.backend = "cpu";
+    fp32.optimize = true;
+    fp32.threads = cores_;
+    auto ref = Session::load(model_, fp32);
+    if (!ref.ok()) return ref.status();
+    reference_ = std::move(ref).value();
+    for (const auto& n : reference_->graph().nodes) ops_.insert(n.op_type);
+    if (!o_.calibration.empty()) {
+      auto cal = quant::load_dataset(o_.calibration, reference_->inputs(), kValidationBatch, o_.calibration_limit);
+      if (!cal.ok()) return Status(cal.status().code(), "calibration data: " + cal.status().message());
+      calibration_ = std::move(cal).value();
+    }
+    const std::string val = o_.validation.empty() ? o_.calibration : o_.validation;
+    if (!val.empty()) {
+      auto v = quant::load_dataset(val, reference_->inputs(), kValidationBatch, o_.validation_limit);
+      if (!v.ok()) return Status(v.status().code(), "validation data: " + v.status().message());
+      validation_ = std::move(v).value();
+      if (!o_.labels.empty()) {
+        auto l = quant::load_labels(o_.labels, validation_);
+        if (!l.ok()) return Status(l.status().code(), "labels: " + l.status().message());
+        labels_ = std::move(l).value();
+      }
+      accuracy_note_ = o_.validation.empty() ? "validated on the calibration data (no --validation given)" : "";
+    } else {
+      // No data: random inputs judged by cosine similarity only.
+      auto factory = o_.input_factory(*reference_);
+      for (uint64_t s = 0; s < 4; ++s) {
+        auto in = factory(1, 1000 + s);
+        if (!in.ok()) return in.status();
+        validation_.push_back(std::move(in).value());
+      }
+      accuracy_note_ = "no validation data: judged on random inputs by cosine similarity";
+    }
+    auto ref_out = quant::run_batches(*reference_, validation_);
+    if (!ref_out.ok()) return ref_out.status();
+    reference_out_ = std::move(ref_out).value();
+    // Real data: classifiers keep their top-1 (agreement within the drop, and the task accuracy
+    // with labels); random inputs: every output judged by cosine similarity.
+    const bool real_data = !val.empty();
+    budget_.min_top1_agreement = real_data ? 1.0 - r_.max_accuracy_drop / 100.0 : -1;
+    budget_.max_accuracy_drop = labels_.empty() ? -1 : r_.max_accuracy_drop / 100.0;
+    budget_.min_cosine = r_.min_cosine;
+    return Status::OK();
+  }
+
+  bool out_of_time() const { return seconds_since(t0_) > r_.time_budget_s; }
+  bool stopped() const { return (o_.should_stop && o_.should_stop()) || out_of_time(); }
+  // Stop proposing: interrupted, out of time, or (not exhaustive) the requirements are met.
+  bool done() const {
+    if (stopped()) return true;
+    if (r_.exhaustive) return false;
+    const bool has_target = r_.max_latency_ms > 0 || r_.min_throughput > 0;
+    return has_target && best_ >= 0 && result_.candidates[best_].meets;
+  }
+
+  std::vector<Config> precision_candidates(const Config& base) {
+    std::vector<Config> out;
+    auto with = [&](const std::string& p, const std::string& method) {
+      Config c = base;
+      c.precision = p;
+      c.calibration_method = method;
+      out.push_back(c);
+    };
+    const bool has_dense = ops_.count("Conv") || ops_.count("FusedConv") || ops_.count("Gemm") ||
+                           ops_.count("FusedGemm") || ops_.count("MatMul") || ops_.count("FusedMatMul");
+    const bool has_matmul = ops_.count("Gemm") || ops_.count("FusedGemm") || ops_.count("MatMul") || ops_.count("FusedMatMul");
+    if (!has_dense) {
+      say("pruned: no Conv/Gemm/MatMul in the model, so no reduced precision would change anything");
+      return out;
+    }
+    if (!calibration_.empty()) {
+      if (vnni_ || r_.preset == "edge") {
+        with("int8", "entropy");
+        with("int8", "minmax");
+      }
+    } else {
+      say("pruned: static INT8 needs calibration data (--calibration)");
+    }
+    if (bf16_)
+      with("bf16", "");
+    else
+      say("pruned: BF16 (this CPU has no AVX-512 BF16 or AMX)");
+    if (has_matmul) with("int8-dynamic", "");
+    if (!vnni_ && !calibration_.empty() && r_.preset != "edge") {
+      say("INT8 last: this CPU has no VNNI, INT8 may not beat FP32");
+      with("int8", "entropy");
+    }
+    return out;
+  }
+
+  Expected<const std::map<std::string, ActivationRange>*> ranges(const std::string& method) {
+    auto it = tables_.find(method);
+    if (it != tables_.end()) return &it->second;
+    auto m = quant::parse_calibration_method(method);
+    if (!m.ok()) return m.status();
+    quant::CalibrationOptions co;
+    co.method = *m;
+    SessionOptions so;
+    so.backend = "cpu";
+    so.optimize = true;
+    so.threads = cores_;
+    say(fmt::format("calibrating ({}, {} batch(es))", method, calibration_.size()));
+    auto table = quant::calibrate(model_, so, calibration_, co);
+    if (!table.ok()) return table.status();
+    return &(tables_[method] = std::move(table).value());
+  }
+
+  // Measures and validates `c` (or takes an earlier run's measurement); returns its index.
+  int evaluate(const Config& c, const std::string& step) {
+    const std::string key = c.key();
+    for (size_t i = 0; i < result_.candidates.size(); ++i)
+      if (result_.candidates[i].config.key() == key) return static_cast<int>(i);
+    Candidate cand;
+    cand.config = c;
+    cand.step = step;
+    for (const Candidate& p : o_.previous)
+      if (p.config.key() == key && p.measured) {
+        cand = p;
+        cand.step = step;
+        cand.decision.clear();  // decided again against this run's best
+        cand.reason.clear();
+        cand.resumed = true;
+        say(fmt::format("resumed {}", key));
+        result_.candidates.push_back(cand);
+        return static_cast<int>(result_.candidates.size()) - 1;
+      }
+    const auto t0 = Clock::now();
+    say(fmt::format("measuring {} ({})", key, step));
+    const std::map<std::string, ActivationRange>* table = nullptr;
+    if (c.precision == "int8") {
+      auto t = ranges(c.calibration_method);
+      if (!t.ok()) {
+        cand.error = t.status().to_string();
+        return push(std::move(cand), t0);
+      }
+      table = *t;
+    }
+    auto session = Session::load(model_, session_options(c, table ? *table : std::map<std::string, ActivationRange>{}));
+    if (!session.ok()) {
+      cand.error = session.status().to_string();
+      return push(std::move(cand), t0);
+    }
+    measure(**session, cand);
+    if (cand.measured && c.precision != "fp32") validate(**session, cand);
+    check_requirements(cand);
+    return push(std::move(cand), t0);
+  }
+
+  int push(Candidate cand, Clock::time_point t0) {
+    cand.seconds = seconds_since(t0);
+    if (!cand.error.empty()) {
+      cand.decision = "rejected";
+      cand.reason = "could not run: " + cand.error;
+      say(fmt::format("  {}: {}", cand.config.key(), cand.reason));
+    }
+    result_.candidates.push_back(std::move(cand));
+    return static_cast<int>(result_.candidates.size()) - 1;
+  }
+
+  void measure(const Session& session, Candidate& cand) {
+    auto work = bench::Workload::for_session(session, o_.input_factory(*reference_), 3, 7);
+    auto runner = work.runner(cand.config.batch);
+    if (!runner.ok()) {
+      cand.error = runner.status().to_string();
+      return;
+    }
+    bench::MeasureOptions mo;
+    mo.max_seconds = std::max(0.5, std::min(o_.max_seconds_per_candidate, r_.time_budget_s - seconds_since(t0_)));
+    mo.min_runs = 10;
+    mo.target_rel_ci = 0.02;
+    mo.should_stop = o_.should_stop;
+    const bench::Measurement m = bench::measure(*runner, mo);
+    if (!m.status.ok()) {
+      cand.error = m.status.to_string();
+      return;
+    }
+    cand.measured = !m.samples_ms.empty();
+    cand.median_ms = m.summary.median;
+    cand.p99_ms = m.summary.p99;
+    cand.ci_low_ms = m.summary.median_ci_low;
+    cand.ci_high_ms = m.summary.median_ci_high;
+    cand.cov = m.summary.cov;
+    cand.noisy = m.noisy;
+    cand.throughput = cand.median_ms > 0 ? static_cast<double>(cand.config.batch) * 1000.0 / cand.median_ms : 0;
+    size_t weights = 0;
+    for (const auto& [name, t] : session.graph().initializers) weights += t.nbytes();
+    cand.memory_mb = static_cast<double>(session.planned_peak_bytes() * static_cast<size_t>(cand.config.batch) + weights) /
+                     1048576.0;
+  }
+
+  void validate(const Session& session, Candidate& cand) {
+    quant::AccuracyMeter meter(budget_);
+    for (size_t b = 0; b < validation_.size(); ++b) {
+      auto out = session.run(validation_[b]);
+      if (!out.ok()) {
+        cand.accuracy_ok = false;
+        cand.accuracy_note = "validation run failed: " + out.status().to_string();
+        return;
+      }
+      Status st = meter.add(reference_out_[b], *out, labels_.empty() ? nullptr : &labels_[b]);
+      if (!st.ok()) {
+        cand.accuracy_ok = false;
+        cand.accuracy_note = st.to_string();
+        return;
+      }
+    }
+    const quant::AccuracyReport rep = meter.report();
+    const quant::Verdict v = quant::judge(rep, budget_);
+    cand.validated = true;
+    cand.accuracy_ok = v.pass;
+    for (const auto& o : rep.outputs) {
+      cand.cosine = std::min(cand.cosine, o.cosine);
+      if (o.classifier && cand.top1_agreement < 0) {
+        cand.top1_agreement = 100.0 * o.top1_agreement();
+        if (o.has_labels) cand.accuracy_drop = 100.0 * o.accuracy_drop();
+      }
+    }
+    std::string reasons;
+    for (const auto& r : v.reasons) reasons += (reasons.empty() ? "" : "; ") + r;
+    cand.accuracy_note = v.pass ? accuracy_note_ : reasons;
+  }
+
+  void check_requirements(Candidate& c) {
+    c.misses.clear();
+    if (!c.measured) return;
+    if (!c.accuracy_ok) c.misses.push_back("accuracy: " + c.accuracy_note);
+    if (r_.max_latency_ms > 0 && c.p99_ms > r_.max_latency_ms)
+      c.misses.push_back(fmt::format("p99 {:.2f} ms > {:.2f} ms", c.p99_ms, r_.max_latency_ms));
+    if (r_.min_throughput > 0 && c.throughput < r_.min_throughput)
+      c.misses.push_back(fmt::format("throughput {:.1f}/s < {:.1f}/s", c.throughput, r_.min_throughput));
+    if (r_.max_memory_mb > 0 && c.memory_mb > r_.max_memory_mb)
+      c.misses.push_back(fmt::format("memory {:.1f} MiB > {:.1f} MiB", c.memory_mb, r_.max_memory_mb));
+    c.meets = c.misses.empty();
+  }
+
+  // The goal's figure (larger is better).
+  double score(const Candidate& c) const {
+    return r_.goal == Goal::throughput ? c.throughput : (c.median_ms > 0 ? 1000.0 / c.median_ms : 0);
+  }
+  // Relative noise of a candidate's median.
+  static double noise(const Candidate& c) {
+    return c.median_ms > 0 ? (c.ci_high_ms - c.ci_low_ms) / (2.0 * c.median_ms) : 1.0;
+  }
+
+  // Keeps candidate i instead of the current best if it is valid and better beyond the noise.
+  void decide(int i, int current) {
+    if (i < 0) return;
+    Candidate& c = result_.candidates[static_cast<size_t>(i)];
+    if (!c.decision.empty()) return;  // already decided (an earlier proposal of the same config)
+    if (i == current) return;
+    if (current < 0) {
+      c.decision = "kept";
+      c.reason = "baseline";
+      best_ = i;
+      report(c);
+      return;
+    }
+    const Candidate& b = result_.candidates[static_cast<size_t>(current)];
+    if (!c.measured) return;
+    if (!c.accuracy_ok) {
+      c.decision = "rejected";
+      c.reason = "accuracy budget missed: " + c.accuracy_note;
+    } else if (r_.max_latency_ms > 0 && c.p99_ms > r_.max_latency_ms && b.p99_ms <= r_.max_latency_ms) {
+      c.decision = "rejected";
+      c.reason = fmt::format("p99 {:.2f} ms breaks the latency bound of {:.2f} ms", c.p99_ms, r_.max_latency_ms);
+    } else if (r_.max_memory_mb > 0 && c.memory_mb > r_.max_memory_mb && b.memory_mb <= r_.max_memory_mb) {
+      c.decision = "rejected";
+      c.reason = fmt::format("memory {:.1f} MiB over the cap of {:.1f} MiB", c.memory_mb, r_.max_memory_mb);
+    } else {
+      const double gain = score(c) / std::max(score(b), 1e-12) - 1.0;
+      const double needed = std::max(kMinGain, noise(c) + noise(b));
+      const bool fixes = !b.meets && c.meets;
+      if (gain > needed || fixes) {
+        c.decision = "kept";
+        c.reason = fixes && gain <= needed ? fmt::format("meets the requirements that {} missed", b.config.key())
+                                           : fmt::format("{:+.1f} % {} vs {} (noise ±{:.1f} %)", 100 * gain,
+                                                         r_.goal == Goal::throughput ? "throughput" : "speed",
+                                                         b.config.key(), 100 * needed);
+        best_ = i;
+      } else {
+        c.decision = "rejected";
+        c.reason = fmt::format("{:+.1f} % vs {}: within the noise (±{:.1f} %) or slower", 100 * gain, b.config.key(),
+                               100 * needed);
+      }
+    }
+    report(c);
+  }
+
+  void report(Candidate& c) {
+    if (c.resumed && c.reason.rfind("resumed", 0) != 0) c.reason = "resumed from the earlier run's log; " + c.reason;
+    say(fmt::format("  {} {}: median {:.2f} ms, p99 {:.2f} ms, {:.1f}/s{} -> {} ({})", c.config.key(), c.step,
+                    c.median_ms, c.p99_ms, c.throughput,
+                    c.validated ? (c.top1_agreement >= 0 ? fmt::format(", top-1 {:.2f} %", c.top1_agreement)
+                                                         : fmt::format(", cosine {:.5f}", c.cosine))
+                                : "",
+                    c.decision, c.reason));
+  }
+
+  // INT8 missed the accuracy budget: keep the most sensitive layers in FP32 until it is met.
+  int fallback(const Config& c, int failed) {
+    auto table = ranges(c.calibration_method);
+    if (!table.ok()) return -1;
+    say(fmt::format("fallback: ranking the layers of {} by sensitivity", c.key()));
+    quant::FallbackOptions fo;
+    fo.max_layers = 8;
+    fo.ranking_batches = 2;
+    fo.timing_runs = 1;
+    auto fb = quant::fallback_until_budget(model_, session_options(c, **table), validation_, labels_, reference_out_,
+                                           budget_, fo);
+    if (!fb.ok() || !fb->met) {
+      Candidate& f = result_.candidates[static_cast<size_t>(failed)];
+      f.accuracy_note += fb.ok() ? "; the fallback with up to 8 layers in FP32 did not meet the budget"
+                                 : "; fallback failed: " + fb.status().to_string();
+      return -1;
+    }
+    Config k = c;
+    k.fp32_nodes = fb->steps.back().fp32_nodes;
+    return evaluate(k, "fallback");
+  }
+
+  void finish() {
+    // The best: meets everything and best for the goal; else the closest (fewest misses).
+    int chosen = -1;
+    for (size_t i = 0; i < result_.candidates.size(); ++i) {
+      const Candidate& c = result_.candidates[i];
+      if (!c.measured) continue;
+      if (chosen < 0) {
+        chosen = static_cast<int>(i);
+        continue;
+      }
+      const Candidate& b = result_.candidates[static_cast<size_t>(chosen)];
+      const auto rank = [&](const Candidate& x) { return std::make_pair(!x.meets, x.misses.size()); };
+      if (rank(c) < rank(b) || (rank(c) == rank(b) && c.accuracy_ok >= b.accuracy_ok && score(c) > score(b)))
+        chosen = static_cast<int>(i);
+    }
+    // Prefer the search's own choice when it meets as much (it was kept beyond the noise).
+    if (best_ >= 0 && chosen >= 0) {
+      const Candidate& k = result_.candidates[static_cast<size_t>(best_)];
+      const Candidate& c = result_.candidates[static_cast<size_t>(chosen)];
+      if (k.meets == c.meets && k.misses.size() == c.misses.size()) chosen = best_;
+    }
+    result_.best = chosen;
+    result_.met = chosen >= 0 && result_.candidates[static_cast<size_t>(chosen)].meets;
+    if (chosen >= 0 && result_.candidates[static_cast<size_t>(chosen)].config.precision == "int8") {
+      const std::string& m = result_.candidates[static_cast<size_t>(chosen)].config.calibration_method;
+      if (tables_.count(m)) result_.activation_ranges = tables_.at(m);
+    }
+    // Pareto: not dominated in (p99 per sample, throughput, accuracy, memory).
+    for (size_t i = 0; i < result_.candidates.size(); ++i) {
+      const Candidate& a = result_.candidates[i];
+      if (!a.measured || !a.accuracy_ok) continue;
+      bool dominated = false;
+      for (size_t j = 0; j < result_.candidates.size() && !dominated; ++j) {
+        const Candidate& b = result_.candidates[j];
+        if (i == j || !b.measured || !b.accuracy_ok) continue;
+        const bool no_worse = b.p99_ms <= a.p99_ms && b.throughput >= a.throughput && b.cosine >= a.cosine &&
+                              b.memory_mb <= a.memory_mb;
+        const bool better = b.p99_ms < a.p99_ms || b.throughput > a.throughput || b.cosine > a.cosine ||
+                            b.memory_mb < a.memory_mb;
+        dominated = no_worse && better;
+      }
+      if (!dominated) result_.pareto.push_back(static_cast<int>(i));
+    }
+    result_.interrupted = o_.should_stop && o_.should_stop();
+    result_.elapsed_s = seconds_since(t0_);
+    const Candidate* base = result_.candidates.empty() ? nullptr : &result_.candidates[0];
+    if (chosen >= 0 && base) {
+      const Candidate& b = result_.candidates[static_cast<size_t>(chosen)];
+      result_.summary = fmt::format(
+          "Baseline {}: median {:.2f} ms, p99 {:.2f} ms, {:.1f} samples/s. Chosen {}: median {:.2f} ms, p99 {:.2f} ms, "
+          "{:.1f} samples/s ({:.2f}x the baseline's {}){}. {} configuration(s) measured in {:.0f} s{}.",
+          base->config.key(), base->median_ms, base->p99_ms, base->throughput, b.config.key(), b.median_ms, b.p99_ms,
+          b.throughput,
+          r_.goal == Goal::throughput ? b.throughput / std::max(base->throughput, 1e-12)
+                                      : base->median_ms / std::max(b.median_ms, 1e-12),
+          r_.goal == Goal::throughput ? "throughput" : "speed",
+          b.validated ? (b.top1_agreement >= 0 ? fmt::format(", top-1 agreement {:.2f} %", b.top1_agreement)
+                                               : fmt::format(", cosine {:.5f}", b.cosine))
+                      : "",
+          result_.candidates.size(), result_.elapsed_s,
+          out_of_time() ? " (time budget reached)" : result_.interrupted ? " (interrupted)" : "");
+      if (!result_.met) {
+        std::string misses;
+        for (const auto& m : b.misses) misses += (misses.empty() ? "" : "; ") + m;
+        result_.limits = fmt::format("No configuration meets every requirement. The closest, {}, misses: {}.",
+                                     b.config.key(), misses);
+      }
+    }
+    profile_ops(base, chosen);
+  }
+
+  // Per-op-type time of the baseline and the chosen configuration (median of 5 profiled runs).
+  void profile_ops(const Candidate* base, int chosen) {
+    auto op_times = [&](const Config& c, std::map<std::string, double>& out) {
+      const std::map<std::string, ActivationRange> none;
+      auto s = Session::load(model_, session_options(c, c.precision == "int8" && tables_.count(c.calibration_method)
+                                                            ? tables_.at(c.calibration_method)
+                                                            : none));
+      if (!s.ok()) return;
+      auto in = o_.input_factory(*reference_)(c.batch, 11);
+      if (!in.ok()) return;
+      std::map<std::string, std::vector<double>> runs;
+      for (int r = 0; r < 6; ++r) {
+        RunStats st;
+        if (!(*s)->run(*in, RunOptions{true, {}}, &st).ok()) return;
+        if (r == 0) continue;  // the cold run
+        std::map<std::string, double> per;
+        for (const auto& step : st.steps) per[step.op_type] += step.ms;
+        for (const auto& [op, ms] : per) runs[op].push_back(ms);
+      }
+      for (auto& [op, v] : runs) {
+        std::sort(v.begin(), v.end());
+        out[op] = v[v.size() / 2];
+      }
+    };
+    if (base) op_times(base->config, result_.op_ms_before);
+    if (chosen >= 0) op_times(result_.candidates[static_cast<size_t>(chosen)].config, result_.op_ms_after);
+  }
+
+  void say(const std::string& s) const {
+    if (o_.progress) o_.progress(s);
+  }
+
+  std::string model_;
+  const TuneOptions& o_;
+  Requirements r_;
+  TuneResult result_;
+  Clock::time_point t0_;
+  int cores_ = 1;
+  bool bf16_ = false, vnni_ = false;
+  std::unique_ptr<Session> reference_;
+  std::set<std::string> ops_;
+  std::vector<quant::Batch> calibration_, validation_;
+  std::vector<Tensor> labels_;
+  std::vector<quant::Outputs> reference_out_;
+  quant::AccuracyBudget budget_;
+  std::string accuracy_note_;
+  std::map<std::string, std::map<std::string, ActivationRange>> tables_;
+  int best_ = -1;
+};
+
+}  // namespace
+
+Expected<TuneResult> run_tune(const std::string& model_path, const TuneOptions& options) {
+  if (!options.input_factory) return Status(StatusCode::invalid_argument, "run_tune needs an input factory");
+  const Requirements& r = options.requirements;
+  if (r.min_batch < 1 || r.max_batch < r.min_batch)
+    return Status(StatusCode::invalid_argument, fmt::format("batch range {}..{} is empty", r.min_batch, r.max_batch));
+  if (r.max_accuracy_drop < 0 || r.max_accuracy_drop > 100)
+    return Status(StatusCode::invalid_argument, "max accuracy drop must be in [0, 100] percentage points");
+  Search search(model_path, options);
+  return search.run();
+}
+
+}  // namespace hwopt::tune

@@ -1,0 +1,161 @@
+// The tuner's search on a real small model (models/real/fmnist_cnn.onnx, random inputs):
+// stopping when the requirements are met, the no-solution path, pruning, accuracy as a hard
+// constraint, memory constraints, presets and resuming from a log.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "tune/search.h"
+
+namespace hwopt::tune {
+namespace {
+
+std::string model() {
+  return (std::filesystem::path(__FILE__).parent_path() / "../../models/real/fmnist_cnn.onnx").string();
+}
+
+// Random [batch, 1, 28, 28] images in [0, 1).
+bench::InputFactory images(const Session&) {
+  return [](int64_t batch, uint64_t seed) -> Expected<bench::TensorMap> {
+    Tensor t(DType::float32, {batch, 1, 28, 28});
+    std::mt19937 rng(static_cast<uint32_t>(seed));
+    std::uniform_real_distribution<float> u(0.f, 1.f);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
+    return bench::TensorMap{{"input", t}};
+  };
+}
+
+TuneOptions quick(Requirements r) {
+  TuneOptions o;
+  o.requirements = r;
+  o.input_factory = images;
+  o.max_seconds_per_candidate = 0.3;
+  return o;
+}
+
+TEST(TuneSearch, StopsAtTheBaselineWhenItMeetsTheRequirements) {
+  Requirements r;
+  r.max_latency_ms = 10000;  // anything meets it
+  auto t = run_tune(model(), quick(r));
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  ASSERT_EQ(t->candidates.size(), 1u);
+  EXPECT_EQ(t->candidates[0].step, "baseline");
+  EXPECT_TRUE(t->met);
+  EXPECT_EQ(t->best, 0);
+  EXPECT_TRUE(t->limits.empty());
+}
+
+TEST(TuneSearch, ExhaustiveGoesOnAndRespectsThreadsAndPruning) {
+  Requirements r;
+  r.max_latency_ms = 10000;
+  r.exhaustive = true;
+  r.max_threads = 1;
+  auto t = run_tune(model(), quick(r));
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  EXPECT_GT(t->candidates.size(), 1u);
+  bool dynamic = false;
+  for (const auto& c : t->candidates) {
+    EXPECT_LE(c.config.threads, 1) << c.config.key();  // never above --cores
+    EXPECT_NE(c.config.precision, "int8") << "static INT8 needs calibration data: pruned";
+    dynamic |= c.config.precision == "int8-dynamic";
+    if (c.config.precision != "fp32" && c.measured) {
+      EXPECT_TRUE(c.validated) << c.config.key();
+      EXPECT_FALSE(c.decision.empty()) << c.config.key();
+    }
+  }
+  EXPECT_TRUE(dynamic) << "the model has Gemms: dynamic INT8 is a candidate";
+  EXPECT_TRUE(t->met);
+  ASSERT_GE(t->best, 0);
+  EXPECT_FALSE(t->pareto.empty());
+}
+
+TEST(TuneSearch, NoSolutionReportsTheClosestAndWhatLimitsIt) {
+  Requirements r;
+  r.max_latency_ms = 1e-6;  // nothing is that fast
+  r.time_budget_s = 60;
+  auto t = run_tune(model(), quick(r));
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  EXPECT_FALSE(t->met);
+  ASSERT_GE(t->best, 0);
+  const Candidate& best = t->candidates[static_cast<size_t>(t->best)];
+  EXPECT_FALSE(best.meets);
+  ASSERT_FALSE(best.misses.empty());
+  EXPECT_NE(best.misses[0].find("p99"), std::string::npos);
+  EXPECT_NE(t->limits.find("No configuration meets"), std::string::npos);
+  EXPECT_NE(t->limits.find(best.config.key()), std::string::npos);
+}
+
+TEST(TuneSearch, AccuracyIsAHardConstraint) {
+  Requirements r;
+  r.exhaustive = true;
+  r.min_cosine = 1.0;  // only exact results pass: every reduced precision is rejected
+  r.max_threads = 1;
+  auto t = run_tune(model(), quick(r));
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  for (const auto& c : t->candidates)
+    if (c.config.precision != "fp32" && c.measured) {
+      EXPECT_FALSE(c.accuracy_ok) << c.config.key();
+      EXPECT_EQ(c.decision, "rejected") << c.config.key();
+      EXPECT_NE(c.reason.find("accuracy"), std::string::npos) << c.reason;
+    }
+  ASSERT_GE(t->best, 0);
+  EXPECT_EQ(t->candidates[static_cast<size_t>(t->best)].config.precision, "fp32");
+}
+
+TEST(TuneSearch, MemoryCapIsChecked) {
+  Requirements r;
+  r.max_memory_mb = 0.001;
+  auto t = run_tune(model(), quick(r));
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  EXPECT_FALSE(t->met);
+  const Candidate& b = t->candidates[static_cast<size_t>(t->best)];
+  ASSERT_FALSE(b.misses.empty());
+  EXPECT_NE(b.misses.back().find("memory"), std::string::npos);
+}
+
+TEST(TuneSearch, BatchPresetSweepsBatchSizes) {
+  Requirements r;
+  ASSERT_TRUE(apply_preset("batch", r).ok());
+  r.max_batch = 8;
+  r.max_threads = 1;
+  auto t = run_tune(model(), quick(r));
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  std::set<int64_t> batches;
+  for (const auto& c : t->candidates)
+    if (c.step == "batch") batches.insert(c.config.batch);
+  EXPECT_TRUE(batches.count(1) && batches.count(2) && batches.count(4)) << "sweep 1, 2, 4 (8 is the baseline)";
+  EXPECT_FALSE(apply_preset("nightly", r).ok());
+}
+
+TEST(TuneSearch, ResumeReusesTheLog) {
+  Requirements r;
+  r.exhaustive = true;
+  r.max_threads = 1;
+  auto first = run_tune(model(), quick(r));
+  ASSERT_TRUE(first.ok());
+  TuneOptions o = quick(r);
+  o.previous = first->candidates;
+  auto second = run_tune(model(), o);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->candidates.size(), first->candidates.size());
+  for (size_t i = 0; i < second->candidates.size(); ++i) {
+    if (!first->candidates[i].measured) continue;
+    EXPECT_EQ(second->candidates[i].median_ms, first->candidates[i].median_ms) << i;
+    EXPECT_NE(second->candidates[i].reason.find("resumed"), std::string::npos) << second->candidates[i].reason;
+  }
+}
+
+TEST(TuneSearch, BadRequirementsAreErrors) {
+  Requirements r;
+  r.min_batch = 4;
+  r.max_batch = 2;
+  EXPECT_FALSE(run_tune(model(), quick(r)).ok());
+  TuneOptions o = quick(Requirements{});
+  o.input_factory = nullptr;
+  EXPECT_FALSE(run_tune(model(), o).ok());
+  EXPECT_FALSE(run_tune("/nonexistent.onnx", quick(Requirements{})).ok());
+}
+
+}  // namespace
+}  // namespace hwopt::tune
