@@ -18,6 +18,14 @@ void add_precision_options(CLI::App* cmd, PrecisionArgs* a) {
                   "int8-dynamic (Gemm/MatMul weights INT8, activations quantized per run; no calibration)")
       ->default_val("fp32")
       ->check(CLI::IsMember({"fp32", "bf16", "int8", "int8-dynamic"}));
+  add_calibration_options(cmd, a);
+  cmd->add_option("--keep-fp32", a->fp32_nodes,
+                  "bf16/int8: nodes (of the optimized graph) kept in FP32, e.g. the layers hwopt validate --fallback "
+                  "chose; comma-separated or repeated")
+      ->delimiter(',');
+}
+
+void add_calibration_options(CLI::App* cmd, PrecisionArgs* a) {
   cmd->add_option("--calibration", a->calibration,
                   "int8: calibration data (.npy file or directory of .npy files, see docs/quantization.md)");
   cmd->add_option("--calibration-method", a->method, "int8: minmax, percentile or entropy")
@@ -31,10 +39,6 @@ void add_precision_options(CLI::App* cmd, PrecisionArgs* a) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   cmd->add_option("--calibration-table", a->calibration_table, "int8: ranges from a JSON table (--save-calibration)");
   cmd->add_option("--save-calibration", a->save_calibration, "int8: write the calibrated ranges as a JSON table");
-  cmd->add_option("--keep-fp32", a->fp32_nodes,
-                  "bf16/int8: nodes (of the optimized graph) kept in FP32, e.g. the layers hwopt validate --fallback "
-                  "chose; comma-separated or repeated")
-      ->delimiter(',');
 }
 
 Status apply_precision(const std::string& model, const PrecisionArgs& a, SessionOptions& so) {

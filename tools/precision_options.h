@@ -23,7 +23,11 @@ struct PrecisionArgs {
   std::vector<std::string> fp32_nodes;  // layers kept in FP32 (e.g. from hwopt validate --fallback)
 };
 
+/// --precision, --keep-fp32 and the calibration options below.
 void add_precision_options(CLI::App* cmd, PrecisionArgs* args);
+/// The calibration options only: --calibration, --calibration-method, --percentile,
+/// --calibration-limit, --calibration-table, --save-calibration.
+void add_calibration_options(CLI::App* cmd, PrecisionArgs* args);
 
 /// Sets `so.precision` and, for int8, `so.activation_ranges` (calibrating `model` over the
 /// data set with so's backend, threads and passes, with progress on stderr, or loading the

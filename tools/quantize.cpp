@@ -66,20 +66,7 @@ CommandRunner add_quantize_command(CLI::App& app) {
   cmd->add_option("model", args->model, "ONNX model file")->required();
   cmd->add_option("--output,-o", args->output, "where to write the QDQ model (.onnx)")->required();
   PrecisionArgs* p = &args->precision;
-  cmd->add_option("--calibration", p->calibration,
-                  "calibration data (.npy file or directory of .npy files, see docs/quantization.md)");
-  cmd->add_option("--calibration-method", p->method, "minmax, percentile or entropy")
-      ->default_val("minmax")
-      ->check(CLI::IsMember({"minmax", "percentile", "entropy"}));
-  cmd->add_option("--percentile", p->percentile, "percentile method: the percentile of |x| kept")
-      ->default_val(99.99)
-      ->check(CLI::Range(50.0, 100.0));
-  cmd->add_option("--calibration-limit", p->calibration_limit, "samples of the calibration data used")
-      ->default_val(100)
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
-  cmd->add_option("--calibration-table", p->calibration_table,
-                  "ranges from a JSON table instead of calibrating (one saved by 'hwopt quantize --save-calibration')");
-  cmd->add_option("--save-calibration", p->save_calibration, "write the calibrated ranges as a JSON table");
+  add_calibration_options(cmd, p);
   cmd->add_option("--backend", args->backend, "backend that runs the calibration: cpu or reference")
       ->default_val("cpu")
       ->check(CLI::IsMember({"cpu", "reference"}));

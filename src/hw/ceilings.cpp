@@ -21,6 +21,7 @@
 #include <dnnl.hpp>
 
 #include "core/atomic_file.h"
+#include "core/utc_time.h"
 #include "hw/cpu_info.h"
 
 namespace hwopt::hw {
@@ -31,15 +32,6 @@ using clock_type = std::chrono::steady_clock;
 
 void say(const Progress& p, const std::string& line) {
   if (p) p(line);
-}
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // Restores the calling thread's OpenMP thread count on scope exit.
@@ -307,7 +299,7 @@ Expected<Ceilings> measure_ceilings(const MeasureOptions& o) {
     }
     say(o.progress, line);
   }
-  c.measured_at = utc_now();
+  c.measured_at = utc_now_iso8601();
   return c;
 }
 

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/atomic_file.h"
+#include "core/utc_time.h"
 #include "hw/cpu_info.h"
 #include "onnx/export.h"
 #include "onnx/import.h"
@@ -31,27 +32,7 @@ constexpr const char* kLogFile = "tune.json";
 constexpr uintmax_t kMaxPlanBytes = uintmax_t{256} << 20;  // ranges of a large model are a few MiB
 constexpr int kMaxThreads = 4096;
 
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
-HardwareInfo this_machine() {
-  const hw::CpuInfo cpu = hw::detect_cpu();
-  HardwareInfo h;
-  h.fingerprint = cpu.fingerprint();
-  h.cpu_model = cpu.model;
-  h.physical_cores = cpu.physical_cores;
-  for (const auto& f : hw::feature_names())
-    if (cpu.has(f)) h.features.push_back(f);
-  return h;
-}
 
 // A name next to `out` that no other writer (thread or process) uses.
 fs::path sibling(const fs::path& out, const char* what) {
@@ -283,7 +264,7 @@ json make_plan_json(const TuneResult& result, const SessionOptions& options, con
           {"requirements", to_json(result.requirements)},
           {"met", result.met},
           {"steps", std::move(steps)},
-          {"created", utc_now()}};
+          {"created", utc_now_iso8601()}};
 }
 
 Status write_artifact(const std::string& out_dir, const TuneResult& result, const SessionOptions& best_options,

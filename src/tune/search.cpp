@@ -73,11 +73,7 @@ class Search {
     result_.model_path = model_;
     result_.requirements = r_;
     const hw::CpuInfo cpu = hw::detect_cpu();
-    result_.hardware.fingerprint = cpu.fingerprint();
-    result_.hardware.cpu_model = cpu.model;
-    result_.hardware.physical_cores = cpu.physical_cores;
-    for (const auto& [name, present] : cpu.features)
-      if (present) result_.hardware.features.push_back(name);
+    result_.hardware = this_machine();
     cores_ = std::max(1, cpu.usable_cores > 0 ? cpu.usable_cores : cpu.physical_cores);
     if (r_.max_threads > 0) cores_ = std::min(cores_, r_.max_threads);
     bf16_ = cpu.has("avx512_bf16") || cpu.has("amx_bf16");

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "hw/cpu_info.h"
+
 namespace hwopt::tune {
 
 namespace {
@@ -46,6 +48,17 @@ std::string Config::key() const {
     p += ")";
   }
   return fmt::format("{} {}t b{}", p, threads, batch);
+}
+
+HardwareInfo this_machine() {
+  const hw::CpuInfo cpu = hw::detect_cpu();
+  HardwareInfo h;
+  h.fingerprint = cpu.fingerprint();
+  h.cpu_model = cpu.model;
+  h.physical_cores = cpu.physical_cores;
+  for (const auto& f : hw::feature_names())
+    if (cpu.has(f)) h.features.push_back(f);
+  return h;
 }
 
 const char* goal_name(Goal goal) {

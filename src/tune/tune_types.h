@@ -93,6 +93,9 @@ struct TuneResult {
   bool interrupted = false;
 };
 
+/// This machine's HardwareInfo (hw::detect_cpu).
+HardwareInfo this_machine();
+
 const char* goal_name(Goal goal);
 nlohmann::json to_json(const Config& c);
 Config config_from_json(const nlohmann::json& j);  // throws nlohmann::json::exception on bad input

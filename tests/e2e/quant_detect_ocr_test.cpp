@@ -18,28 +18,21 @@
 #include "hwopt/session.h"
 #include "quant/calibrate.h"
 #include "quant/dataset.h"
+#include "test_data.h"
 
-#ifndef HWOPT_SOURCE_DIR
-#error "HWOPT_SOURCE_DIR must be defined"
-#endif
 
 namespace hwopt::quant {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kRoot = HWOPT_SOURCE_DIR;
+const fs::path kRoot = test_data::kRoot;
 
 // Runs scripts/make_photos_npy.py --set SET into a fresh temp dir; "" and a skip reason on failure.
 fs::path make_set(const std::string& set, std::string* skip) {
-  if (std::system("/usr/bin/python3 -c 'import numpy, PIL' > /dev/null 2>&1") != 0) {
-    *skip = "/usr/bin/python3 with numpy and PIL not found (Debian python3-numpy, python3-pil)";
-    return {};
-  }
-  const fs::path dir = fs::temp_directory_path() / ("hwopt_" + set + "_" + std::to_string(::getpid()));
-  const std::string cmd = "/usr/bin/python3 '" + (kRoot / "scripts/make_photos_npy.py").string() + "' '" + dir.string() +
-                          "' --set " + set + " --cache " + (fs::temp_directory_path() / "hwopt_photo_cache").string() +
-                          " > /dev/null";
-  if (std::system(cmd.c_str()) != 0) {
+  *skip = test_data::python_missing("numpy, PIL");
+  if (!skip->empty()) return {};
+  const fs::path dir = test_data::temp_dir(set);
+  if (test_data::run_script("make_photos_npy.py", {dir.string(), "--set", set, "--cache", test_data::photo_cache()}) != 0) {
     *skip = "scripts/make_photos_npy.py --set " + set + " could not fetch its data";
     return {};
   }

@@ -15,17 +15,15 @@
 #include "quant/calibrate.h"
 #include "quant/sensitivity.h"
 #include "quant/dataset.h"
+#include "test_data.h"
 
-#ifndef HWOPT_SOURCE_DIR
-#error "HWOPT_SOURCE_DIR must be defined"
-#endif
 
 namespace hwopt::quant {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kRoot = HWOPT_SOURCE_DIR;
-const fs::path kDataset = "/usr/share/datasets/fashion-mnist";
+const fs::path kRoot = test_data::kRoot;
+const fs::path kDataset = test_data::kFmnist;
 const fs::path kModel = kRoot / "models/real/fmnist_cnn.onnx";
 // fmnist_cnn's top-1 accuracy on the test set in FP32 (9,004 of 10,000 images).
 constexpr double kFp32Accuracy = 0.9004;
@@ -44,19 +42,13 @@ class QuantFmnist : public ::testing::Test {
       skip_reason_ = kDataset.string() + " not found (Debian package dataset-fashion-mnist)";
       return;
     }
-    // Debian's python3-numpy belongs to /usr/bin/python3, whatever python3 comes first in PATH.
-    if (std::system("/usr/bin/python3 -c 'import numpy' > /dev/null 2>&1") != 0) {
-      skip_reason_ = "/usr/bin/python3 with numpy not found (Debian package python3-numpy)";
-      return;
-    }
-    dir_ = fs::temp_directory_path() / ("hwopt_fmnist_" + std::to_string(::getpid()));
-    const std::string cmd = "/usr/bin/python3 '" + (kRoot / "scripts/make_fmnist_npy.py").string() + "' '" + dir_.string() +
-                            "' > /dev/null";
-    script_status_ = std::system(cmd.c_str());
+    skip_reason_ = test_data::python_missing("numpy");
+    if (!skip_reason_.empty()) return;
+    dir_ = test_data::temp_dir("fmnist");
+    script_status_ = test_data::run_script("make_fmnist_npy.py", {dir_.string()});
     // Calibration data apart from the test set: the first 200 training images.
-    const std::string train = "/usr/bin/python3 '" + (kRoot / "scripts/make_fmnist_npy.py").string() + "' '" +
-                              (dir_ / "train").string() + "' --train --limit 200 > /dev/null";
-    if (script_status_ == 0) script_status_ = std::system(train.c_str());
+    if (script_status_ == 0)
+      script_status_ = test_data::run_script("make_fmnist_npy.py", {(dir_ / "train").string(), "--train", "--limit", "200"});
   }
   static void TearDownTestSuite() {
     if (!dir_.empty()) fs::remove_all(dir_);

@@ -17,16 +17,14 @@
 #include "quant/calibrate.h"
 #include "quant/dataset.h"
 #include "quant/sensitivity.h"
+#include "test_data.h"
 
-#ifndef HWOPT_SOURCE_DIR
-#error "HWOPT_SOURCE_DIR must be defined"
-#endif
 
 namespace hwopt::quant {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kRoot = HWOPT_SOURCE_DIR;
+const fs::path kRoot = test_data::kRoot;
 const fs::path kModel = kRoot / "models/real/nsfwjs_mobilenet_v2.onnx";
 // The first 6 photos (10 crops each) calibrate; the other 13 photos validate.
 constexpr int64_t kCalibrationSamples = 60;
@@ -34,16 +32,12 @@ constexpr int64_t kCalibrationSamples = 60;
 class QuantPhotos : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (std::system("/usr/bin/python3 -c 'import numpy, PIL' > /dev/null 2>&1") != 0) {
-      skip_reason_ = "/usr/bin/python3 with numpy and PIL not found (Debian python3-numpy, python3-pil)";
-      return;
-    }
-    dir_ = fs::temp_directory_path() / ("hwopt_photos_" + std::to_string(::getpid()));
+    skip_reason_ = test_data::python_missing("numpy, PIL");
+    if (!skip_reason_.empty()) return;
+    dir_ = test_data::temp_dir("photos");
     // The unpacked packages are kept between runs (apt-get download needs the Debian mirror).
-    const std::string cmd = "/usr/bin/python3 '" + (kRoot / "scripts/make_photos_npy.py").string() + "' '" +
-                            dir_.string() + "' --cache " + (fs::temp_directory_path() / "hwopt_photo_cache").string() +
-                            " > /dev/null";
-    if (std::system(cmd.c_str()) != 0) skip_reason_ = "scripts/make_photos_npy.py could not fetch the photos";
+    if (test_data::run_script("make_photos_npy.py", {dir_.string(), "--cache", test_data::photo_cache()}) != 0)
+      skip_reason_ = "scripts/make_photos_npy.py could not fetch the photos";
   }
   static void TearDownTestSuite() {
     if (!dir_.empty()) fs::remove_all(dir_);

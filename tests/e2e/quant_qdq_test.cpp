@@ -19,17 +19,15 @@
 #include "quant/calibrate.h"
 #include "quant/dataset.h"
 #include "quant/qdq_export.h"
+#include "test_data.h"
 
-#ifndef HWOPT_SOURCE_DIR
-#error "HWOPT_SOURCE_DIR must be defined"
-#endif
 
 namespace hwopt::quant {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kRoot = HWOPT_SOURCE_DIR;
-const fs::path kDataset = "/usr/share/datasets/fashion-mnist";
+const fs::path kRoot = test_data::kRoot;
+const fs::path kDataset = test_data::kFmnist;
 const fs::path kModel = kRoot / "models/real/fmnist_cnn.onnx";
 constexpr int kTestImages = 1000;
 constexpr double kMinAgreement = 0.99;
@@ -72,17 +70,11 @@ class QuantQdq : public ::testing::Test {
       skip_reason_ = kDataset.string() + " not found (Debian package dataset-fashion-mnist)";
       return;
     }
-    // Debian's python3-numpy belongs to /usr/bin/python3, whatever python3 comes first in PATH.
-    if (std::system("/usr/bin/python3 -c 'import numpy' > /dev/null 2>&1") != 0) {
-      skip_reason_ = "/usr/bin/python3 with numpy not found (Debian package python3-numpy)";
-      return;
-    }
-    dir_ = fs::temp_directory_path() / ("hwopt_qdq_" + std::to_string(::getpid()));
-    const std::string script = quoted(kRoot / "scripts/make_fmnist_npy.py");
-    const std::string test = "/usr/bin/python3 " + script + " " + quoted(dir_ / "test") + " --limit " +
-                             std::to_string(kTestImages) + " > /dev/null";
-    const std::string train = "/usr/bin/python3 " + script + " " + quoted(dir_ / "train") + " --train --limit 200 > /dev/null";
-    if (std::system(test.c_str()) != 0 || std::system(train.c_str()) != 0) {
+    skip_reason_ = test_data::python_missing("numpy");
+    if (!skip_reason_.empty()) return;
+    dir_ = test_data::temp_dir("qdq");
+    if (test_data::run_script("make_fmnist_npy.py", {(dir_ / "test").string(), "--limit", std::to_string(kTestImages)}) != 0 ||
+        test_data::run_script("make_fmnist_npy.py", {(dir_ / "train").string(), "--train", "--limit", "200"}) != 0) {
       setup_error_ = "scripts/make_fmnist_npy.py failed";
       return;
     }

@@ -59,16 +59,6 @@ std::vector<std::string> entries(const fs::path& dir) {
   return names;
 }
 
-HardwareInfo this_hardware() {
-  const hw::CpuInfo cpu = hw::detect_cpu();
-  HardwareInfo h;
-  h.fingerprint = cpu.fingerprint();
-  h.cpu_model = cpu.model;
-  h.physical_cores = cpu.physical_cores;
-  for (const auto& f : hw::feature_names())
-    if (cpu.has(f)) h.features.push_back(f);
-  return h;
-}
 
 Candidate candidate(const std::string& step, const std::string& precision, int threads, int64_t batch, double median_ms,
                     double p99_ms, const std::string& decision) {
@@ -101,7 +91,7 @@ TuneResult make_result(const std::string& model) {
   r.requirements.min_batch = 1;
   r.requirements.max_batch = 16;
   r.requirements.preset = "batch";
-  r.hardware = this_hardware();
+  r.hardware = this_machine();
   r.candidates.push_back(candidate("baseline", "fp32", 1, 1, 0.43219, 0.51287, "kept"));
   Candidate bf16 = candidate("precision", "bf16", 1, 1, 0.38871, 0.40049, "rejected");
   bf16.validated = true;
