@@ -58,9 +58,9 @@ Status apply_precision(const std::string& model, const PrecisionArgs& a, Session
   if (!method.ok()) return method.status();
   SessionOptions fp32 = so;
   fp32.precision = "fp32";
-  auto probe = Session::load(model, fp32);
-  if (!probe.ok()) return probe.status();
-  auto batches = quant::load_dataset(a.calibration, (*probe)->inputs(), a.calibration_batch, a.calibration_limit);
+  auto fp32_session = Session::load(model, fp32);
+  if (!fp32_session.ok()) return fp32_session.status();
+  auto batches = quant::load_dataset(a.calibration, (*fp32_session)->inputs(), a.calibration_batch, a.calibration_limit);
   if (!batches.ok()) return Status(batches.status().code(), "--calibration: " + batches.status().message());
   quant::CalibrationOptions co;
   co.method = *method;
@@ -70,7 +70,7 @@ Status apply_precision(const std::string& model, const PrecisionArgs& a, Session
     if (tty || done == all) std::cerr << fmt::format("\rcalibrating: batch {}/{}", done, all) << (done == all ? "\n" : "");
   };
   const auto t0 = std::chrono::steady_clock::now();
-  auto table = quant::calibrate(model, fp32, *batches, co);
+  auto table = quant::calibrate(**fp32_session, *batches, co);
   if (!table.ok()) return table.status();
   std::cerr << fmt::format("calibrated {} values ({}) on {} batch(es) in {:.1f} s\n", table->size(), a.method,
                            batches->size(),

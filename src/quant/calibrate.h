@@ -26,4 +26,9 @@ struct CalibrationOptions {
 Expected<CalibrationTable> calibrate(const std::string& model_path, const SessionOptions& base,
                                      const std::vector<Batch>& batches, const CalibrationOptions& options);
 
+/// The same with an FP32 session already loaded (with the options the INT8 session will use,
+/// precision fp32), for callers that have one: the model is not loaded again.
+Expected<CalibrationTable> calibrate(const Session& fp32_session, const std::vector<Batch>& batches,
+                                     const CalibrationOptions& options);
+
 }  // namespace hwopt::quant

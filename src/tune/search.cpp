@@ -220,12 +220,8 @@ class Search {
     if (!m.ok()) return m.status();
     quant::CalibrationOptions co;
     co.method = *m;
-    SessionOptions so;
-    so.backend = "cpu";
-    so.optimize = true;
-    so.threads = cores_;
     say(fmt::format("calibrating ({}, {} batch(es))", method, calibration_.size()));
-    auto table = quant::calibrate(model_, so, calibration_, co);
+    auto table = quant::calibrate(*reference_, calibration_, co);
     if (!table.ok()) return table.status();
     return &(tables_[method] = std::move(table).value());
   }

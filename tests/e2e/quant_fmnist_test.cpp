@@ -23,7 +23,6 @@ namespace {
 
 namespace fs = std::filesystem;
 const fs::path kRoot = test_data::kRoot;
-const fs::path kDataset = test_data::kFmnist;
 const fs::path kModel = kRoot / "models/real/fmnist_cnn.onnx";
 // fmnist_cnn's top-1 accuracy on the test set in FP32 (9,004 of 10,000 images).
 constexpr double kFp32Accuracy = 0.9004;
@@ -38,11 +37,7 @@ class QuantFmnist : public ::testing::Test {
  protected:
   // Converts the test set once for the suite; an empty skip_reason_ means the files are there.
   static void SetUpTestSuite() {
-    if (!fs::exists(kDataset / "t10k-images-idx3-ubyte.gz") || !fs::exists(kDataset / "t10k-labels-idx1-ubyte.gz")) {
-      skip_reason_ = kDataset.string() + " not found (Debian package dataset-fashion-mnist)";
-      return;
-    }
-    skip_reason_ = test_data::python_missing("numpy");
+    skip_reason_ = test_data::fmnist_missing();
     if (!skip_reason_.empty()) return;
     dir_ = test_data::temp_dir("fmnist");
     script_status_ = test_data::run_script("make_fmnist_npy.py", {dir_.string()});
@@ -246,7 +241,9 @@ TEST_F(QuantFmnist, FallbackStopsAtOnceWhenMetAndReportsAnUnmeetableBudget) {
   EXPECT_EQ(unmet->ranking.size(), 4u);  // 2 convolutions, 2 Gemms
   EXPECT_EQ(unmet->steps.size(), 3u);    // none, then 2 layers in FP32
   EXPECT_EQ(unmet->steps.back().fp32_nodes.size(), 2u);
-  EXPECT_EQ(output_error(*reference, *reference), 0.0);
+  // The most sensitive layer, back in FP32, removes part of the INT8 error.
+  EXPECT_GT(unmet->ranking[0].gain(), 0.0);
+  EXPECT_LT(unmet->ranking[0].error_without, unmet->ranking[0].error_all);
 }
 
 // Dynamic INT8 quantizes the two Gemms only (no calibration) and keeps the task accuracy.

@@ -27,7 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 const fs::path kRoot = test_data::kRoot;
-const fs::path kDataset = test_data::kFmnist;
 const fs::path kModel = kRoot / "models/real/fmnist_cnn.onnx";
 constexpr int kTestImages = 1000;
 constexpr double kMinAgreement = 0.99;
@@ -66,11 +65,7 @@ class QuantQdq : public ::testing::Test {
   // Converts the images and writes the QDQ model once for the suite; an empty skip_reason_ means
   // the data set is there, setup_error_ says what failed after that.
   static void SetUpTestSuite() {
-    if (!fs::exists(kDataset / "t10k-images-idx3-ubyte.gz") || !fs::exists(kDataset / "train-images-idx3-ubyte.gz")) {
-      skip_reason_ = kDataset.string() + " not found (Debian package dataset-fashion-mnist)";
-      return;
-    }
-    skip_reason_ = test_data::python_missing("numpy");
+    skip_reason_ = test_data::fmnist_missing();
     if (!skip_reason_.empty()) return;
     dir_ = test_data::temp_dir("qdq");
     if (test_data::run_script("make_fmnist_npy.py", {(dir_ / "test").string(), "--limit", std::to_string(kTestImages)}) != 0 ||

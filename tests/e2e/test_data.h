@@ -30,6 +30,15 @@ inline std::string python_missing(const std::string& modules) {
   return "/usr/bin/python3 cannot import " + modules + " (Debian packages python3-numpy, python3-pil)";
 }
 
+/// "" when Debian's Fashion-MNIST and /usr/bin/python3 with numpy are there (what
+/// scripts/make_fmnist_npy.py needs for the test and training sets), else the reason to skip.
+inline std::string fmnist_missing() {
+  for (const char* f : {"t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
+                        "train-labels-idx1-ubyte.gz"})
+    if (!fs::exists(kFmnist / f)) return (kFmnist / f).string() + " not found (Debian package dataset-fashion-mnist)";
+  return python_missing("numpy");
+}
+
 /// A path for this process's data: <temp>/hwopt_<tag>_<pid> (not created).
 inline fs::path temp_dir(const std::string& tag) {
   return fs::temp_directory_path() / ("hwopt_" + tag + "_" + std::to_string(::getpid()));

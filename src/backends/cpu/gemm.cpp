@@ -79,7 +79,7 @@ class GemmKernel {
  public:
   GemmKernel(const NodeContext& nc, KernelFn reference)
       : attrs_(read_attrs(nc.node)),
-        prec_(nc.constant_input(1) ? choose_precision(nc, nullptr, nullptr, true) : KernelPrecision{}),
+        prec_(nc.constant_input(1) ? choose_precision(nc, nullptr, true) : KernelPrecision{}),
         reference_(std::move(reference)) {
     if (const Tensor* b = nc.constant_input(1)) weights_ = *b;
     if (const Tensor* c = nc.constant_input(2)) c_const_ = *c;
@@ -245,7 +245,7 @@ Candidate gemm_candidate(const char* op, const char* domain) {
   c.domain = domain;
   c.check = check_gemm;
   c.variant = [](const NodeContext& nc) {
-    return nc.constant_input(1) ? choose_precision(nc, nullptr, nullptr, true).label() : std::string();
+    return nc.constant_input(1) ? choose_precision(nc, nullptr, true).label() : std::string();
   };
   c.make = make_gemm;
   return c;

@@ -142,7 +142,7 @@ class MatMulKernel {
   MatMulKernel(const NodeContext& nc, KernelFn reference, bool fused)
       : attrs_(read_attrs(nc.node)),
         fused_(fused),
-        prec_(nc.constant_input(1) ? choose_precision(nc, nullptr, nullptr, true) : KernelPrecision{}),
+        prec_(nc.constant_input(1) ? choose_precision(nc, nullptr, true) : KernelPrecision{}),
         reference_(std::move(reference)) {
     if (const Tensor* b = nc.constant_input(1)) weights_ = *b;
   }
@@ -266,7 +266,7 @@ Candidate matmul_candidate(const char* op, const char* domain, bool fused) {
   c.domain = domain;
   c.check = check_matmul;
   c.variant = [](const NodeContext& nc) {
-    return nc.constant_input(1) ? choose_precision(nc, nullptr, nullptr, true).label() : std::string();
+    return nc.constant_input(1) ? choose_precision(nc, nullptr, true).label() : std::string();
   };
   c.make = [fused](const NodeContext& nc, KernelFn reference) -> KernelFn {
     auto kernel = std::make_shared<MatMulKernel>(nc, std::move(reference), fused);

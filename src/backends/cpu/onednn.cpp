@@ -98,15 +98,6 @@ float quant_scale_of(const Tensor& t) {
   return 0.f;
 }
 
-dnnl::memory::desc with_type(const dnnl::memory::desc& desc, dnnl::memory::data_type dt) {
-  dnnl::memory::desc d = desc;
-  d.data.data_type = static_cast<dnnl_data_type_t>(dt);
-  // Blocked descriptors carry no type-dependent strides, but extra flags (compensation) would
-  // not carry over; callers use this only for activation descriptors.
-  d.data.extra = dnnl_memory_extra_desc_t{};
-  return d;
-}
-
 dnnl::memory::desc desc_of(const Tensor& t) {
   if (auto* l = dynamic_cast<const OnednnLayout*>(t.layout().get())) return l->desc();
   HWOPT_KCHECK(t.is_plain(), "tensor in layout {} cannot be read by oneDNN", t.layout()->name());

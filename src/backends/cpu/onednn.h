@@ -71,8 +71,7 @@ Tensor convert_to(const Tensor& t, const dnnl::memory::desc& desc, float scale);
 /// Writes `src` into the existing tensor `dst` (laid out as `dst_desc`, quantized with
 /// `dst_scale` or float for 0), rescaling from src's scale.
 void reorder_into(const Tensor& src, const Tensor& dst, const dnnl::memory::desc& dst_desc, float dst_scale);
-/// `desc` with its data type replaced (same dims, same format or `any`).
-dnnl::memory::desc with_type(const dnnl::memory::desc& desc, dnnl::memory::data_type dt);
+
 /// A short name of a descriptor's format: "nchw", "nChw16c", "ab", "blocked".
 std::string format_name(const dnnl::memory::desc& desc);
 /// True if `desc` is the row-major layout of its dims.

@@ -46,30 +46,27 @@ bool bf16_output_ok(const NodeContext& nc, const std::string& value) {
 }
 
 KernelPrecision choose_precision(const NodeContext& nc, bool (*int8_consumer)(const NodeContext&, const ir::Node&),
-                                 std::string* why_fp32, bool dynamic_ok) {
+                                 bool dynamic_ok) {
   using dt = dnnl::memory::data_type;
   KernelPrecision p;
-  auto fp32 = [&](std::string why) {
-    if (why_fp32) *why_fp32 = std::move(why);
-    return KernelPrecision{};
-  };
+  const KernelPrecision fp32{};
   const std::string& x = nc.node.inputs.at(0);
   const std::string& y = nc.node.outputs.at(0);
-  if (nc.precision != "fp32" && nc.kept_fp32()) return fp32("kept in FP32 (SessionOptions::fp32_nodes)");
+  if (nc.precision != "fp32" && nc.kept_fp32()) return fp32;
   if (nc.precision == "bf16") {
     p.src = p.weights = dt::bf16;
     p.dst = bf16_output_ok(nc, y) ? dt::bf16 : dt::f32;
     return p;
   }
   if (nc.precision == "int8-dynamic") {
-    if (!dynamic_ok) return fp32("dynamic INT8 quantizes Gemm/MatMul weights only");
+    if (!dynamic_ok) return fp32;
     p.src = p.weights = dt::s8;
     p.dynamic = true;
     return p;
   }
   if (nc.precision != "int8") return p;
   const ActivationRange* rx = nc.range_of(x);
-  if (!rx) return fp32(fmt::format("no calibrated range for input '{}'", x));
+  if (!rx) return fp32;
   const QuantType qx = quant_type_of(*rx);
   p.src = qx.dt;
   p.src_scale = qx.scale;

@@ -38,12 +38,11 @@ struct KernelPrecision {
 };
 
 /// The precision of a node reading its activation from input 0 and writing output 0.
-/// `int8_consumer` says whether a node reading the output can take it quantized; `why_fp32`
-/// receives the reason a node at precision int8/bf16 runs in fp32 (no range, ...).
-/// Precision "int8-dynamic" gives `dynamic_ok` callers (inner products) a dynamic INT8
-/// precision and the others FP32.
+/// `int8_consumer` says whether a node reading the output can take it quantized. A node at
+/// int8 without a calibrated input range, or kept in FP32, runs FP32. Precision "int8-dynamic"
+/// gives `dynamic_ok` callers (inner products) a dynamic INT8 precision and the others FP32.
 KernelPrecision choose_precision(const NodeContext& nc, bool (*int8_consumer)(const NodeContext&, const ir::Node&),
-                                 std::string* why_fp32 = nullptr, bool dynamic_ok = false);
+                                 bool dynamic_ok = false);
 
 /// True if the output of the node may stay BF16 for all its readers (they are ops that read
 /// oneDNN layouts and are not precision-sensitive: convolutions, pooling, ReLU/Clip, Add, Concat).
