@@ -41,6 +41,7 @@ struct BenchArgs {
   PrecisionArgs precision;
   int vs_threads = -1;
   bool vs_no_optimize = false, vs_optimize = false;
+  std::vector<std::string> disabled_passes, vs_disabled_passes;
   std::string backend = "cpu";
   int threads = 0;
   bool no_optimize = false;
@@ -160,11 +161,12 @@ struct Loaded {
 };
 
 Expected<Loaded> load(const std::string& path, const std::string& backend, int threads, bool optimize,
-                      const PrecisionArgs& precision) {
+                      const std::vector<std::string>& disabled_passes, const PrecisionArgs& precision) {
   SessionOptions so;
   so.backend = backend;
   so.threads = threads;
   so.optimize = optimize;
+  so.disabled_passes = disabled_passes;
   HWOPT_RETURN_IF_ERROR(apply_precision(path, precision, so));
   auto s = Session::load(path, so);
   if (!s.ok()) return s.status();
@@ -515,7 +517,7 @@ int run_bench(const BenchArgs& a) {
     return fail(Status(StatusCode::invalid_argument, "--find-max-qps needs --scenario server and --max-latency-ms"));
   Context c(a);
   c.say("loading " + a.model);
-  auto l = load(a.model, a.backend, a.threads, !a.no_optimize, a.precision);
+  auto l = load(a.model, a.backend, a.threads, !a.no_optimize, a.disabled_passes, a.precision);
   if (!l.ok()) return fail(l.status());
   auto w = bench::Workload::for_session(*l->session, input_factory(*l, *dims), a.input_sets, a.seed);
 
@@ -532,7 +534,7 @@ int run_bench(const BenchArgs& a) {
 
   int rc = 0;
   if (!a.vs.empty() || !a.vs_backend.empty() || a.vs_threads >= 0 || a.vs_no_optimize || a.vs_optimize ||
-      !a.vs_precision.empty()) {
+      !a.vs_precision.empty() || !a.vs_disabled_passes.empty()) {
     auto sb = bench::parse_batches(a.batch, {});
     if (!sb.ok()) return fail(sb.status());
     if (sb->automatic || sb->batches.size() != 1) return fail(Status(StatusCode::invalid_argument, "--vs takes one --batch size"));
@@ -545,11 +547,15 @@ int run_bench(const BenchArgs& a) {
     // B calibrates anew only if it is int8 and A is not (else it reuses nothing: A's table
     // would have to be saved; calibration is deterministic for the same data).
     c.say("loading " + path_b);
-    auto lb = load(path_b, backend_b, threads_b, optimize_b, precision_b);
+    std::vector<std::string> disabled_b = a.disabled_passes;
+    disabled_b.insert(disabled_b.end(), a.vs_disabled_passes.begin(), a.vs_disabled_passes.end());
+    auto lb = load(path_b, backend_b, threads_b, optimize_b, disabled_b, precision_b);
     if (!lb.ok()) return fail(lb.status());
     auto wb = bench::Workload::for_session(*lb->session, input_factory(*lb, *dims), a.input_sets, a.seed);
-    const std::string name_b = fmt::format("{} ({} backend, {} threads, {}{})", path_b, backend_b, threads_b,
-                                           precision_b.precision, optimize_b ? "" : ", not optimized");
+    std::string name_b = fmt::format("{} ({} backend, {} threads, {}{}", path_b, backend_b, threads_b,
+                                     precision_b.precision, optimize_b ? "" : ", not optimized");
+    for (const auto& p : a.vs_disabled_passes) name_b += ", without " + p;
+    name_b += ")";
     rc = run_compare_mode(c, w, wb, sb->batches[0], name_b);
   } else if (!a.scenario.empty()) {
     rc = run_scenario_mode(c, w, sc);
@@ -622,6 +628,9 @@ CommandRunner add_bench_command(CLI::App& app) {
   cmd->add_option("--vs-threads", a->vs_threads, "threads of B (default: --threads)");
   cmd->add_flag("--vs-no-optimize", a->vs_no_optimize, "B runs the graph as imported");
   cmd->add_flag("--vs-optimize", a->vs_optimize, "B runs the optimized graph");
+  cmd->add_option("--disable-pass", a->disabled_passes, "skip an optimization pass (repeatable; see 'hwopt optimize --list-passes')");
+  cmd->add_option("--vs-disable-pass", a->vs_disabled_passes,
+                  "B also skips this pass (repeatable): measures what one pass is worth");
   cmd->add_flag("--json", a->json_stdout, "print the results as JSON instead of tables (schema: docs/bench.md)");
   cmd->add_option("--json-file", a->json_file, "write the JSON results to this file");
   cmd->add_option("--csv", a->csv_file, "write CSV rows (schema: docs/bench.md) to this file; - for stdout");

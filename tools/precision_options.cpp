@@ -56,9 +56,7 @@ Status apply_precision(const std::string& model, const PrecisionArgs& a, Session
   if (a.calibration.empty()) return Status::OK();
   auto method = quant::parse_calibration_method(a.method);
   if (!method.ok()) return method.status();
-  SessionOptions fp32 = so;
-  fp32.precision = "fp32";
-  auto fp32_session = Session::load(model, fp32);
+  auto fp32_session = Session::load(model, quant::calibration_session_options(so));
   if (!fp32_session.ok()) return fp32_session.status();
   auto batches = quant::load_dataset(a.calibration, (*fp32_session)->inputs(), a.calibration_batch, a.calibration_limit);
   if (!batches.ok()) return Status(batches.status().code(), "--calibration: " + batches.status().message());

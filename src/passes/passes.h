@@ -25,5 +25,6 @@ std::unique_ptr<Pass> make_fuse_attention();
 std::unique_ptr<Pass> make_fuse_matmul_add();
 std::unique_ptr<Pass> make_fuse_conv_activation();
 std::unique_ptr<Pass> make_fuse_pad_conv();
+std::unique_ptr<Pass> make_fuse_conv_depthwise();
 
 }  // namespace hwopt::passes

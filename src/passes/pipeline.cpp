@@ -32,7 +32,9 @@ namespace hwopt::passes {
 //     fusion; running it before fuse_matmul_add keeps the MatMul + bias that feeds it a plain value).
 //  7. fuse_attention before fuse_matmul_add: the attention's MatMuls must still be MatMuls (its
 //     Q/K/V projections, which have constant weights, are fused afterwards).
-//  8. eliminate_dead_nodes last: removes whatever the others left unread (constants that fed
+//  8. fuse_conv_depthwise after fuse_conv_activation and fuse_pad_conv: both convolutions must
+//     already carry their activations and pads, so that the pair is two FusedConv/Conv nodes.
+//  9. eliminate_dead_nodes last: removes whatever the others left unread (constants that fed
 //     folded or fused nodes, dropout masks, shape computations).
 std::vector<std::unique_ptr<Pass>> default_passes() {
   std::vector<std::unique_ptr<Pass>> p;
@@ -53,9 +55,12 @@ std::vector<std::unique_ptr<Pass>> default_passes() {
   p.push_back(make_fuse_matmul_add());
   p.push_back(make_fuse_conv_activation());
   p.push_back(make_fuse_pad_conv());  // after the fusions so FusedConv absorbs its Pad too
+  p.push_back(make_fuse_conv_depthwise());
   p.push_back(make_eliminate_dead_nodes());
   return p;
 }
+
+std::vector<std::string> fp32_only_passes() { return {"fuse_conv_depthwise"}; }
 
 std::vector<std::string> pass_names() {
   std::vector<std::string> names;

@@ -197,6 +197,30 @@ OpCost conv_cost(const ir::Node& node, const std::vector<ValueDesc>& ins, const 
   return c;
 }
 
+/// FusedConvDepthwise(X, W [M, C, 1, 1], B?, Wdw [M, 1, 3, 3], Bdw?): the pointwise convolution
+/// over X's spatial size (the intermediate [N, M, H, W]) plus the depthwise one over Y. The
+/// intermediate is not counted as traffic: the fused kernel keeps it in cache.
+OpCost conv_depthwise_cost(const ir::Node& node, const std::vector<ValueDesc>& ins, const std::vector<ValueDesc>& outs) {
+  if (!has(ins, 0) || !has(ins, 1) || !has(ins, 3) || !has(outs, 0) || ins[0].shape.size() < 3 ||
+      ins[1].shape.size() < 2 || ins[3].shape.size() < 2)
+    return unknown_cost(OpClass::conv, ins, outs);
+  const auto& x = ins[0].shape;
+  const double mid = static_cast<double>(x[0]) * static_cast<double>(ins[1].shape[0]) * dims_product(x, 2, x.size());
+  const double y = numel(outs[0]);
+  OpCost c;
+  c.op_class = OpClass::conv;
+  c.macs = mid * dims_product(ins[1].shape, 1, ins[1].shape.size()) + y * dims_product(ins[3].shape, 1, ins[3].shape.size());
+  c.flops = 2 * c.macs;
+  if (has(ins, 2)) c.flops += mid;
+  if (has(ins, 4)) c.flops += y;
+  auto act = activation_flops(attr_string(node, "activation", ""));
+  auto dw_act = activation_flops(attr_string(node, "dw_activation", ""));
+  if (!act || !dw_act) return unknown_cost(OpClass::conv, ins, outs);
+  c.flops += *act * mid + *dw_act * y;
+  c.bytes = io_bytes(ins, outs);
+  return c;
+}
+
 /// ConvTranspose: every input element meets M/group * prod(kernel) weights, W = [C, M/group, k...].
 OpCost conv_transpose_cost(const std::vector<ValueDesc>& ins, const std::vector<ValueDesc>& outs) {
   if (!has(ins, 0) || !has(ins, 1) || !has(outs, 0) || ins[1].shape.size() < 2)
@@ -466,6 +490,7 @@ OpCost op_cost(const ir::Node& node, const std::vector<ValueDesc>& inputs, const
 
   if (op == "Conv") return conv_cost(node, inputs, outputs, 1, 2, std::nullopt, false);
   if (op == "FusedConv") return conv_cost(node, inputs, outputs, 1, 2, 3, false);
+  if (op == "FusedConvDepthwise") return conv_depthwise_cost(node, inputs, outputs);
   if (op == "ConvInteger") return conv_cost(node, inputs, outputs, 1, std::nullopt, std::nullopt, true);
   if (op == "QLinearConv") return conv_cost(node, inputs, outputs, 3, 8, std::nullopt, true);
   if (op == "ConvTranspose") return conv_transpose_cost(inputs, outputs);
@@ -820,6 +845,14 @@ void ShapeFill::infer(const ir::Node& n, std::vector<std::optional<Known>>& out)
     if (op == "ConvInteger") dt = DType::int32;
     if (op == "QLinearConv" && in(n, 7)) dt = in(n, 7)->dtype;
     set(0, dt, s);
+    return;
+  }
+  if (op == "FusedConvDepthwise") {  // 1x1, then 3x3 with padding 1 and dw_strides
+    const Known* w = in(n, 1);
+    auto st = attr_ints(n, "dw_strides");
+    if (!w || xs.size() != 4 || w->shape.size() != 4 || !st || st->size() != 2 || (*st)[0] < 1 || (*st)[1] < 1) return;
+    auto out = [&](int64_t d, int64_t s) { return d < 0 ? d : (d - 1) / s + 1; };  // unknown stays unknown
+    set(0, x->dtype, {xs[0], w->shape[0], out(xs[2], (*st)[0]), out(xs[3], (*st)[1])});
     return;
   }
   if (op == "ConvTranspose") {

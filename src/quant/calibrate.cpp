@@ -2,17 +2,27 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <mutex>
+
+#include "passes/pipeline.h"
 
 namespace hwopt::quant {
 
-Expected<CalibrationTable> calibrate(const std::string& model_path, const SessionOptions& base,
-                                     const std::vector<Batch>& batches, const CalibrationOptions& options) {
+SessionOptions calibration_session_options(const SessionOptions& base) {
   SessionOptions so = base;
   so.precision = "fp32";
   so.activation_ranges.clear();
   so.fp32_nodes.clear();
-  auto session = Session::load(model_path, so);
+  for (const auto& name : passes::fp32_only_passes())
+    if (std::find(so.disabled_passes.begin(), so.disabled_passes.end(), name) == so.disabled_passes.end())
+      so.disabled_passes.push_back(name);
+  return so;
+}
+
+Expected<CalibrationTable> calibrate(const std::string& model_path, const SessionOptions& base,
+                                     const std::vector<Batch>& batches, const CalibrationOptions& options) {
+  auto session = Session::load(model_path, calibration_session_options(base));
   if (!session.ok()) return session.status();
   return calibrate(**session, batches, options);
 }
@@ -20,6 +30,13 @@ Expected<CalibrationTable> calibrate(const std::string& model_path, const Sessio
 Expected<CalibrationTable> calibrate(const Session& session, const std::vector<Batch>& batches,
                                      const CalibrationOptions& options) {
   if (batches.empty()) return Status(StatusCode::invalid_argument, "calibration needs at least one batch of inputs");
+  const std::vector<std::string> fp32_only = passes::fp32_only_passes();
+  for (const auto& [pass, rewrites] : session.optimization().rewrites)
+    if (rewrites > 0 && std::find(fp32_only.begin(), fp32_only.end(), pass) != fp32_only.end())
+      return Status(StatusCode::invalid_argument,
+                    fmt::format("calibration needs the graph a reduced-precision session runs, but this session ran "
+                                "the FP32-only pass {} (load it with quant::calibration_session_options)",
+                                pass));
   std::map<std::string, RangeCollector> collectors;
   std::mutex mutex;  // steps may run on other threads than the caller's
   auto add = [&](const std::string& name, const Tensor& t) {

@@ -19,6 +19,11 @@ struct CalibrationOptions {
   std::function<void(size_t, size_t)> progress;
 };
 
+/// The options of the FP32 session that calibrates for a session with options `base`: precision
+/// fp32, no ranges or FP32 nodes, and the graph a reduced-precision session sees (the passes of
+/// passes::fp32_only_passes() off, so every value it quantizes is observed).
+SessionOptions calibration_session_options(const SessionOptions& base);
+
 /// Runs `model_path` in FP32 with `base` options (backend, threads, optimize, disabled passes;
 /// precision is forced to fp32) over `batches` and returns the range of every float value the
 /// optimized graph computes, keyed by value name. The same names appear in a session created with
@@ -26,8 +31,9 @@ struct CalibrationOptions {
 Expected<CalibrationTable> calibrate(const std::string& model_path, const SessionOptions& base,
                                      const std::vector<Batch>& batches, const CalibrationOptions& options);
 
-/// The same with an FP32 session already loaded (with the options the INT8 session will use,
-/// precision fp32), for callers that have one: the model is not loaded again.
+/// The same with an FP32 session already loaded (with calibration_session_options() of the
+/// options the INT8 session will use), for callers that have one: the model is not loaded
+/// again. A session that ran an FP32-only pass is refused.
 Expected<CalibrationTable> calibrate(const Session& fp32_session, const std::vector<Batch>& batches,
                                      const CalibrationOptions& options);
 

@@ -122,11 +122,13 @@ class Search {
 
  private:
   Status prepare() {
+    // The reference outputs and the calibration come from this FP32 session; it runs the graph
+    // the reduced-precision candidates run (quant::calibration_session_options).
     SessionOptions fp32;
     fp32.backend = "cpu";
     fp32.optimize = true;
     fp32.threads = cores_;
-    auto ref = Session::load(model_, fp32);
+    auto ref = Session::load(model_, quant::calibration_session_options(fp32));
     if (!ref.ok()) return ref.status();
     reference_ = std::move(ref).value();
     for (const auto& n : reference_->graph().nodes) ops_.insert(n.op_type);

@@ -52,8 +52,10 @@ inline int run_script(const std::string& script, const std::vector<std::string>&
     for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
     return q + "'";
   };
-  std::string cmd = "/usr/bin/python3 " + quote((kRoot / "scripts" / script).string());
-  for (const auto& a : args) cmd += " " + quote(a);
+  // Appended piecewise: GCC 12 warns falsely (-Wrestrict) on "literal" + std::string&&.
+  std::string cmd = "/usr/bin/python3 ";
+  cmd.append(quote((kRoot / "scripts" / script).string()));
+  for (const auto& a : args) cmd.append(" ").append(quote(a));
   cmd += " > /dev/null 2>&1";
   return std::system(cmd.c_str());
 }

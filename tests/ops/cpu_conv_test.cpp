@@ -75,6 +75,60 @@ TEST(CpuConv, FusedActivationsAndResidualMatchReference) {
     }
 }
 
+// FusedConvDepthwise (a 1x1 convolution and the 3x3 depthwise convolution of its result, one
+// oneDNN convolution with a depthwise post-op) against its reference kernel, over batch sizes,
+// channel counts, odd and even spatial sizes, both strides, activations and optional biases.
+TEST(CpuConv, FusedConvDepthwiseMatchesReference) {
+  struct DwCase {
+    int64_t n, c, m, h, w, stride;
+    bool bias, dw_bias;
+    std::vector<ir::Attribute> acts;
+  };
+  auto clip6 = [](const char* name) {
+    return std::vector<ir::Attribute>{testing::attr_s(name, "Clip"),
+                                      testing::attr_floats(std::string(name) + "_params", {0.f, 6.f})};
+  };
+  std::vector<ir::Attribute> both = clip6("activation");
+  for (auto& a : clip6("dw_activation")) both.push_back(a);
+  const std::vector<DwCase> cases = {
+      {1, 16, 96, 14, 14, 2, true, true, both},
+      {1, 24, 144, 15, 15, 1, true, true, both},
+      {3, 8, 48, 9, 7, 2, false, true, {testing::attr_s("activation", "Relu")}},
+      {2, 32, 192, 7, 7, 1, true, false, {testing::attr_s("dw_activation", "HardSwish")}},
+      {1, 5, 20, 6, 11, 2, true, true, {}},  // channels not a multiple of the SIMD width
+      {8, 16, 32, 5, 5, 1, true, true, both},
+  };
+  for (const auto& c : cases) {
+    std::vector<ir::Attribute> attrs = {testing::attr_ints("dw_strides", {c.stride, c.stride}),
+                                        testing::attr_ints("dw_pads", {1, 1, 1, 1})};
+    for (const auto& a : c.acts) attrs.push_back(a);
+    const std::vector<Tensor> inputs = {random_tensor({c.n, c.c, c.h, c.w}, 1), random_tensor({c.m, c.c, 1, 1}, 2),
+                                        c.bias ? random_tensor({c.m}, 3) : Tensor(), random_tensor({c.m, 1, 3, 3}, 4),
+                                        c.dw_bias ? random_tensor({c.m}, 5) : Tensor()};
+    auto ref = testing::run_ref_op("FusedConvDepthwise", inputs, attrs, 1, 1, "ai.hwopt");
+    ASSERT_TRUE(ref.error.empty()) << ref.error;
+    ASSERT_EQ(ref.out().shape(), (Shape{c.n, c.m, (c.h - 1) / c.stride + 1, (c.w - 1) / c.stride + 1}));
+    auto cpu = testing::run_backend_op("cpu", "FusedConvDepthwise", inputs, attrs, 1, 1, "ai.hwopt", {1, 2, 3, 4});
+    ASSERT_TRUE(cpu.error.empty()) << cpu.error;
+    EXPECT_EQ(cpu.implementation, "cpu:onednn:conv");
+    std::vector<double> want;
+    for (int64_t i = 0; i < ref.out().numel(); ++i) want.push_back(ref.out().element_as_double(i));
+    testing::expect_tensor_near(cpu.out(), ref.out().shape(), want, 1e-4, 1e-4);
+  }
+}
+
+TEST(CpuConv, FusedConvDepthwiseDeclinesWhatThePostOpCannotCompute) {
+  const std::vector<Tensor> inputs = {random_tensor({1, 4, 6, 6}, 1), random_tensor({8, 4, 1, 1}, 2), Tensor(),
+                                      random_tensor({8, 1, 3, 3}, 4)};
+  auto cpu = testing::run_backend_op("cpu", "FusedConvDepthwise", inputs,
+                                     {testing::attr_ints("dw_strides", {3, 3}), testing::attr_ints("dw_pads", {1, 1, 1, 1})},
+                                     1, 1, "ai.hwopt", {1, 3});
+  ASSERT_TRUE(cpu.error.empty()) << cpu.error;
+  EXPECT_EQ(cpu.implementation, "ref:FusedConvDepthwise");
+  ASSERT_FALSE(cpu.declined.empty());
+  EXPECT_NE(cpu.declined[0].find("dw_strides"), std::string::npos);
+}
+
 // Reduced precision: the oneDNN convolution in BF16 or INT8 against the FP32 reference kernel,
 // within the error the format allows (relative to the output's largest magnitude).
 void check_conv_precision(const ConvCase& c, const std::string& precision, std::vector<ir::Attribute> extra,

@@ -1,9 +1,11 @@
-// Conv and FusedConv (com.microsoft) on oneDNN: source and destination in the formats oneDNN
-// picks (format_tag::any, usually blocked nChw16c), weights reordered once per input shape,
-// bias, residual sum and activation fused as post-ops.
+// Conv, FusedConv (com.microsoft) and FusedConvDepthwise (ai.hwopt) on oneDNN: source and
+// destination in the formats oneDNN picks (format_tag::any, usually blocked nChw16c), weights
+// reordered once per input shape, bias, residual sum and activation fused as post-ops. The
+// depthwise half of FusedConvDepthwise is oneDNN's depthwise post-op (FP32 only).
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "backends/backend.h"
 #include "backends/cpu/matmul_util.h"
@@ -82,12 +84,38 @@ bool reads_int8(const NodeContext& nc, const ir::Node& n) {
   return check_conv(other).empty();
 }
 
+bool is_conv_depthwise(const ir::Node& n) { return n.op_type == "FusedConvDepthwise"; }
+
+// FusedConvDepthwise: the depthwise weights (input 3) [C, 1, 3, 3] with C the pointwise
+// weights' output channels, a constant bias (input 4), a 1x1 pointwise kernel, dw_strides
+// 1 or 2 and dw_pads 1 (what oneDNN's depthwise post-op computes), activations it can fuse.
+std::string check_conv_depthwise(const NodeContext& nc) {
+  if (std::string why = check_conv(nc); !why.empty()) return why;
+  const Tensor* w = nc.constant_input(1);
+  if (w->rank() != 4 || w->dim(2) != 1 || w->dim(3) != 1) return "the pointwise weights are not [M, C, 1, 1]";
+  ConvAttrs a = read_attrs(nc.node);
+  if (a.group != 1 || !a.pads.empty() || !a.strides.empty() || !a.dilations.empty() || !a.auto_pad.empty())
+    return "the pointwise convolution has strides, pads, dilations or groups";
+  const Tensor* wd = nc.has_input(3) ? nc.constant_input(3) : nullptr;
+  if (!wd || wd->dtype() != DType::float32) return "the depthwise weights are not a constant float32 initializer";
+  if (wd->rank() != 4 || wd->dim(0) != w->dim(0) || wd->dim(1) != 1 || wd->dim(2) != 3 || wd->dim(3) != 3)
+    return fmt::format("the depthwise weights are {}, not [{}, 1, 3, 3]", shape_str(wd->shape()), w->dim(0));
+  if (nc.has_input(4) && !nc.constant_input(4)) return "the depthwise bias is not a constant initializer";
+  const std::vector<int64_t> st = get_ints(nc.node, "dw_strides"), pd = get_ints(nc.node, "dw_pads");
+  if (st.size() != 2 || st[0] != st[1] || (st[0] != 1 && st[0] != 2)) return "dw_strides are not [1, 1] or [2, 2]";
+  if (pd != std::vector<int64_t>{1, 1, 1, 1}) return "dw_pads are not [1, 1, 1, 1]";
+  const ir::Attribute* act = nc.node.attr("dw_activation");
+  if (act && !activation_supported(act->s)) return fmt::format("activation '{}' has no oneDNN post-op", act->s);
+  return "";
+}
+
 // The precision of a convolution: choose_precision(), except that an INT8 convolution with a
 // residual input writes FP32 unless the residual fits its destination. oneDNN adds the
 // residual as it is stored in the destination buffer, so a residual that can be negative cannot
 // go into a u8 destination (ReLU comes after the sum), nor one larger than the destination's
 // range into any INT8 one: either would be clipped before the addition.
 KernelPrecision conv_precision(const NodeContext& nc) {
+  if (is_conv_depthwise(nc.node)) return KernelPrecision{};  // FP32 only (no calibrated range inside)
   KernelPrecision p = choose_precision(nc, reads_int8);
   if (!p.int8() || p.dst == dnnl::memory::data_type::f32 || !nc.has_input(3)) return p;
   const ActivationRange* rz = nc.range_of(nc.node.inputs[3]);
@@ -107,7 +135,18 @@ struct ConvEntry {
   dnnl::memory weights;  // reordered to the primitive's format
   dnnl::memory bias;
   Tensor weights_holder, bias_holder;
+  dnnl::memory dw_weights, dw_bias;  // FusedConvDepthwise: the depthwise post-op's
+  Tensor dw_weights_holder, dw_bias_holder;
   Shape out_shape;
+  bool use_reference = false;  // oneDNN has no fused primitive for this shape
+};
+
+// The depthwise half of FusedConvDepthwise (3x3, padding 1).
+struct DepthwiseStage {
+  Tensor weights, bias;  // [C, 1, 3, 3]; [C] (zeros when the node has none)
+  int64_t stride = 1;
+  std::string activation;
+  std::vector<float> activation_params;
 };
 
 class ConvKernel {
@@ -119,6 +158,20 @@ class ConvKernel {
         reference_(std::move(reference)) {
     if (nc.has_input(2)) bias_ = *nc.constant_input(2);
     if (prec_.int8()) qweights_ = quantize_per_channel(weights_);
+    if (is_conv_depthwise(nc.node)) {
+      DepthwiseStage dw;
+      dw.weights = *nc.constant_input(3);
+      if (nc.has_input(4)) {
+        dw.bias = nc.constant_input(4)->contiguous();
+      } else {
+        dw.bias = Tensor(DType::float32, {dw.weights.dim(0)});
+        std::fill_n(dw.bias.data<float>(), dw.bias.numel(), 0.f);
+      }
+      dw.stride = get_ints(nc.node, "dw_strides").at(0);
+      if (const ir::Attribute* a = nc.node.attr("dw_activation")) dw.activation = a->s;
+      if (const ir::Attribute* a = nc.node.attr("dw_activation_params")) dw.activation_params = a->floats;
+      dw_ = std::move(dw);
+    }
   }
 
   void operator()(KernelContext& ctx) {
@@ -126,8 +179,9 @@ class ConvKernel {
     if (x.dtype() != DType::float32 || x.rank() != weights_.rank() || ctx.input(1).storage() != weights_.storage()) {
       return run_reference(ctx);
     }
-    const bool has_sum = ctx.num_inputs() > 3 && ctx.has_input(3);
+    const bool has_sum = !dw_ && ctx.num_inputs() > 3 && ctx.has_input(3);
     auto entry = cache_.get(shape_key(ctx), [&] { return create(x, has_sum); });
+    if (entry->use_reference) return run_reference(ctx);
     // Quantizes, converts to BF16 or reorders as the primitive needs (nothing if x already is).
     const Tensor src = convert_to(x, entry->pd.src_desc(), prec_.src_scale);
     Tensor dst = allocate_like(entry->pd.dst_desc(), DType::float32, entry->out_shape, prec_.dst_scale);
@@ -141,6 +195,10 @@ class ConvKernel {
                                                 {DNNL_ARG_WEIGHTS, entry->weights},
                                                 {DNNL_ARG_DST, memory_of(dst, entry->pd.dst_desc())}};
     if (bias_.defined()) args[DNNL_ARG_BIAS] = entry->bias;
+    if (dw_) {
+      args[DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS] = entry->dw_weights;
+      args[DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS] = entry->dw_bias;
+    }
     execute_with_scratchpad(entry->prim, args);
     stream().wait();
     ctx.set_output(0, std::move(dst));
@@ -211,11 +269,24 @@ class ConvKernel {
       if (has_sum) ops.append_sum(1.f);
       append_activation(ops, attrs_.activation, attrs_.activation_params);
     }
-    attr.set_post_ops(ops);
     ConvEntry e{};
-    e.pd = dnnl::convolution_forward::primitive_desc(cd, attr, engine());
-    e.prim = dnnl::convolution_forward(e.pd);
     e.out_shape = out;
+    if (dw_) {
+      // 3x3, padding 1: each spatial dim becomes (d + 2 - 3) / stride + 1.
+      ops.append_dw(dnnl::memory::data_type::f32, dnnl::memory::data_type::f32, dnnl::memory::data_type::f32, 3,
+                    dw_->stride, 1, 0, {});
+      append_activation(ops, dw_->activation, dw_->activation_params);
+      for (int64_t i = 0; i < spatial; ++i) e.out_shape[2 + i] = (out[2 + i] - 1) / dw_->stride + 1;
+    }
+    attr.set_post_ops(ops);
+    try {
+      e.pd = dnnl::convolution_forward::primitive_desc(cd, attr, engine());
+    } catch (const dnnl::error&) {
+      if (!dw_) throw;
+      e.use_reference = true;  // no fused implementation here: the reference kernel computes it
+      return e;
+    }
+    e.prim = dnnl::convolution_forward(e.pd);
     const Tensor& w_src = prec_.int8() ? qweights_.values : weights_;
     Tensor w_plain = w_src.contiguous();
     e.weights_holder =
@@ -231,6 +302,17 @@ class ConvKernel {
       }
       e.bias = memory_of(e.bias_holder, bias_desc);
     }
+    if (dw_) {
+      const int64_t c = dw_->weights.dim(0);
+      const Tensor w_plain = dw_->weights.contiguous();
+      e.dw_weights_holder =
+          reorder_to(Tensor(DType::float32, {c, 1, 1, 3, 3}, w_plain.storage(), w_plain.offset()),
+                     e.pd.query_md(dnnl::query::exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS));
+      e.dw_weights = memory_of(e.dw_weights_holder,
+                               e.pd.query_md(dnnl::query::exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS));
+      e.dw_bias_holder = dw_->bias;
+      e.dw_bias = memory_of(e.dw_bias_holder, plain_desc({c}, DType::float32));
+    }
     return e;
   }
 
@@ -238,6 +320,7 @@ class ConvKernel {
   Tensor weights_, bias_;
   KernelPrecision prec_;
   QuantizedWeights qweights_;
+  std::optional<DepthwiseStage> dw_;
   KernelFn reference_;
   ShapeCache<ConvEntry> cache_;
 };
@@ -247,7 +330,7 @@ KernelFn make_conv(const NodeContext& nc, KernelFn reference) {
   return [kernel](KernelContext& ctx) { (*kernel)(ctx); };
 }
 
-Candidate conv_candidate(const char* op, const char* domain) {
+Candidate conv_candidate(const char* op, const char* domain, std::string (*check)(const NodeContext&) = check_conv) {
   Candidate c;
   c.backend = "cpu";
   c.name = "onednn:conv";
@@ -255,7 +338,7 @@ Candidate conv_candidate(const char* op, const char* domain) {
   c.domain = domain;
   c.accepts_layouts = true;
   c.accepts_quantized = true;
-  c.check = check_conv;
+  c.check = check;
   c.make = make_conv;
   c.variant = [](const NodeContext& nc) { return conv_precision(nc).label(); };
   return c;
@@ -265,5 +348,6 @@ Candidate conv_candidate(const char* op, const char* domain) {
 
 HWOPT_REGISTER_CANDIDATE(conv_candidate("Conv", ""));
 HWOPT_REGISTER_CANDIDATE(conv_candidate("FusedConv", "com.microsoft"));
+HWOPT_REGISTER_CANDIDATE(conv_candidate("FusedConvDepthwise", "ai.hwopt", check_conv_depthwise));
 
 }  // namespace hwopt::cpu

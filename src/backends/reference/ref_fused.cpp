@@ -2,7 +2,8 @@
 // math as the unfused reference kernels (the Conv/Gemm/MatMul parts run those very kernels), so a
 // fused graph computes what the unfused one did:
 //   com.microsoft  FusedConv, FusedGemm, Gelu, FastGelu   (ONNX Runtime contrib ops)
-//   ai.hwopt       FusedMatMul, ScaledDotProductAttention, LayerNormalization
+//   ai.hwopt       FusedMatMul, FusedConvDepthwise, ScaledDotProductAttention, LayerNormalization
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -97,24 +98,21 @@ struct Activation {
   }
 };
 
-/// Runs the ai.onnx reference kernel `op` (at `opset`) with this node's attributes on the given
-/// inputs of this node (an index past the inputs, or an absent input, is omitted); returns output 0.
-Tensor run_onnx_kernel(const KernelContext& ctx, const char* op, int opset, const std::vector<size_t>& inputs) {
+/// Runs the ai.onnx reference kernel `op` (at `opset`) with the attributes of `attrs_from` on
+/// `values` (nullptr = an absent input); returns output 0.
+Tensor run_onnx_kernel_on(const ir::Node& attrs_from, const char* op, int opset, const std::vector<const RtValue*>& values) {
   const KernelDef* def = KernelRegistry::instance().find(op, "", opset);
   HWOPT_KCHECK(def != nullptr, "no reference kernel for {}", op);
-  ir::Node node = ctx.node();
+  ir::Node node = attrs_from;
   node.op_type = op;
   node.domain = "";
   node.opset = opset;
   node.inputs.clear();
   node.outputs = {"y"};
-  std::vector<const RtValue*> values;
-  for (size_t i : inputs) {
-    const bool given = ctx.has_input(i);
+  for (size_t i = 0; i < values.size(); ++i) {
     std::string name;  // built with append: GCC 12 warns falsely (-Wrestrict) on "x" + to_string(i)
-    if (given) name.append("x").append(std::to_string(i));
+    if (values[i]) name.append("x").append(std::to_string(i));
     node.inputs.push_back(std::move(name));
-    values.push_back(given ? ctx.input_value(i) : nullptr);
   }
   KernelContext inner(node, values, [](const ir::Graph&, std::vector<RtValue>) -> std::vector<RtValue> {
     throw KernelError("fused kernels run no subgraphs");
@@ -124,9 +122,18 @@ Tensor run_onnx_kernel(const KernelContext& ctx, const char* op, int opset, cons
   return inner.outputs()[0].tensor;
 }
 
-/// y = act(y + z) element-wise in the compute type (z optional, same shape as y); a new tensor.
-void finish(KernelContext& ctx, const Tensor& y_in, const Tensor* z, const Tensor* bias_last, const Activation& act) {
+/// The same with this node's attributes on the given inputs of this node (an index past the
+/// inputs, or an absent input, is omitted).
+Tensor run_onnx_kernel(const KernelContext& ctx, const char* op, int opset, const std::vector<size_t>& inputs) {
+  std::vector<const RtValue*> values;
+  for (size_t i : inputs) values.push_back(ctx.has_input(i) ? ctx.input_value(i) : nullptr);
+  return run_onnx_kernel_on(ctx.node(), op, opset, values);
+}
+
+/// act(y + z) element-wise in the compute type (z optional, same shape as y); a new tensor.
+Tensor finished(const Tensor& y_in, const Tensor* z, const Tensor* bias_last, const Activation& act) {
   const Tensor y = y_in.contiguous();
+  Tensor out;
   visit_float(y.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     using C = compute_t<T>;
@@ -146,7 +153,7 @@ void finish(KernelContext& ctx, const Tensor& y_in, const Tensor* z, const Tenso
                    dtype_name(y.dtype()));
       HWOPT_KCHECK(bc.rank() == 1 && bc.dim(0) == n, "bias must have shape [{}], got {}", n, shape_str(bc.shape()));
     }
-    Tensor& out = ctx.allocate_output(0, y.dtype(), y.shape());
+    out = Tensor(y.dtype(), y.shape());
     const T* py = y.data<T>();
     T* po = out.data<T>();
     for (int64_t i = 0; i < y.numel(); ++i) {
@@ -157,6 +164,12 @@ void finish(KernelContext& ctx, const Tensor& y_in, const Tensor* z, const Tenso
       po[i] = static_cast<T>(act.apply(static_cast<C>(v)));
     }
   });
+  return out;
+}
+
+/// Output 0 of this node is act(y + z) (see finished).
+void finish(KernelContext& ctx, const Tensor& y, const Tensor* z, const Tensor* bias_last, const Activation& act) {
+  ctx.set_output(0, finished(y, z, bias_last, act));
 }
 
 // FusedConv(X, W, B?, Z?): Y = activation(Conv(X, W, B) + Z).
@@ -164,6 +177,43 @@ void ref_fused_conv(KernelContext& ctx) {
   const Activation act = Activation::parse(ctx.attr_string("activation", ""), ctx.attr_floats("activation_params"));
   Tensor y = run_onnx_kernel(ctx, "Conv", 11, {0, 1, 2});
   finish(ctx, y, ctx.has_input(3) ? &ctx.input(3) : nullptr, nullptr, act);
+}
+
+// FusedConvDepthwise(X, W, B?, Wdw, Bdw?): a pointwise (1x1, stride 1, no padding, one group)
+// convolution with its activation, then a depthwise convolution of its result with its own:
+//   Y = dw_activation(DepthwiseConv(activation(Conv(X, W, B)), Wdw, Bdw; dw_strides, dw_pads))
+// Wdw is [C, 1, kH, kW] with C the pointwise convolution's output channels (group = C).
+void ref_fused_conv_depthwise(KernelContext& ctx) {
+  const Activation act = Activation::parse(ctx.attr_string("activation", ""), ctx.attr_floats("activation_params"));
+  const Activation dw_act =
+      Activation::parse(ctx.attr_string("dw_activation", ""), ctx.attr_floats("dw_activation_params"));
+  const Tensor& w = ctx.input(1);
+  HWOPT_KCHECK(w.rank() >= 3 && std::all_of(w.shape().begin() + 2, w.shape().end(), [](int64_t d) { return d == 1; }),
+               "the pointwise weights W must be [M, C, 1, 1], got {}", shape_str(w.shape()));
+  HWOPT_KCHECK(ctx.has_input(3), "input Wdw (the depthwise weights) is missing");
+  const Tensor& wdw = ctx.input(3);
+  HWOPT_KCHECK(wdw.rank() == w.rank() && wdw.dim(0) == w.dim(0) && wdw.dim(1) == 1,
+               "the depthwise weights Wdw must be [{}, 1, k...] for {} channels, got {}", w.dim(0), w.dim(0),
+               shape_str(wdw.shape()));
+  ir::Node pointwise;  // Conv's defaults: stride 1, no padding, one group
+  const Tensor mid = finished(run_onnx_kernel_on(pointwise, "Conv", 11, {ctx.input_value(0), ctx.input_value(1),
+                                                                        ctx.has_input(2) ? ctx.input_value(2) : nullptr}),
+                              nullptr, nullptr, act);
+  ir::Node depthwise;
+  ir::Attribute group;
+  group.name = "group";
+  group.type = ir::AttrType::i;
+  group.i = wdw.dim(0);
+  depthwise.attributes.push_back(group);
+  for (const char* name : {"strides", "pads"})
+    if (const ir::Attribute* a = ctx.node().attr(std::string("dw_") + name)) {
+      depthwise.attributes.push_back(*a);
+      depthwise.attributes.back().name = name;
+    }
+  const RtValue mid_value = RtValue::of(mid);
+  const Tensor y = run_onnx_kernel_on(depthwise, "Conv", 11,
+                                      {&mid_value, ctx.input_value(3), ctx.has_input(4) ? ctx.input_value(4) : nullptr});
+  finish(ctx, y, nullptr, nullptr, dw_act);
 }
 
 // FusedGemm(A, B, C?): Y = activation(alpha * op(A) * op(B) + beta * C).
@@ -327,6 +377,7 @@ HWOPT_REGISTER_REF_KERNEL("FusedGemm", "com.microsoft", 1, ref_fused_gemm);
 HWOPT_REGISTER_REF_KERNEL("Gelu", "com.microsoft", 1, ref_ms_gelu);
 HWOPT_REGISTER_REF_KERNEL("FastGelu", "com.microsoft", 1, ref_fast_gelu);
 HWOPT_REGISTER_REF_KERNEL("FusedMatMul", "ai.hwopt", 1, ref_fused_matmul);
+HWOPT_REGISTER_REF_KERNEL("FusedConvDepthwise", "ai.hwopt", 1, ref_fused_conv_depthwise);
 HWOPT_REGISTER_REF_KERNEL("ScaledDotProductAttention", "ai.hwopt", 1, ref_sdpa);
 HWOPT_REGISTER_REF_KERNEL("LayerNormalization", "ai.hwopt", 1, ref_layer_norm);
 
