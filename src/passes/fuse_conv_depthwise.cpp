@@ -3,16 +3,18 @@
 // activation) becomes one ai.hwopt FusedConvDepthwise node
 //   Y = dw_activation(DepthwiseConv(activation(Conv(X, W, B)), Wdw, Bdw))
 // with inputs X, W, B?, Wdw, Bdw? and attributes activation, activation_params, dw_strides,
-// dw_pads, dw_activation, dw_activation_params. This is the expand + depthwise pair of every
+// dw_pads, dw_activation, dw_activation_params, and `intermediate`: the name the expanded tensor
+// had. This is the expand + depthwise pair of every
 // MobileNetV2/EfficientNet block: fused, the expanded tensor (6x the block's channels, the
 // largest tensor of the block) is consumed tile by tile while it is still in cache instead of
 // being written to memory and read back (the CPU backend runs it as one oneDNN convolution with a
 // depthwise post-op).
 //
 // The pass changes nothing a value computes, but the expanded tensor stops being a graph value,
-// so static INT8 calibration (which needs its range) and the reduced-precision kernels do not see
-// it: sessions at a precision other than fp32 run the pipeline without this pass, and so do the
-// FP32 sessions that calibrate for them (quant/calibrate.h).
+// so static INT8 calibration, which needs its range, would not see it: the FP32 sessions that
+// calibrate run the pipeline without this pass (passes::value_hiding_passes), and the INT8
+// kernel finds the range under the `intermediate` name. BF16 sessions skip the pass too (the
+// fused op has FP32 and INT8 kernels only).
 #include <algorithm>
 
 #include "passes/graph_patch.h"
@@ -101,6 +103,7 @@ class FuseConvDepthwise final : public Pass {
         if (const ir::Attribute* v = pw.attr(a)) fused.attributes.push_back(*v);
       fused.attributes.push_back(make_attr("dw_strides", std::vector<int64_t>{s, s}));
       fused.attributes.push_back(make_attr("dw_pads", std::vector<int64_t>{1, 1, 1, 1}));
+      fused.attributes.push_back(make_attr("intermediate", mid));
       for (const char* a : {"activation", "activation_params"})
         if (const ir::Attribute* v = dw.attr(a)) {
           fused.attributes.push_back(*v);

@@ -60,7 +60,7 @@ std::vector<std::unique_ptr<Pass>> default_passes() {
   return p;
 }
 
-std::vector<std::string> fp32_only_passes() { return {"fuse_conv_depthwise"}; }
+std::vector<std::string> value_hiding_passes() { return {"fuse_conv_depthwise"}; }
 
 std::vector<std::string> pass_names() {
   std::vector<std::string> names;

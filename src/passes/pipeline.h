@@ -45,10 +45,11 @@ std::vector<std::unique_ptr<Pass>> default_passes();
 /// Names of the passes in pipeline order.
 std::vector<std::string> pass_names();
 
-/// Passes that FP32 sessions only run: they fuse away values that reduced precision needs to see
-/// (fuse_conv_depthwise hides the expanded tensor whose range INT8 calibrates). Sessions at
-/// another precision, and the FP32 sessions that calibrate for them, turn them off.
-std::vector<std::string> fp32_only_passes();
+/// Passes that fuse away a value INT8 calibration must observe (fuse_conv_depthwise hides the
+/// expanded tensor; the fused node names it in its `intermediate` attribute, where the INT8
+/// kernel finds its range). The FP32 sessions that calibrate turn them off
+/// (quant::calibration_session_options), and so do BF16 sessions (the fused op has no BF16 kernel).
+std::vector<std::string> value_hiding_passes();
 
 /// Runs every enabled pass, in order, over the model's main graph and its subgraphs. The model's
 /// outputs (names, types and values) are unchanged; opset imports gain the domains of any fused

@@ -14,7 +14,7 @@ SessionOptions calibration_session_options(const SessionOptions& base) {
   so.precision = "fp32";
   so.activation_ranges.clear();
   so.fp32_nodes.clear();
-  for (const auto& name : passes::fp32_only_passes())
+  for (const auto& name : passes::value_hiding_passes())
     if (std::find(so.disabled_passes.begin(), so.disabled_passes.end(), name) == so.disabled_passes.end())
       so.disabled_passes.push_back(name);
   return so;
@@ -30,12 +30,12 @@ Expected<CalibrationTable> calibrate(const std::string& model_path, const Sessio
 Expected<CalibrationTable> calibrate(const Session& session, const std::vector<Batch>& batches,
                                      const CalibrationOptions& options) {
   if (batches.empty()) return Status(StatusCode::invalid_argument, "calibration needs at least one batch of inputs");
-  const std::vector<std::string> fp32_only = passes::fp32_only_passes();
+  const std::vector<std::string> hiding = passes::value_hiding_passes();
   for (const auto& [pass, rewrites] : session.optimization().rewrites)
-    if (rewrites > 0 && std::find(fp32_only.begin(), fp32_only.end(), pass) != fp32_only.end())
+    if (rewrites > 0 && std::find(hiding.begin(), hiding.end(), pass) != hiding.end())
       return Status(StatusCode::invalid_argument,
                     fmt::format("calibration needs the graph a reduced-precision session runs, but this session ran "
-                                "the FP32-only pass {} (load it with quant::calibration_session_options)",
+                                "pass {}, which fuses some of them away (load it with quant::calibration_session_options)",
                                 pass));
   std::map<std::string, RangeCollector> collectors;
   std::mutex mutex;  // steps may run on other threads than the caller's

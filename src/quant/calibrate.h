@@ -21,7 +21,7 @@ struct CalibrationOptions {
 
 /// The options of the FP32 session that calibrates for a session with options `base`: precision
 /// fp32, no ranges or FP32 nodes, and the graph a reduced-precision session sees (the passes of
-/// passes::fp32_only_passes() off, so every value it quantizes is observed).
+/// passes::value_hiding_passes() off, so every value it quantizes is observed).
 SessionOptions calibration_session_options(const SessionOptions& base);
 
 /// Runs `model_path` in FP32 with `base` options (backend, threads, optimize, disabled passes;
@@ -33,7 +33,7 @@ Expected<CalibrationTable> calibrate(const std::string& model_path, const Sessio
 
 /// The same with an FP32 session already loaded (with calibration_session_options() of the
 /// options the INT8 session will use), for callers that have one: the model is not loaded
-/// again. A session that ran an FP32-only pass is refused.
+/// again. A session that ran one of passes::value_hiding_passes() is refused.
 Expected<CalibrationTable> calibrate(const Session& fp32_session, const std::vector<Batch>& batches,
                                      const CalibrationOptions& options);
 

@@ -15,8 +15,8 @@
 namespace hwopt::quant {
 
 /// The optimization passes whose results are not standard ONNX (com.microsoft FusedConv,
-/// FusedGemm, Gelu, FastGelu; ai.hwopt FusedMatMul, ScaledDotProductAttention,
-/// LayerNormalization): a QDQ model keeps the plain Conv/Gemm/MatMul and activations instead.
+/// FusedGemm, Gelu, FastGelu; ai.hwopt FusedMatMul, FusedConvDepthwise,
+/// ScaledDotProductAttention, LayerNormalization): a QDQ model keeps the plain Conv/Gemm/MatMul and activations instead.
 std::vector<std::string> qdq_disabled_passes();
 
 /// `base` as `hwopt quantize` optimizes and calibrates: optimize on, qdq_disabled_passes() added

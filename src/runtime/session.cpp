@@ -70,8 +70,8 @@ Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, co
     popts.disabled.insert(options.disabled_passes.begin(), options.disabled_passes.end());
     // At int8 the Q/DQ pairs of a QDQ model become ranges (passes/fold_qdq.cpp), optimizing or not.
     if (int8) popts.enabled.insert("fold_qdq");
-    if (options.precision != "fp32")
-      for (const auto& name : passes::fp32_only_passes()) popts.disabled.insert(name);
+    if (options.precision == "bf16")
+      for (const auto& name : passes::value_hiding_passes()) popts.disabled.insert(name);
     if (!options.optimize)
       for (const auto& name : passes::pass_names())
         if (name != "fold_qdq") popts.disabled.insert(name);

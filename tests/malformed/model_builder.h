@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,15 @@
 #include "hwopt/tensor.h"
 
 namespace hwopt::test {
+
+/// n values drawn from N(0, scale²) with a fixed seed: weights and inputs of the built models.
+inline std::vector<float> normal_values(size_t n, uint32_t seed, float scale) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
 
 /// A fresh directory under ::testing::TempDir(), removed (without following links) at the end.
 class TempDir {

@@ -117,6 +117,54 @@ TEST(CpuConv, FusedConvDepthwiseMatchesReference) {
   }
 }
 
+// INT8 FusedConvDepthwise: the intermediate is stored as INT8 inside the fused kernel at the
+// scale of its calibrated range (named by the `intermediate` attribute); without that range the
+// node runs in FP32.
+TEST(CpuConv, FusedConvDepthwiseInt8MatchesReferenceWithinQuantizationError) {
+  struct Q8Case {
+    int64_t n, c, m, h, stride;
+    bool signed_input, clip;
+  };
+  const std::vector<Q8Case> cases = {{1, 16, 96, 14, 2, false, true},
+                                     {2, 24, 144, 9, 1, true, true},
+                                     {1, 8, 48, 7, 2, true, false},  // no activation: a signed intermediate
+                                     {4, 32, 64, 6, 1, false, false}};
+  for (const auto& c : cases) {
+    std::vector<ir::Attribute> pw_attrs, attrs = {testing::attr_ints("dw_strides", {c.stride, c.stride}),
+                                                  testing::attr_ints("dw_pads", {1, 1, 1, 1}),
+                                                  testing::attr_s("intermediate", "mid")};
+    if (c.clip) {
+      pw_attrs = {testing::attr_s("activation", "Clip"), testing::attr_floats("activation_params", {0.f, 6.f})};
+      for (const auto& a : pw_attrs) attrs.push_back(a);
+      attrs.push_back(testing::attr_s("dw_activation", "Clip"));
+      attrs.push_back(testing::attr_floats("dw_activation_params", {0.f, 6.f}));
+    }
+    Tensor x = random_tensor({c.n, c.c, c.h, c.h}, 1);
+    if (!c.signed_input)
+      for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = std::fabs(x.data<float>()[i]) * 3.f;
+    const std::vector<Tensor> inputs = {x, random_tensor({c.m, c.c, 1, 1}, 2), random_tensor({c.m}, 3),
+                                        random_tensor({c.m, 1, 3, 3}, 4), random_tensor({c.m}, 5)};
+    auto mid = testing::run_ref_op("FusedConv", {inputs[0], inputs[1], inputs[2]}, pw_attrs, 11, 1, "com.microsoft");
+    ASSERT_TRUE(mid.error.empty()) << mid.error;
+    auto ref = testing::run_ref_op("FusedConvDepthwise", inputs, attrs, 1, 1, "ai.hwopt");
+    ASSERT_TRUE(ref.error.empty()) << ref.error;
+    const std::map<std::string, ActivationRange> ranges{{"in0", testing::range_of(x)},
+                                                        {"mid", testing::range_of(mid.out())}};
+    auto cpu = testing::run_backend_op("cpu", "FusedConvDepthwise", inputs, attrs, 1, 1, "ai.hwopt", {1, 2, 3, 4}, 2,
+                                       "int8", ranges);
+    ASSERT_TRUE(cpu.error.empty()) << cpu.error;
+    EXPECT_EQ(cpu.implementation, c.signed_input ? "cpu:onednn:conv[int8(s8->f32)]" : "cpu:onednn:conv[int8(u8->f32)]");
+    testing::expect_within_precision(cpu.out(), ref.out(), 0.05, testing::max_abs(ref.out()), 0.995,
+                                     "int8 FusedConvDepthwise x " + shape_str(x.shape()));
+    // Without the intermediate's range: FP32, exact.
+    auto fp32 = testing::run_backend_op("cpu", "FusedConvDepthwise", inputs, attrs, 1, 1, "ai.hwopt", {1, 2, 3, 4}, 2,
+                                        "int8", {{"in0", testing::range_of(x)}});
+    ASSERT_TRUE(fp32.error.empty()) << fp32.error;
+    EXPECT_EQ(fp32.implementation, "cpu:onednn:conv");
+    testing::expect_same(fp32, ref);
+  }
+}
+
 TEST(CpuConv, FusedConvDepthwiseDeclinesWhatThePostOpCannotCompute) {
   const std::vector<Tensor> inputs = {random_tensor({1, 4, 6, 6}, 1), random_tensor({8, 4, 1, 1}, 2), Tensor(),
                                       random_tensor({8, 1, 3, 3}, 4)};

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 
 #include "../malformed/model_builder.h"
 #include "hwopt/session.h"
@@ -14,13 +13,7 @@
 namespace hwopt {
 namespace {
 
-std::vector<float> random_values(size_t n, uint32_t seed, float scale) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using test::normal_values;
 
 // x -> Conv(3x3) -> Relu -> Conv(3x3) -> (+ Conv1x1(x) shortcut) -> Relu -> Conv(1x1) -> y
 onnx::ModelProto downsample_block() {
@@ -29,8 +22,8 @@ onnx::ModelProto downsample_block() {
   const int64_t c = 16;
   test::add_input(g, "x", onnx::TensorProto::FLOAT, {-1, c, 8, 8});
   auto conv = [&](const std::string& in, const std::string& out, int64_t k, uint32_t seed) {
-    test::add_float_initializer(g, out + "_w", {c, c, k, k}, random_values(c * c * k * k, seed, 0.3f));
-    test::add_float_initializer(g, out + "_b", {c}, random_values(c, seed + 1, 0.1f));
+    test::add_float_initializer(g, out + "_w", {c, c, k, k}, normal_values(c * c * k * k, seed, 0.3f));
+    test::add_float_initializer(g, out + "_b", {c}, normal_values(c, seed + 1, 0.1f));
     auto* n = test::add_node(g, "Conv", {in, out + "_w", out + "_b"}, {out}, out);
     if (k == 3) test::add_attr_ints(n, "pads", {1, 1, 1, 1});
   };
@@ -54,7 +47,7 @@ TEST(QuantResidual, Int8DownsampleBlockMatchesFp32) {
   std::vector<quant::Batch> batches;
   for (uint32_t s = 0; s < 4; ++s) {
     Tensor x(DType::float32, {2, 16, 8, 8});
-    auto v = random_values(static_cast<size_t>(x.numel()), 100 + s, 1.f);
+    auto v = normal_values(static_cast<size_t>(x.numel()), 100 + s, 1.f);
     std::copy(v.begin(), v.end(), x.data<float>());
     batches.push_back({{"x", x}});
   }

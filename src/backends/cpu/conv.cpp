@@ -77,14 +77,24 @@ std::string check_conv(const NodeContext& nc) {
   return "";
 }
 
-// A Conv/FusedConv that the oneDNN candidate will take can read its inputs quantized.
-bool reads_int8(const NodeContext& nc, const ir::Node& n) {
-  if ((n.op_type != "Conv" && n.op_type != "FusedConv") || nc.kept_fp32(&n)) return false;
-  NodeContext other{n, nc.graph, nc.threads, nc.precision, nc.ranges, nc.fp32_nodes};
-  return check_conv(other).empty();
+bool is_conv_depthwise(const ir::Node& n) { return n.op_type == "FusedConvDepthwise"; }
+std::string check_conv_depthwise(const NodeContext& nc);
+
+// The calibrated range of FusedConvDepthwise's intermediate (the pointwise convolution's output,
+// named by its `intermediate` attribute), or nullptr.
+const ActivationRange* intermediate_range(const NodeContext& nc) {
+  const ir::Attribute* a = nc.node.attr("intermediate");
+  return a ? nc.range_of(a->s) : nullptr;
 }
 
-bool is_conv_depthwise(const ir::Node& n) { return n.op_type == "FusedConvDepthwise"; }
+// A Conv/FusedConv that the oneDNN candidate will take can read its inputs quantized; so can a
+// FusedConvDepthwise whose intermediate has a calibrated range.
+bool reads_int8(const NodeContext& nc, const ir::Node& n) {
+  if (nc.kept_fp32(&n)) return false;
+  NodeContext other{n, nc.graph, nc.threads, nc.precision, nc.ranges, nc.fp32_nodes};
+  if (is_conv_depthwise(n)) return check_conv_depthwise(other).empty() && intermediate_range(other) != nullptr;
+  return (n.op_type == "Conv" || n.op_type == "FusedConv") && check_conv(other).empty();
+}
 
 // FusedConvDepthwise: the depthwise weights (input 3) [C, 1, 3, 3] with C the pointwise
 // weights' output channels, a constant bias (input 4), a 1x1 pointwise kernel, dw_strides
@@ -114,9 +124,14 @@ std::string check_conv_depthwise(const NodeContext& nc) {
 // residual as it is stored in the destination buffer, so a residual that can be negative cannot
 // go into a u8 destination (ReLU comes after the sum), nor one larger than the destination's
 // range into any INT8 one: either would be clipped before the addition.
+//
+// FusedConvDepthwise runs in FP32, or in static INT8 when its intermediate has a calibrated range
+// too (the intermediate is then stored as INT8 inside the fused kernel, as it would be between
+// two INT8 convolutions); it has no BF16 kernel.
 KernelPrecision conv_precision(const NodeContext& nc) {
-  if (is_conv_depthwise(nc.node)) return KernelPrecision{};  // FP32 only (no calibrated range inside)
   KernelPrecision p = choose_precision(nc, reads_int8);
+  if (is_conv_depthwise(nc.node))
+    return p.int8() && !p.dynamic && intermediate_range(nc) ? p : KernelPrecision{};
   if (!p.int8() || p.dst == dnnl::memory::data_type::f32 || !nc.has_input(3)) return p;
   const ActivationRange* rz = nc.range_of(nc.node.inputs[3]);
   const ActivationRange* ry = nc.range_of(nc.node.outputs[0]);
@@ -147,6 +162,8 @@ struct DepthwiseStage {
   int64_t stride = 1;
   std::string activation;
   std::vector<float> activation_params;
+  QuantType mid;              // INT8: how the intermediate is stored between the two halves
+  QuantizedWeights qweights;  // INT8: the depthwise weights
 };
 
 class ConvKernel {
@@ -170,6 +187,10 @@ class ConvKernel {
       dw.stride = get_ints(nc.node, "dw_strides").at(0);
       if (const ir::Attribute* a = nc.node.attr("dw_activation")) dw.activation = a->s;
       if (const ir::Attribute* a = nc.node.attr("dw_activation_params")) dw.activation_params = a->floats;
+      if (prec_.int8()) {
+        dw.mid = quant_type_of(*intermediate_range(nc));
+        dw.qweights = quantize_per_channel(dw.weights);
+      }
       dw_ = std::move(dw);
     }
   }
@@ -251,20 +272,32 @@ class ConvKernel {
     if (bias_.defined()) bias_desc = plain_desc({ws[0]}, DType::float32);
     dnnl::convolution_forward::desc cd(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                        any(x.shape(), prec_.src), any(wshape, prec_.weights), bias_desc,
-                                       any(out, prec_.dst), s, d, pl, pr);
+                                       any(out, dw_ && prec_.int8() ? dw_->mid.dt : prec_.dst), s, d, pl, pr);
     dnnl::primitive_attr attr = user_scratchpad_attr();
     dnnl::post_ops ops;
     std::vector<float> acc_scales;  // INT8: the real value of one accumulator unit, per channel
+    std::vector<float> dw_acc_scales;  // INT8 FusedConvDepthwise: the same for the depthwise half
     if (prec_.int8()) {
       // oneDNN 2.x: dst = post_ops(oscale * (acc + bias)). oscale makes real values, so the
       // activation sees real values; a quantized destination then divides by its scale, and a
       // residual already stored in the destination (in its units) is summed at that scale.
       const float dst_scale = prec_.dst_scale != 0.f ? prec_.dst_scale : 1.f;
+      // FusedConvDepthwise: the pointwise half writes the intermediate at its own scale, and the
+      // depthwise post-op works the same way (its scales make real values, then its activation,
+      // then the destination's scale).
+      const float stage_scale = dw_ ? dw_->mid.scale : dst_scale;
       for (float ws_c : qweights_.scales) acc_scales.push_back(prec_.src_scale * ws_c);
       attr.set_output_scales(1 << 1, acc_scales);
       if (has_sum) ops.append_sum(dst_scale);
       append_activation(ops, attrs_.activation, attrs_.activation_params);
-      if (dst_scale != 1.f) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / dst_scale, 0.f);
+      if (stage_scale != 1.f) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / stage_scale, 0.f);
+      if (dw_) {
+        for (float ws_c : dw_->qweights.scales) dw_acc_scales.push_back(dw_->mid.scale * ws_c);
+        ops.append_dw(dnnl::memory::data_type::s8, dnnl::memory::data_type::f32, prec_.dst, 3, dw_->stride, 1, 1 << 1,
+                      dw_acc_scales);
+        append_activation(ops, dw_->activation, dw_->activation_params);
+        if (dst_scale != 1.f) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / dst_scale, 0.f);
+      }
     } else {
       if (has_sum) ops.append_sum(1.f);
       append_activation(ops, attrs_.activation, attrs_.activation_params);
@@ -272,10 +305,12 @@ class ConvKernel {
     ConvEntry e{};
     e.out_shape = out;
     if (dw_) {
+      if (!prec_.int8()) {
+        ops.append_dw(dnnl::memory::data_type::f32, dnnl::memory::data_type::f32, dnnl::memory::data_type::f32, 3,
+                      dw_->stride, 1, 0, {});
+        append_activation(ops, dw_->activation, dw_->activation_params);
+      }
       // 3x3, padding 1: each spatial dim becomes (d + 2 - 3) / stride + 1.
-      ops.append_dw(dnnl::memory::data_type::f32, dnnl::memory::data_type::f32, dnnl::memory::data_type::f32, 3,
-                    dw_->stride, 1, 0, {});
-      append_activation(ops, dw_->activation, dw_->activation_params);
       for (int64_t i = 0; i < spatial; ++i) e.out_shape[2 + i] = (out[2 + i] - 1) / dw_->stride + 1;
     }
     attr.set_post_ops(ops);
@@ -304,13 +339,17 @@ class ConvKernel {
     }
     if (dw_) {
       const int64_t c = dw_->weights.dim(0);
-      const Tensor w_plain = dw_->weights.contiguous();
-      e.dw_weights_holder =
-          reorder_to(Tensor(DType::float32, {c, 1, 1, 3, 3}, w_plain.storage(), w_plain.offset()),
-                     e.pd.query_md(dnnl::query::exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS));
-      e.dw_weights = memory_of(e.dw_weights_holder,
-                               e.pd.query_md(dnnl::query::exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS));
+      const Tensor w_plain = (prec_.int8() ? dw_->qweights.values : dw_->weights).contiguous();
+      const dnnl::memory::desc w_desc =
+          e.pd.query_md(dnnl::query::exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS);
+      e.dw_weights_holder = reorder_to(Tensor(w_plain.dtype(), {c, 1, 1, 3, 3}, w_plain.storage(), w_plain.offset()), w_desc);
+      e.dw_weights = memory_of(e.dw_weights_holder, w_desc);
       e.dw_bias_holder = dw_->bias;
+      if (prec_.int8()) {  // in the depthwise half's accumulator units, as for the pointwise bias
+        e.dw_bias_holder = Tensor(DType::float32, {c});
+        for (int64_t k = 0; k < c; ++k)
+          e.dw_bias_holder.data<float>()[k] = dw_->bias.data<float>()[k] / dw_acc_scales[k];
+      }
       e.dw_bias = memory_of(e.dw_bias_holder, plain_desc({c}, DType::float32));
     }
     return e;
