@@ -14,7 +14,8 @@
 //    of the QuantizeLinear is a DequantizeLinear with the same scale and zero point, the pair goes
 //    and their readers read x. It stays (the range is still recorded) when a DequantizeLinear
 //    output is a graph output or read by a subgraph, or when something else reads the quantized
-//    value (QLinearConv, QLinearMatMul, ...: those run on their reference kernels).
+//    value (ConvInteger, MatMulInteger, ...: those run on their reference kernels; QLinearConv
+//    and QLinearMatMul were already rewritten to QDQ by decompose_qlinear).
 // A QuantizeLinear of a constant (fake-quantized weights) is left to fold_constants.
 // Off by default: the pairs simulate quantization in float, so removing them changes what the
 // graph computes; the session runs this pass only at precision int8, where hwopt's kernels

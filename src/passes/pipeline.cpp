@@ -10,7 +10,9 @@
 namespace hwopt::passes {
 
 // Why this order:
-//  0. fold_qdq (off by default; the session runs it at precision int8) before everything: it
+//  0. decompose_qlinear first: QLinearConv/QLinearMatMul become QuantizeLinear/DequantizeLinear
+//     around float Conv/MatMul (float weights), which fold_qdq then imports like any QDQ model.
+//     fold_qdq (off by default; the session runs it at precision int8) before everything: it
 //     turns a QDQ model's DequantizeLinear weights into float constants and its Q/DQ pairs into
 //     recorded ranges, so every later pass sees the plain float graph it knows how to fuse.
 //  1. fold_constants first: Constant nodes become initializers and shape computations collapse to
@@ -38,6 +40,7 @@ namespace hwopt::passes {
 //     folded or fused nodes, dropout masks, shape computations).
 std::vector<std::unique_ptr<Pass>> default_passes() {
   std::vector<std::unique_ptr<Pass>> p;
+  p.push_back(make_decompose_qlinear());
   p.push_back(make_fold_qdq());
   p.push_back(make_fold_constants());
   p.push_back(make_infer_shapes());
