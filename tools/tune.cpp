@@ -117,6 +117,7 @@ int run_tune_command(const TuneArgs& a) {
   const tune::Candidate& best = t.candidates[static_cast<size_t>(t.best)];
   std::cout << "\n" << t.summary << "\n";
   if (!t.limits.empty()) std::cout << t.limits << "\n";
+  if (!t.confirmation.empty()) std::cout << t.confirmation << "\n";
   Status st = tune::write_artifact(a.out, t, tune::session_options(best.config, t.activation_ranges),
                                    report::tune_report_documents(t));
   if (!st.ok()) return error(st);

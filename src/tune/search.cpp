@@ -7,6 +7,7 @@
 #include <cmath>
 #include <set>
 
+#include "bench/compare.h"
 #include "bench/measure.h"
 #include "hw/cpu_info.h"
 #include "ir/graph.h"
@@ -28,6 +29,9 @@ constexpr int64_t kValidationBatch = 8;
 // A candidate must beat the current best by more than the noise: the medians' relative CI
 // half-widths added, and at least this much.
 constexpr double kMinGain = 0.03;
+// A rival scoring within this fraction of the chosen candidate is re-measured against it,
+// interleaved, before the choice is final.
+constexpr double kConfirmWindow = 0.10;
 
 }  // namespace
 
@@ -462,6 +466,7 @@ class Search {
       const Candidate& c = result_.candidates[static_cast<size_t>(chosen)];
       if (k.meets == c.meets && k.misses.size() == c.misses.size()) chosen = best_;
     }
+    chosen = confirm(chosen);
     result_.best = chosen;
     result_.met = chosen >= 0 && result_.candidates[static_cast<size_t>(chosen)].meets;
     if (chosen >= 0 && result_.candidates[static_cast<size_t>(chosen)].config.precision == "int8") {
@@ -510,6 +515,71 @@ class Search {
       }
     }
     profile_ops(base, chosen);
+  }
+
+  // The chosen candidate against its closest rival (meets as much, valid accuracy, scores within
+  // kConfirmWindow or higher), both loaded again and measured interleaved in one process
+  // (bench::compare, ABBA order, paired ratio with a bootstrap CI): medians measured minutes
+  // apart on a noisy machine can rank two close configurations either way. The rival replaces
+  // the choice only when it wins beyond the paired noise. Returns the final choice.
+  int confirm(int chosen) {
+    if (chosen < 0 || stopped()) return chosen;
+    const Candidate& a = result_.candidates[static_cast<size_t>(chosen)];
+    int rival = -1;
+    for (size_t i = 0; i < result_.candidates.size(); ++i) {
+      const Candidate& x = result_.candidates[i];
+      if (static_cast<int>(i) == chosen || !x.measured || !x.accuracy_ok || x.meets != a.meets ||
+          x.misses.size() != a.misses.size() || x.config.key() == a.config.key())
+        continue;
+      if (rival < 0 || score(x) > score(result_.candidates[static_cast<size_t>(rival)])) rival = static_cast<int>(i);
+    }
+    if (rival < 0 || score(result_.candidates[static_cast<size_t>(rival)]) < (1.0 - kConfirmWindow) * score(a))
+      return chosen;
+    const Candidate& b = result_.candidates[static_cast<size_t>(rival)];
+    say(fmt::format("confirming {} against {} (interleaved)", a.config.key(), b.config.key()));
+    auto load = [&](const Config& c) {
+      const std::map<std::string, ActivationRange> none;
+      return Session::load(model_, session_options(c, c.precision == "int8" && tables_.count(c.calibration_method)
+                                                          ? tables_.at(c.calibration_method)
+                                                          : none));
+    };
+    auto sa = load(a.config);
+    auto sb = load(b.config);
+    if (!sa.ok() || !sb.ok()) {
+      result_.confirmation = "not re-measured: " + (sa.ok() ? sb.status() : sa.status()).to_string();
+      return chosen;
+    }
+    auto wa = bench::Workload::for_session(**sa, o_.input_factory(*reference_), 3, 7);
+    auto wb = bench::Workload::for_session(**sb, o_.input_factory(*reference_), 3, 7);
+    auto ra = wa.runner(a.config.batch);
+    auto rb = wb.runner(b.config.batch);
+    if (!ra.ok() || !rb.ok()) {
+      result_.confirmation = "not re-measured: " + (ra.ok() ? rb.status() : ra.status()).to_string();
+      return chosen;
+    }
+    bench::MeasureOptions mo;
+    mo.max_seconds = std::max(1.0, std::min(2 * o_.max_seconds_per_candidate, r_.time_budget_s - seconds_since(t0_)));
+    mo.min_runs = 10;
+    mo.target_rel_ci = 0.01;
+    mo.should_stop = o_.should_stop;
+    const bench::CompareResult cr = bench::compare(*ra, *rb, mo);
+    if (!cr.status.ok()) {
+      result_.confirmation = "not re-measured: " + cr.status.to_string();
+      return chosen;
+    }
+    // Time of B over time of A per unit of the goal: per sample for throughput, per run for latency.
+    const double per = r_.goal == Goal::throughput
+                           ? static_cast<double>(a.config.batch) / static_cast<double>(b.config.batch)
+                           : 1.0;
+    const double ratio = cr.ratio.ratio * per, low = cr.ratio.low * per, high = cr.ratio.high * per;
+    const bool b_wins = cr.ratio.pairs >= 6 && high < 1.0;
+    result_.confirmation = fmt::format(
+        "Re-measured interleaved ({} pairs): {} takes {:.3f}x [95 % CI {:.3f} .. {:.3f}] the time {} of {}, so {} {}.",
+        cr.ratio.pairs, b.config.key(), ratio, low, high, r_.goal == Goal::throughput ? "per sample" : "per run",
+        a.config.key(), b_wins ? b.config.key() : a.config.key(),
+        b_wins ? "is chosen instead" : (low > 1.0 ? "stays chosen (faster beyond the noise)" : "stays chosen (the difference is within the noise)"));
+    say(result_.confirmation);
+    return b_wins ? rival : chosen;
   }
 
   // Per-op-type time of the baseline and the chosen configuration (median of 5 profiled runs).

@@ -85,6 +85,9 @@ struct TuneResult {
   std::vector<int> pareto;            // indices on the latency / throughput / accuracy / memory front
   std::string summary;                // one paragraph: what was done and why
   std::string limits;                 // when not met: what limits the closest candidate
+  /// The final check of the choice against its closest rival, measured interleaved (empty when
+  /// no rival was within reach).
+  std::string confirmation;
   /// Calibrated ranges of the best configuration (int8) — written into plan.json.
   std::map<std::string, ActivationRange> activation_ranges;
   /// Per op type, ms per run: the baseline and the best (from their profiles), for the report.

@@ -146,6 +146,32 @@ TEST(TuneSearch, ResumeReusesTheLog) {
   }
 }
 
+// Two candidates whose logged medians are within the noise of each other: the choice is
+// re-measured interleaved against the rival before it is final, and the result says so.
+TEST(TuneSearch, CloseRivalsAreReMeasuredInterleavedBeforeTheChoice) {
+  Requirements r;
+  r.exhaustive = true;
+  r.max_threads = 1;
+  auto first = run_tune(model(), quick(r));
+  ASSERT_TRUE(first.ok());
+  TuneOptions o = quick(r);
+  o.previous = first->candidates;
+  for (auto& c : o.previous)  // every configuration equally fast, as far as the log knows
+    if (c.measured) {
+      c.median_ms = c.p99_ms = 1.0 * static_cast<double>(c.config.batch);
+      c.ci_low_ms = 0.99 * c.median_ms;
+      c.ci_high_ms = 1.01 * c.median_ms;
+      c.throughput = 1000.0;
+    }
+  auto t = run_tune(model(), o);
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  ASSERT_GE(t->best, 0);
+  ASSERT_FALSE(t->confirmation.empty());
+  EXPECT_NE(t->confirmation.find("Re-measured interleaved"), std::string::npos) << t->confirmation;
+  EXPECT_NE(t->confirmation.find(t->candidates[static_cast<size_t>(t->best)].config.key()), std::string::npos)
+      << "the confirmation names the final choice: " << t->confirmation;
+}
+
 TEST(TuneSearch, BadRequirementsAreErrors) {
   Requirements r;
   r.min_batch = 4;
