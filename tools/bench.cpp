@@ -11,6 +11,7 @@
 #include <cmath>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,7 @@
 #include "model_inputs.h"
 #include "precision_options.h"
 #include "report/svg_plot.h"
+#include "tune/artifact.h"
 
 namespace hwopt::cli {
 
@@ -158,23 +160,39 @@ struct Loaded {
   std::unique_ptr<Session> session;
   std::string batch_dim;  // name of the symbolic first dimension ("" if static)
   int64_t static_batch = 0;
+  std::optional<tune::Config> tuned;  // a tuned artifact's configuration
 };
 
 Expected<Loaded> load(const std::string& path, const std::string& backend, int threads, bool optimize,
                       const std::vector<std::string>& disabled_passes, const PrecisionArgs& precision) {
-  SessionOptions so;
-  so.backend = backend;
-  so.threads = threads;
-  so.optimize = optimize;
-  so.disabled_passes = disabled_passes;
-  HWOPT_RETURN_IF_ERROR(apply_precision(path, precision, so));
-  auto s = Session::load(path, so);
+  Expected<std::unique_ptr<Session>> s = Status(StatusCode::internal, "not loaded");
+  std::optional<tune::Config> tuned;
+  if (tune::is_artifact_dir(path)) {
+    // A tuned artifact runs exactly as tuned: its plan fixes backend, threads, precision, ranges
+    // and passes (the command line's are not applied).
+    auto plan = tune::load_plan(path, false);
+    if (!plan.ok()) return plan.status();
+    std::cerr << fmt::format("bench: tuned artifact {}: {} (tuned at batch {}; its plan fixes threads, precision "
+                             "and passes)\n",
+                             path, plan->config.key(), plan->config.batch);
+    s = Session::load(plan->model_path, plan->options);
+    tuned = plan->config;
+  } else {
+    SessionOptions so;
+    so.backend = backend;
+    so.threads = threads;
+    so.optimize = optimize;
+    so.disabled_passes = disabled_passes;
+    HWOPT_RETURN_IF_ERROR(apply_precision(path, precision, so));
+    s = Session::load(path, so);
+  }
   if (!s.ok()) return s.status();
   Loaded l;
   l.session = std::move(s).value();
   const BatchDim b = batch_dim_of(*l.session);
   l.batch_dim = b.name;
   l.static_batch = b.fixed;
+  l.tuned = tuned;
   return l;
 }
 
@@ -525,12 +543,20 @@ int run_bench(const BenchArgs& a) {
   c.load.before = bench::sample_other_load(0.25);
   c.snap_before = bench::cpu_snapshot();
   const int threads = a.threads > 0 ? a.threads : -1;
-  out() << fmt::format("hwopt bench  {}\n  run          {} backend, {} intra-op thread(s), {}{}\n", a.model, a.backend,
-                           threads > 0 ? std::to_string(threads) : "default (physical cores)", a.precision.precision,
-                           a.no_optimize ? ", not optimized" : "");
+  if (l->tuned) {
+    out() << fmt::format("hwopt bench  {}\n  run          tuned artifact: {}\n", a.model, l->tuned->key());
+  } else {
+    out() << fmt::format("hwopt bench  {}\n  run          {} backend, {} intra-op thread(s), {}{}\n", a.model, a.backend,
+                         threads > 0 ? std::to_string(threads) : "default (physical cores)", a.precision.precision,
+                         a.no_optimize ? ", not optimized" : "");
+  }
   c.doc = {{"schema", "hwopt-bench/1"}, {"model", a.model}, {"backend", a.backend}, {"threads", a.threads},
-           {"precision", a.precision.precision},
+           {"precision", l->tuned ? l->tuned->precision : a.precision.precision},
            {"optimize", !a.no_optimize}, {"target_ci_rel", a.target_ci / 100}, {"max_seconds", a.max_seconds}};
+  if (l->tuned) {
+    c.doc["tuned"] = tune::to_json(*l->tuned);
+    c.doc["threads"] = l->tuned->threads;
+  }
 
   int rc = 0;
   if (!a.vs.empty() || !a.vs_backend.empty() || a.vs_threads >= 0 || a.vs_no_optimize || a.vs_optimize ||
@@ -593,7 +619,7 @@ CommandRunner add_bench_command(CLI::App& app) {
   auto a = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand(
       "bench", "Latency and throughput you can trust: batch sweeps, MLPerf-style scenarios, comparisons (docs/bench.md).");
-  cmd->add_option("model", a->model, "ONNX model file")->required();
+  cmd->add_option("model", a->model, "ONNX model file, or a tuned artifact directory (hwopt tune -o DIR)")->required();
   cmd->add_option("--backend", a->backend, "cpu or reference")->default_val("cpu")->check(CLI::IsMember({"cpu", "reference"}));
   cmd->add_option("--threads", a->threads, "intra-op threads (0 = physical cores)")->default_val(0)->check(CLI::Range(0, 1024));
   add_precision_options(cmd, &a->precision);

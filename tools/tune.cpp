@@ -118,6 +118,7 @@ int run_tune_command(const TuneArgs& a) {
   std::cout << "\n" << t.summary << "\n";
   if (!t.limits.empty()) std::cout << t.limits << "\n";
   if (!t.confirmation.empty()) std::cout << t.confirmation << "\n";
+  for (const auto& w : t.warnings) std::cout << "warning: " << w << "\n";
   Status st = tune::write_artifact(a.out, t, tune::session_options(best.config, t.activation_ranges),
                                    report::tune_report_documents(t));
   if (!st.ok()) return error(st);

@@ -351,6 +351,7 @@ std::vector<Block> build(const TuneResult& r, const std::vector<ReportPlot>& plo
   if (!r.summary.empty()) doc.push_back(paragraph(r.summary));
   if (!r.limits.empty()) doc.push_back(paragraph("What limits it: " + r.limits));
   if (!r.confirmation.empty()) doc.push_back(paragraph(r.confirmation));
+  for (const auto& w : r.warnings) doc.push_back(paragraph("Warning: " + w));
 
   doc.push_back(heading("Pareto set"));
   std::vector<std::vector<std::string>> front;

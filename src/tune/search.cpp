@@ -171,6 +171,22 @@ class Search {
     budget_.min_top1_agreement = real_data ? 1.0 - r_.max_accuracy_drop / 100.0 : -1;
     budget_.max_accuracy_drop = labels_.empty() ? -1 : r_.max_accuracy_drop / 100.0;
     budget_.min_cosine = r_.min_cosine;
+    // A budget finer than one validation sample cannot be resolved: with N samples, agreement
+    // and accuracy move in steps of 100/N points, so a 0.01-point budget on 256 samples means
+    // "no sample may change", a far stricter test than asked and a lucky pass says little.
+    if (real_data && r_.max_accuracy_drop > 0) {
+      size_t rows = 0;
+      for (const auto& b : validation_)
+        if (!b.empty()) rows += static_cast<size_t>(b.begin()->second.shape().empty() ? 1 : b.begin()->second.dim(0));
+      const double step = rows > 0 ? 100.0 / static_cast<double>(rows) : 100.0;
+      if (step > r_.max_accuracy_drop) {
+        result_.warnings.push_back(fmt::format(
+            "the accuracy budget of {:g} points is finer than the validation set resolves ({} samples: steps of {:.3g} "
+            "points); give at least {:.0f} samples (--validation-limit) for it to mean what it says",
+            r_.max_accuracy_drop, rows, step, std::ceil(100.0 / r_.max_accuracy_drop)));
+        say("warning: " + result_.warnings.back());
+      }
+    }
     return Status::OK();
   }
 

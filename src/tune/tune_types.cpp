@@ -179,6 +179,7 @@ json to_json(const TuneResult& r) {
           {"summary", r.summary},
           {"limits", r.limits},
           {"confirmation", r.confirmation},
+          {"warnings", r.warnings},
           {"activation_ranges", ranges_json(r.activation_ranges)},
           {"op_ms_before", op_ms_json(r.op_ms_before)},
           {"op_ms_after", op_ms_json(r.op_ms_after)},

@@ -88,6 +88,9 @@ struct TuneResult {
   /// The final check of the choice against its closest rival, measured interleaved (empty when
   /// no rival was within reach).
   std::string confirmation;
+  /// What the user should know about the inputs of the search (e.g. a budget finer than the
+  /// validation set can resolve).
+  std::vector<std::string> warnings;
   /// Calibrated ranges of the best configuration (int8) — written into plan.json.
   std::map<std::string, ActivationRange> activation_ranges;
   /// Per op type, ms per run: the baseline and the best (from their profiles), for the report.

@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <random>
 
+#include <unistd.h>
+
+#include "core/npy.h"
 #include "tune/search.h"
 
 namespace hwopt::tune {
@@ -16,13 +19,17 @@ std::string model() {
 }
 
 // Random [batch, 1, 28, 28] images in [0, 1).
+Tensor random_images(int64_t batch, uint64_t seed) {
+  Tensor t(DType::float32, {batch, 1, 28, 28});
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
+  return t;
+}
+
 bench::InputFactory images(const Session&) {
   return [](int64_t batch, uint64_t seed) -> Expected<bench::TensorMap> {
-    Tensor t(DType::float32, {batch, 1, 28, 28});
-    std::mt19937 rng(static_cast<uint32_t>(seed));
-    std::uniform_real_distribution<float> u(0.f, 1.f);
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-    return bench::TensorMap{{"input", t}};
+    return bench::TensorMap{{"input", random_images(batch, seed)}};
   };
 }
 
@@ -170,6 +177,26 @@ TEST(TuneSearch, CloseRivalsAreReMeasuredInterleavedBeforeTheChoice) {
   EXPECT_NE(t->confirmation.find("Re-measured interleaved"), std::string::npos) << t->confirmation;
   EXPECT_NE(t->confirmation.find(t->candidates[static_cast<size_t>(t->best)].config.key()), std::string::npos)
       << "the confirmation names the final choice: " << t->confirmation;
+}
+
+// A budget finer than one validation sample (here 0.01 points on 16 images: steps of 6.25 points)
+// cannot be resolved: the result warns and says how many samples it needs.
+TEST(TuneSearch, WarnsWhenTheBudgetIsFinerThanTheValidationSet) {
+  const auto dir = std::filesystem::temp_directory_path() / ("hwopt_tune_warn_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "images.npy").string();
+  ASSERT_TRUE(write_npy(path, random_images(16, 3)).ok());
+  Requirements r;
+  r.max_latency_ms = 10000;
+  r.max_accuracy_drop = 0.01;
+  TuneOptions o = quick(r);
+  o.validation = path;
+  auto t = run_tune(model(), o);
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  ASSERT_EQ(t->warnings.size(), 1u);
+  EXPECT_NE(t->warnings[0].find("16 samples"), std::string::npos) << t->warnings[0];
+  EXPECT_NE(t->warnings[0].find("at least 10000 samples"), std::string::npos) << t->warnings[0];
 }
 
 TEST(TuneSearch, BadRequirementsAreErrors) {
