@@ -531,6 +531,21 @@ class Search {
       }
     }
     profile_ops(base, chosen);
+    // What limits the closest candidate, from its profile: where its time goes.
+    if (!result_.met && !result_.limits.empty() && !result_.op_ms_after.empty()) {
+      double total = 0;
+      for (const auto& [op, ms] : result_.op_ms_after) total += ms;
+      std::vector<std::pair<double, std::string>> by_time;
+      for (const auto& [op, ms] : result_.op_ms_after) by_time.emplace_back(ms, op);
+      std::sort(by_time.rbegin(), by_time.rend());
+      std::string where;
+      for (size_t k = 0; k < by_time.size() && k < 3; ++k)
+        where += fmt::format("{}{} {:.1f} ms ({:.0f} %)", k ? ", " : "", by_time[k].second, by_time[k].first,
+                             total > 0 ? 100.0 * by_time[k].first / total : 0.0);
+      result_.limits += fmt::format(" Its profile: {:.1f} ms per run in ops, most in {}; to go lower, those ops "
+                                    "must get faster (precision, fusion) or do less work per request.",
+                                    total, where);
+    }
   }
 
   // The chosen candidate against its closest rival (meets as much, valid accuracy, scores within

@@ -91,6 +91,7 @@ TEST(TuneSearch, NoSolutionReportsTheClosestAndWhatLimitsIt) {
   EXPECT_NE(best.misses[0].find("p99"), std::string::npos);
   EXPECT_NE(t->limits.find("No configuration meets"), std::string::npos);
   EXPECT_NE(t->limits.find(best.config.key()), std::string::npos);
+  EXPECT_NE(t->limits.find("Its profile:"), std::string::npos) << "what limits it, from its profile: " << t->limits;
 }
 
 TEST(TuneSearch, AccuracyIsAHardConstraint) {
