@@ -44,6 +44,7 @@ struct BenchArgs {
   int vs_threads = -1;
   bool vs_no_optimize = false, vs_optimize = false;
   std::vector<std::string> disabled_passes, vs_disabled_passes;
+  std::string layout = "blocked", vs_layout;
   std::string backend = "cpu";
   int threads = 0;
   bool no_optimize = false;
@@ -164,7 +165,8 @@ struct Loaded {
 };
 
 Expected<Loaded> load(const std::string& path, const std::string& backend, int threads, bool optimize,
-                      const std::vector<std::string>& disabled_passes, const PrecisionArgs& precision) {
+                      const std::vector<std::string>& disabled_passes, const std::string& layout,
+                      const PrecisionArgs& precision) {
   Expected<std::unique_ptr<Session>> s = Status(StatusCode::internal, "not loaded");
   std::optional<tune::Config> tuned;
   if (tune::is_artifact_dir(path)) {
@@ -183,6 +185,7 @@ Expected<Loaded> load(const std::string& path, const std::string& backend, int t
     so.threads = threads;
     so.optimize = optimize;
     so.disabled_passes = disabled_passes;
+    so.layout = layout;
     HWOPT_RETURN_IF_ERROR(apply_precision(path, precision, so));
     s = Session::load(path, so);
   }
@@ -535,7 +538,7 @@ int run_bench(const BenchArgs& a) {
     return fail(Status(StatusCode::invalid_argument, "--find-max-qps needs --scenario server and --max-latency-ms"));
   Context c(a);
   c.say("loading " + a.model);
-  auto l = load(a.model, a.backend, a.threads, !a.no_optimize, a.disabled_passes, a.precision);
+  auto l = load(a.model, a.backend, a.threads, !a.no_optimize, a.disabled_passes, a.layout, a.precision);
   if (!l.ok()) return fail(l.status());
   auto w = bench::Workload::for_session(*l->session, input_factory(*l, *dims), a.input_sets, a.seed);
 
@@ -560,7 +563,7 @@ int run_bench(const BenchArgs& a) {
 
   int rc = 0;
   if (!a.vs.empty() || !a.vs_backend.empty() || a.vs_threads >= 0 || a.vs_no_optimize || a.vs_optimize ||
-      !a.vs_precision.empty() || !a.vs_disabled_passes.empty()) {
+      !a.vs_precision.empty() || !a.vs_disabled_passes.empty() || !a.vs_layout.empty()) {
     auto sb = bench::parse_batches(a.batch, {});
     if (!sb.ok()) return fail(sb.status());
     if (sb->automatic || sb->batches.size() != 1) return fail(Status(StatusCode::invalid_argument, "--vs takes one --batch size"));
@@ -575,12 +578,14 @@ int run_bench(const BenchArgs& a) {
     c.say("loading " + path_b);
     std::vector<std::string> disabled_b = a.disabled_passes;
     disabled_b.insert(disabled_b.end(), a.vs_disabled_passes.begin(), a.vs_disabled_passes.end());
-    auto lb = load(path_b, backend_b, threads_b, optimize_b, disabled_b, precision_b);
+    const std::string layout_b = a.vs_layout.empty() ? a.layout : a.vs_layout;
+    auto lb = load(path_b, backend_b, threads_b, optimize_b, disabled_b, layout_b, precision_b);
     if (!lb.ok()) return fail(lb.status());
     auto wb = bench::Workload::for_session(*lb->session, input_factory(*lb, *dims), a.input_sets, a.seed);
     std::string name_b = fmt::format("{} ({} backend, {} threads, {}{}", path_b, backend_b, threads_b,
                                      precision_b.precision, optimize_b ? "" : ", not optimized");
     for (const auto& p : a.vs_disabled_passes) name_b += ", without " + p;
+    if (layout_b != a.layout) name_b += ", layout " + layout_b;
     name_b += ")";
     rc = run_compare_mode(c, w, wb, sb->batches[0], name_b);
   } else if (!a.scenario.empty()) {
@@ -655,6 +660,10 @@ CommandRunner add_bench_command(CLI::App& app) {
   cmd->add_flag("--vs-no-optimize", a->vs_no_optimize, "B runs the graph as imported");
   cmd->add_flag("--vs-optimize", a->vs_optimize, "B runs the optimized graph");
   cmd->add_option("--disable-pass", a->disabled_passes, "skip an optimization pass (repeatable; see 'hwopt optimize --list-passes')");
+  cmd->add_option("--layout", a->layout, "FP32 activation layout between the cpu backend's convolutions: blocked, channels_last or any (oneDNN's choice per convolution)")
+      ->default_val("blocked")->check(CLI::IsMember({"blocked", "channels_last", "any"}));
+  cmd->add_option("--vs-layout", a->vs_layout, "layout of B (default: --layout)")
+      ->check(CLI::IsMember({"blocked", "channels_last", "any"}));
   cmd->add_option("--vs-disable-pass", a->vs_disabled_passes,
                   "B also skips this pass (repeatable): measures what one pass is worth");
   cmd->add_flag("--json", a->json_stdout, "print the results as JSON instead of tables (schema: docs/bench.md)");

@@ -61,6 +61,12 @@ struct SessionOptions {
   /// Nodes of the optimized graph (by name; a node without a name by its first output) kept in
   /// FP32 at precision bf16/int8: the accuracy fallback of quant::fallback_until_budget.
   std::vector<std::string> fp32_nodes;
+  /// Memory format of FP32 activations between the cpu backend's plain and depthwise 2-D
+  /// convolutions: "blocked" (nChw16c throughout: no reorder between convolutions, and oneDNN's
+  /// fused 1x1 + depthwise kernel applies; measured fastest on ResNet-50 and MobileNetV2, see
+  /// docs/benchmarks.md), "channels_last" (nhwc throughout) or "any" (oneDNN picks per
+  /// convolution, which mixes formats and reorders between them).
+  std::string layout = "blocked";
 };
 
 /// One step of a session's plan: a node of the optimized graph and what runs it.

@@ -26,6 +26,8 @@ struct NodeContext {
   const std::map<std::string, ActivationRange>* ranges = nullptr;
   /// Nodes kept in FP32 whatever the precision (SessionOptions::fp32_nodes); nullptr: none.
   const std::set<std::string>* fp32_nodes = nullptr;
+  /// SessionOptions::layout: "blocked", "channels_last" or "any".
+  std::string layout = "blocked";
 
   size_t num_inputs() const { return node.inputs.size(); }
   bool has_input(size_t i) const { return i < node.inputs.size() && !node.inputs[i].empty(); }

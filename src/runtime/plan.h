@@ -22,6 +22,7 @@ struct PlanOptions {
   std::string precision = "fp32";      // SessionOptions::precision
   std::map<std::string, ActivationRange> ranges;  // SessionOptions::activation_ranges
   std::set<std::string> fp32_nodes;                // SessionOptions::fp32_nodes
+  std::string layout = "blocked";                  // SessionOptions::layout
 };
 
 struct PlanStep {

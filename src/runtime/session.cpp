@@ -35,6 +35,9 @@ Status check_precision(const SessionOptions& options) {
   if (p != "fp32" && p != "bf16" && p != "int8" && p != "int8-dynamic")
     return Status(StatusCode::invalid_argument,
                   fmt::format("unknown precision '{}' (fp32, bf16, int8 or int8-dynamic)", p));
+  if (options.layout != "blocked" && options.layout != "channels_last" && options.layout != "any")
+    return Status(StatusCode::invalid_argument,
+                  fmt::format("unknown layout '{}' (blocked, channels_last or any)", options.layout));
   if (p == "fp32") return Status::OK();
   if (options.backend != "cpu")
     return Status(StatusCode::invalid_argument,
@@ -99,6 +102,7 @@ Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, co
   po.backend = options.backend;
   po.threads = options.threads;
   po.precision = options.precision;
+  po.layout = options.layout;
   po.ranges = std::move(ranges);
   po.fp32_nodes.insert(options.fp32_nodes.begin(), options.fp32_nodes.end());
   auto plan = Plan::create(model->graph, po);

@@ -115,8 +115,11 @@ TEST_F(QuantPhotos, MobileNetV2Int8KeepsTop1) {
   }
 }
 
-// MinMax ranges miss the 99 % agreement here; the fallback ranks the layers and keeps the most
-// sensitive ones in FP32 until the budget is met, and those layers then run in FP32.
+// A budget all-INT8 MinMax misses by construction: a cosine similarity with 30 % less error
+// (1 - cosine) than it reaches. (Whether it misses the 99 % top-1 agreement depends on which of the
+// 130 crops sit near a decision boundary, which moves with float rounding.) The fallback ranks
+// the layers and keeps the most sensitive ones in FP32 until the budget is met, and those layers
+// then run in FP32.
 TEST_F(QuantPhotos, FallbackKeepsSensitiveLayersInFp32UntilTheBudgetIsMet) {
   SessionOptions fp32;
   fp32.backend = "cpu";
@@ -131,11 +134,17 @@ TEST_F(QuantPhotos, FallbackKeepsSensitiveLayersInFp32UntilTheBudgetIsMet) {
   const std::vector<Batch> batches(all->begin() + kCalibrationSamples / 10, all->end());
   auto reference = run_batches(**ref, batches);
   ASSERT_TRUE(reference.ok());
+  AccuracyBudget budget = *default_budget("int8");
+  budget.min_top1_agreement = -1;  // judged by cosine
+  const AccuracyReport all_int8 = compare(options, budget);
+  ASSERT_EQ(all_int8.outputs.size(), 1u);
+  budget.min_cosine = 1.0 - 0.7 * (1.0 - all_int8.outputs[0].cosine);
+  std::cout << "all-INT8 MinMax cosine " << all_int8.outputs[0].cosine << ", budget " << budget.min_cosine << "\n";
   FallbackOptions fo;
   fo.max_layers = 8;
-  auto fb = fallback_until_budget(kModel.string(), options, batches, {}, *reference, *default_budget("int8"), fo);
+  auto fb = fallback_until_budget(kModel.string(), options, batches, {}, *reference, budget, fo);
   ASSERT_TRUE(fb.ok()) << fb.status().to_string();
-  ASSERT_GE(fb->steps.size(), 2u) << "all-int8 MinMax was expected to miss the budget on these photos";
+  ASSERT_GE(fb->steps.size(), 2u) << "all-INT8 misses the budget by construction";
   EXPECT_FALSE(fb->steps[0].verdict.pass);
   EXPECT_TRUE(fb->met);
   ASSERT_FALSE(fb->ranking.empty());

@@ -172,6 +172,7 @@ class ConvKernel {
       : attrs_(read_attrs(nc.node)),
         weights_(*nc.constant_input(1)),
         prec_(conv_precision(nc)),
+        layout_(nc.layout),
         reference_(std::move(reference)) {
     if (nc.has_input(2)) bias_ = *nc.constant_input(2);
     if (prec_.int8()) qweights_ = quantize_per_channel(weights_);
@@ -268,11 +269,27 @@ class ConvKernel {
       wshape.insert(wshape.end(), ws.begin() + 1, ws.end());
     }
     auto any = [](const Shape& sh, dnnl::memory::data_type dt) { return dnnl::memory::desc(to_dims(sh), dt, tag::any); };
+    // SessionOptions::layout: FP32 activations of plain and depthwise 2-D convolutions in one
+    // format throughout (a first convolution's few input channels excepted; grouped ones, whose
+    // per-group channels rarely fill a 16-channel block, keep oneDNN's choice), so that no
+    // reorder sits between two convolutions; "any" lets oneDNN pick per convolution.
+    // FP32 primitives only: an INT8/BF16 one keeps oneDNN's choice (a fixed FP32 destination
+    // format next to an INT8 source can leave only oneDNN's slow reference implementation).
+    const bool fixed_layout = layout_ != "any" && spatial == 2 && !prec_.int8() && !prec_.bf16() &&
+                              (attrs_.group == 1 || attrs_.group == x.dim(1));
+    auto act = [&](const Shape& sh, dnnl::memory::data_type dt) {
+      if (!fixed_layout || dt != dnnl::memory::data_type::f32 || sh[1] < 8) return any(sh, dt);
+      return dnnl::memory::desc(to_dims(sh), dt, layout_ == "channels_last" ? tag::acdb : tag::aBcd16b);
+    };
     dnnl::memory::desc bias_desc;
     if (bias_.defined()) bias_desc = plain_desc({ws[0]}, DType::float32);
-    dnnl::convolution_forward::desc cd(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                       any(x.shape(), prec_.src), any(wshape, prec_.weights), bias_desc,
-                                       any(out, dw_ && prec_.int8() ? dw_->mid.dt : prec_.dst), s, d, pl, pr);
+    const dnnl::memory::data_type stage_dt = dw_ && prec_.int8() ? dw_->mid.dt : prec_.dst;
+    auto conv_desc = [&](bool fixed) {
+      return dnnl::convolution_forward::desc(
+          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+          fixed ? act(x.shape(), prec_.src) : any(x.shape(), prec_.src), any(wshape, prec_.weights), bias_desc,
+          fixed ? act(out, stage_dt) : any(out, stage_dt), s, d, pl, pr);
+    };
     dnnl::primitive_attr attr = user_scratchpad_attr();
     dnnl::post_ops ops;
     std::vector<float> acc_scales;  // INT8: the real value of one accumulator unit, per channel
@@ -315,7 +332,17 @@ class ConvKernel {
     }
     attr.set_post_ops(ops);
     try {
-      e.pd = dnnl::convolution_forward::primitive_desc(cd, attr, engine());
+      // The fixed layout unless oneDNN has only its slow reference implementation for it (or
+      // none): then oneDNN's own choice of formats.
+      bool fixed_ok = fixed_layout;
+      if (fixed_layout) try {
+          e.pd = dnnl::convolution_forward::primitive_desc(conv_desc(true), attr, engine());
+          const std::string impl = e.pd.impl_info_str();
+          fixed_ok = impl.rfind("ref", 0) != 0 || impl.rfind("ref_fused", 0) == 0;  // fused: composed of fast ones
+        } catch (const dnnl::error&) {
+          fixed_ok = false;
+        }
+      if (!fixed_ok) e.pd = dnnl::convolution_forward::primitive_desc(conv_desc(false), attr, engine());
     } catch (const dnnl::error&) {
       if (!dw_) throw;
       e.use_reference = true;  // no fused implementation here: the reference kernel computes it
@@ -358,6 +385,7 @@ class ConvKernel {
   ConvAttrs attrs_;
   Tensor weights_, bias_;
   KernelPrecision prec_;
+  std::string layout_;
   QuantizedWeights qweights_;
   std::optional<DepthwiseStage> dw_;
   KernelFn reference_;
