@@ -178,6 +178,13 @@ Status read_session(const fs::path& file, const json& s, SessionOptions& o) {
     if (!opt->is_boolean()) return plan_error(file, "session.optimize", "must be true or false");
     o.optimize = opt->get<bool>();
   }
+  o.layout = "blocked";
+  if (auto layout = s.find("layout"); layout != s.end()) {
+    static const std::set<std::string> kLayouts{"blocked", "channels_last", "any"};
+    if (!layout->is_string() || !kLayouts.count(layout->get<std::string>()))
+      return plan_error(file, "session.layout", "must be one of blocked, channels_last, any");
+    o.layout = layout->get<std::string>();
+  }
   o.fp32_nodes.clear();
   if (auto nodes = s.find("fp32_nodes"); nodes != s.end()) {
     if (!nodes->is_array()) return plan_error(file, "session.fp32_nodes", "must be an array of node names");
@@ -258,6 +265,7 @@ json make_plan_json(const TuneResult& result, const SessionOptions& options, con
             {"threads", options.threads},
             {"precision", options.precision},
             {"optimize", false},
+            {"layout", options.layout},
             {"fp32_nodes", options.fp32_nodes},
             {"activation_ranges", std::move(jranges)}}},
           {"measured", figures_json(best)},

@@ -62,6 +62,7 @@ SessionOptions session_options(const Config& c, const std::map<std::string, Acti
   o.threads = c.threads;
   o.precision = c.precision;
   o.fp32_nodes = c.fp32_nodes;
+  o.layout = c.layout;
   if (c.precision == "int8") o.activation_ranges = ranges;
   return o;
 }
@@ -105,14 +106,30 @@ class Search {
       }
       decide(i, best_);
     }
-    // 3. Threads (latency): fewer threads can be faster for small models (less synchronisation).
+    // 3. Layout of FP32 convolutions: nChw16c throughout (the default) against nhwc and oneDNN's
+    // per-convolution choice; which wins depends on the model and the batch.
+    if (!done()) {
+      const Config& b = result_.candidates[best_].config;
+      if (!ops_.count("Conv") && !ops_.count("FusedConv"))
+        say("pruned: layouts (no convolutions)");
+      else if (b.precision != "fp32" && b.fp32_nodes.empty())
+        say("pruned: layouts (they apply to FP32 convolutions; the best runs them in " + b.precision + ")");
+      else
+        for (const char* l : {"channels_last", "any"}) {
+          if (done()) break;
+          Config c = b;
+          c.layout = l;
+          decide(evaluate(c, "layout"), best_);
+        }
+    }
+    // 4. Threads (latency): fewer threads can be faster for small models (less synchronisation).
     if (r_.goal == Goal::latency)
       for (int t = cores_ - 1; t >= 1 && !done(); --t) {
         Config c = result_.candidates[best_].config;
         c.threads = t;
         decide(evaluate(c, "threads"), best_);
       }
-    // 4. Batch size (throughput): the sweep, within the latency bound.
+    // 5. Batch size (throughput): the sweep, within the latency bound.
     if (r_.goal == Goal::throughput)
       for (int64_t b = r_.min_batch; b <= r_.max_batch && !done(); b *= 2) {
         Config c = result_.candidates[best_].config;

@@ -47,7 +47,8 @@ std::string Config::key() const {
     for (size_t i = 0; i < details.size(); ++i) p += (i ? "," : "") + details[i];
     p += ")";
   }
-  return fmt::format("{} {}t b{}", p, threads, batch);
+  const std::string l = layout == "blocked" ? "" : layout == "channels_last" ? " nhwc" : " layout-" + layout;
+  return fmt::format("{} {}t b{}{}", p, threads, batch, l);
 }
 
 HardwareInfo this_machine() {
@@ -75,7 +76,8 @@ json to_json(const Config& c) {
           {"calibration_method", c.calibration_method},
           {"fp32_nodes", c.fp32_nodes},
           {"threads", c.threads},
-          {"batch", c.batch}};
+          {"batch", c.batch},
+          {"layout", c.layout}};
 }
 
 Config config_from_json(const json& j) {
@@ -86,6 +88,7 @@ Config config_from_json(const json& j) {
   read(j, "fp32_nodes", c.fp32_nodes);
   read(j, "threads", c.threads);
   read(j, "batch", c.batch);
+  read(j, "layout", c.layout);
   return c;
 }
 

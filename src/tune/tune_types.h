@@ -38,14 +38,16 @@ struct Config {
   std::vector<std::string> fp32_nodes;  // int8/bf16: layers kept in FP32 (accuracy fallback)
   int threads = 0;                      // intra-op threads
   int64_t batch = 1;
-  /// "fp32 2t b1", "int8(entropy, 1 layer fp32) 2t b8": unique per config, used as its key.
+  std::string layout = "blocked";       // SessionOptions::layout (FP32 convolutions)
+  /// "fp32 2t b1", "int8(entropy, 1 layer fp32) 2t b8", "fp32 2t b8 nhwc": unique per config,
+  /// used as its key (the layout only when not the default).
   std::string key() const;
 };
 
 /// What was measured for one configuration, and what the search decided.
 struct Candidate {
   Config config;
-  std::string step;  // the decision-tree step that proposed it: "baseline", "precision", "threads", "batch", "fallback"
+  std::string step;  // the decision-tree step that proposed it: "baseline", "precision", "layout", "threads", "batch", "fallback"
   bool measured = false;
   std::string error;             // the configuration could not be loaded or run
   double median_ms = 0, p99_ms = 0, ci_low_ms = 0, ci_high_ms = 0;  // per run of `batch` samples

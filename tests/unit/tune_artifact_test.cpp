@@ -459,6 +459,7 @@ TEST(TuneArtifact, InvalidPlansNameTheFieldAtFault) {
   expect_error([](json& p) { p["session"]["threads"] = "two"; }, "session.threads");
   expect_error([](json& p) { p["session"]["precision"] = "fp8"; }, "session.precision");
   expect_error([](json& p) { p["session"]["backend"] = "tpu"; }, "session.backend");
+  expect_error([](json& p) { p["session"]["layout"] = "nchw"; }, "session.layout");
   expect_error([](json& p) { p["session"]["fp32_nodes"] = {1}; }, "session.fp32_nodes[0]");
   expect_error([](json& p) { p["session"]["activation_ranges"] = {{"x", {{"min", 0}, {"max", 1}}}}; },
                "session.activation_ranges['x'].threshold");

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <random>
+#include <set>
 
 #include <unistd.h>
 
@@ -198,6 +199,37 @@ TEST(TuneSearch, WarnsWhenTheBudgetIsFinerThanTheValidationSet) {
   ASSERT_EQ(t->warnings.size(), 1u);
   EXPECT_NE(t->warnings[0].find("16 samples"), std::string::npos) << t->warnings[0];
   EXPECT_NE(t->warnings[0].find("at least 10000 samples"), std::string::npos) << t->warnings[0];
+}
+
+// With FP32 the best precision, the FP32 convolutions' layouts are tried (nhwc and oneDNN's
+// choice against the default nChw16c), and the artifact's session carries the chosen one.
+TEST(TuneSearch, LayoutsAreTriedWhenConvolutionsRunInFp32) {
+  Requirements r;
+  r.exhaustive = true;
+  r.max_threads = 1;
+  auto first = run_tune(model(), quick(r));
+  ASSERT_TRUE(first.ok());
+  TuneOptions o = quick(r);
+  for (auto c : first->candidates)  // a log in which every reduced precision was much slower
+    if (c.measured && c.step != "layout" && c.step != "batch" && c.step != "threads") {
+      if (c.config.precision != "fp32") {
+        c.median_ms = c.p99_ms = c.ci_low_ms = c.ci_high_ms = 1000.0;
+        c.throughput = 0.001;
+      }
+      o.previous.push_back(c);
+    }
+  auto t = run_tune(model(), o);
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  std::set<std::string> layouts;
+  for (const auto& c : t->candidates)
+    if (c.step == "layout") {
+      EXPECT_EQ(c.config.precision, "fp32");
+      layouts.insert(c.config.layout);
+      EXPECT_NE(c.config.key().find(c.config.layout == "channels_last" ? "nhwc" : "layout-any"), std::string::npos);
+    }
+  EXPECT_EQ(layouts, (std::set<std::string>{"channels_last", "any"}));
+  const Config back = config_from_json(to_json(Config{t->candidates.back().config}));
+  EXPECT_EQ(back.layout, t->candidates.back().config.layout);
 }
 
 TEST(TuneSearch, BadRequirementsAreErrors) {
