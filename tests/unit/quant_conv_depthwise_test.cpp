@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "../malformed/model_builder.h"
+#include "quant_test_util.h"
 #include "hwopt/session.h"
 #include "quant/calibrate.h"
 
@@ -42,13 +43,7 @@ TEST(QuantConvDepthwise, Int8FusedPairUsesTheCalibratedIntermediate) {
   SessionOptions fp32;
   fp32.backend = "cpu";
   fp32.optimize = true;
-  std::vector<quant::Batch> batches;
-  for (uint32_t s = 0; s < 4; ++s) {
-    Tensor x(DType::float32, {2, 16, 10, 10});
-    auto v = normal_values(static_cast<size_t>(x.numel()), 100 + s, 1.f);
-    std::copy(v.begin(), v.end(), x.data<float>());
-    batches.push_back({{"x", x}});
-  }
+  const std::vector<quant::Batch> batches = test::normal_batches("x", {2, 16, 10, 10}, 4);
   auto table = quant::calibrate(path, fp32, batches, {});
   ASSERT_TRUE(table.ok()) << table.status().to_string();
   EXPECT_TRUE(table->count("expanded_relu")) << "calibration did not observe the expanded tensor";
@@ -69,24 +64,7 @@ TEST(QuantConvDepthwise, Int8FusedPairUsesTheCalibratedIntermediate) {
   for (const auto& s : cand.value()->plan_steps())
     if (s.op_type == "FusedConvDepthwise") impl = s.implementation;
   EXPECT_EQ(impl, "cpu:onednn:conv[int8(s8->u8)]");  // signed input; the projection reads u8
-  for (const auto& b : batches) {
-    auto want = ref.value()->run(b);
-    auto got = cand.value()->run(b);
-    ASSERT_TRUE(want.ok() && got.ok());
-    const Tensor& w = want->at("y");
-    const Tensor& o = got->at("y");
-    double max_ref = 0, max_err = 0, dot = 0, nw = 0, no = 0;
-    for (int64_t i = 0; i < w.numel(); ++i) {
-      const double a = w.data<float>()[i], c = o.data<float>()[i];
-      max_ref = std::max(max_ref, std::fabs(a));
-      max_err = std::max(max_err, std::fabs(a - c));
-      dot += a * c;
-      nw += a * a;
-      no += c * c;
-    }
-    EXPECT_LT(max_err, 0.05 * max_ref);
-    EXPECT_GT(dot / std::sqrt(nw * no), 0.999);
-  }
+  test::expect_int8_close_to_fp32(*ref.value(), *cand.value(), batches, "y");
 }
 
 }  // namespace

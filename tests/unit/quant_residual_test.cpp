@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "../malformed/model_builder.h"
+#include "quant_test_util.h"
 #include "hwopt/session.h"
 #include "quant/calibrate.h"
 
@@ -44,13 +45,7 @@ TEST(QuantResidual, Int8DownsampleBlockMatchesFp32) {
   SessionOptions fp32;
   fp32.backend = "cpu";
   fp32.optimize = true;
-  std::vector<quant::Batch> batches;
-  for (uint32_t s = 0; s < 4; ++s) {
-    Tensor x(DType::float32, {2, 16, 8, 8});
-    auto v = normal_values(static_cast<size_t>(x.numel()), 100 + s, 1.f);
-    std::copy(v.begin(), v.end(), x.data<float>());
-    batches.push_back({{"x", x}});
-  }
+  const std::vector<quant::Batch> batches = test::normal_batches("x", {2, 16, 8, 8}, 4);
   auto table = quant::calibrate(path, fp32, batches, {});
   ASSERT_TRUE(table.ok()) << table.status().to_string();
   SessionOptions int8 = fp32;
@@ -64,24 +59,7 @@ TEST(QuantResidual, Int8DownsampleBlockMatchesFp32) {
   for (const auto& s : cand.value()->plan_steps())
     residual_f32 |= s.op_type == "FusedConv" && s.implementation.find("[int8(u8->f32)]") != std::string::npos;
   EXPECT_TRUE(residual_f32);
-  for (const auto& b : batches) {
-    auto want = ref.value()->run(b);
-    auto got = cand.value()->run(b);
-    ASSERT_TRUE(want.ok() && got.ok());
-    const Tensor& w = want->at("y");
-    const Tensor& o = got->at("y");
-    double max_ref = 0, max_err = 0, dot = 0, nw = 0, no = 0;
-    for (int64_t i = 0; i < w.numel(); ++i) {
-      const double a = w.data<float>()[i], c = o.data<float>()[i];
-      max_ref = std::max(max_ref, std::fabs(a));
-      max_err = std::max(max_err, std::fabs(a - c));
-      dot += a * c;
-      nw += a * a;
-      no += c * c;
-    }
-    EXPECT_LT(max_err, 0.05 * max_ref);
-    EXPECT_GT(dot / std::sqrt(nw * no), 0.999);
-  }
+  test::expect_int8_close_to_fp32(*ref.value(), *cand.value(), batches, "y");
 }
 
 }  // namespace
