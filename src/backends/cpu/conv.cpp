@@ -1,7 +1,8 @@
-// Conv, FusedConv (com.microsoft) and FusedConvDepthwise (ai.hwopt) on oneDNN: source and
-// destination in the formats oneDNN picks (format_tag::any, usually blocked nChw16c), weights
-// reordered once per input shape, bias, residual sum and activation fused as post-ops. The
-// depthwise half of FusedConvDepthwise is oneDNN's depthwise post-op (FP32 only).
+// Conv, FusedConv (com.microsoft) and FusedConvDepthwise (ai.hwopt) on oneDNN: FP32 source and
+// destination in the session's layout (SessionOptions::layout: nChw16c by default), reduced
+// precision ones in the formats oneDNN picks (format_tag::any); weights reordered once per input
+// shape; bias, residual sum and activation fused as post-ops. The depthwise half of
+// FusedConvDepthwise is oneDNN's depthwise post-op (FP32 and static INT8).
 #include <fmt/format.h>
 
 #include <algorithm>
