@@ -15,6 +15,7 @@
 #include <sstream>
 #include <nlohmann/json.hpp>
 
+#include "artifact_options.h"
 #include "bench/compare.h"
 #include "bench/measure.h"
 #include "bench/scenarios.h"
@@ -170,14 +171,15 @@ Expected<Loaded> load(const std::string& path, const std::string& backend, int t
   Expected<std::unique_ptr<Session>> s = Status(StatusCode::internal, "not loaded");
   std::optional<tune::Config> tuned;
   if (tune::is_artifact_dir(path)) {
-    // A tuned artifact runs exactly as tuned: its plan fixes backend, threads, precision, ranges
-    // and passes (the command line's are not applied).
+    // A tuned artifact runs exactly as tuned: its plan fixes backend, precision, ranges, layout
+    // and passes (run_bench refuses those options with it); --threads may override.
     auto plan = tune::load_plan(path, false);
     if (!plan.ok()) return plan.status();
-    std::cerr << fmt::format("bench: tuned artifact {}: {} (tuned at batch {}; its plan fixes threads, precision "
-                             "and passes)\n",
-                             path, plan->config.key(), plan->config.batch);
-    s = Session::load(plan->model_path, plan->options);
+    std::cerr << fmt::format("bench: tuned artifact {}: {} (tuned at batch {})\n", path, plan->config.key(),
+                             plan->config.batch);
+    SessionOptions so = plan->options;
+    if (threads > 0) so.threads = threads;
+    s = Session::load(plan->model_path, so);
     tuned = plan->config;
   } else {
     SessionOptions so;
@@ -525,7 +527,7 @@ int run_compare_mode(Context& c, bench::Workload& wa, bench::Workload& wb, int64
   return r.status.ok() ? 0 : fail(r.status);
 }
 
-int run_bench(const BenchArgs& a) {
+int run_bench(const BenchArgs& a, const CLI::App& cmd) {
   install_interrupt_handler();
   g_out = a.json_stdout ? static_cast<std::ostream*>(&g_discard) : &std::cout;
   auto dims = parse_pairs(a.dims, "--dim");
@@ -536,6 +538,9 @@ int run_bench(const BenchArgs& a) {
                        fmt::format("--scenario '{}': expected single-stream, multi-stream, offline or server", a.scenario)));
   if (a.find_max_qps && (a.scenario != "server" || a.max_latency_ms <= 0))
     return fail(Status(StatusCode::invalid_argument, "--find-max-qps needs --scenario server and --max-latency-ms"));
+  if (tune::is_artifact_dir(a.model)) {
+    if (Status st = refuse_plan_fixed(cmd, a.model); !st.ok()) return fail(st);
+  }
   Context c(a);
   c.say("loading " + a.model);
   auto l = load(a.model, a.backend, a.threads, !a.no_optimize, a.disabled_passes, a.layout, a.precision);
@@ -558,7 +563,7 @@ int run_bench(const BenchArgs& a) {
            {"optimize", !a.no_optimize}, {"target_ci_rel", a.target_ci / 100}, {"max_seconds", a.max_seconds}};
   if (l->tuned) {
     c.doc["tuned"] = tune::to_json(*l->tuned);
-    c.doc["threads"] = l->tuned->threads;
+    c.doc["threads"] = a.threads > 0 ? a.threads : l->tuned->threads;
   }
 
   int rc = 0;
@@ -575,6 +580,12 @@ int run_bench(const BenchArgs& a) {
     if (!a.vs_precision.empty()) precision_b.precision = a.vs_precision;
     // B calibrates anew only if it is int8 and A is not (else it reuses nothing: A's table
     // would have to be saved; calibration is deterministic for the same data).
+    if (tune::is_artifact_dir(path_b) && (!a.vs_backend.empty() || !a.vs_precision.empty() || !a.vs_layout.empty() ||
+                                          !a.vs_disabled_passes.empty() || a.vs_no_optimize || a.vs_optimize))
+      return fail(Status(StatusCode::invalid_argument,
+                         fmt::format("--vs-* options other than --vs-threads cannot be used with the tuned artifact '{}': "
+                                     "its plan.json fixes them",
+                                     path_b)));
     c.say("loading " + path_b);
     std::vector<std::string> disabled_b = a.disabled_passes;
     disabled_b.insert(disabled_b.end(), a.vs_disabled_passes.begin(), a.vs_disabled_passes.end());
@@ -661,9 +672,8 @@ CommandRunner add_bench_command(CLI::App& app) {
   cmd->add_flag("--vs-optimize", a->vs_optimize, "B runs the optimized graph");
   cmd->add_option("--disable-pass", a->disabled_passes, "skip an optimization pass (repeatable; see 'hwopt optimize --list-passes')");
   cmd->add_option("--layout", a->layout, "FP32 activation layout between the cpu backend's convolutions: blocked, channels_last or any (oneDNN's choice per convolution)")
-      ->default_val("blocked")->check(CLI::IsMember({"blocked", "channels_last", "any"}));
-  cmd->add_option("--vs-layout", a->vs_layout, "layout of B (default: --layout)")
-      ->check(CLI::IsMember({"blocked", "channels_last", "any"}));
+      ->default_val("blocked")->check(CLI::IsMember(layout_names()));
+  cmd->add_option("--vs-layout", a->vs_layout, "layout of B (default: --layout)")->check(CLI::IsMember(layout_names()));
   cmd->add_option("--vs-disable-pass", a->vs_disabled_passes,
                   "B also skips this pass (repeatable): measures what one pass is worth");
   cmd->add_flag("--json", a->json_stdout, "print the results as JSON instead of tables (schema: docs/bench.md)");
@@ -671,7 +681,7 @@ CommandRunner add_bench_command(CLI::App& app) {
   cmd->add_option("--csv", a->csv_file, "write CSV rows (schema: docs/bench.md) to this file; - for stdout");
   cmd->add_option("--svg", a->svg_file, "write an SVG plot: the batch sweep, or latency vs QPS (--find-max-qps)");
   cmd->add_flag("--quiet,-q", a->quiet, "no progress bar or progress lines on stderr");
-  return [a]() { return run_bench(*a); };
+  return [a, cmd]() { return run_bench(*a, *cmd); };
 }
 
 }  // namespace hwopt::cli

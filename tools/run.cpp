@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "artifact_options.h"
 #include "bench/stats.h"
 #include "commands.h"
 #include "core/atomic_file.h"
@@ -40,11 +41,6 @@ struct RunArgs {
   bool relower = false;
 };
 
-// Options a tuned artifact fixes: giving one with an artifact is an error rather than silently
-// running something other than what was tuned. (--threads may still override.)
-constexpr const char* kPlanFixed[] = {"--backend",     "--precision",   "--calibration", "--calibration-table",
-                                      "--keep-fp32",   "--no-optimize", "--disable-pass"};
-
 int fail(const Status& st) {
   std::cerr << "error: " << st.to_string() << "\n";
   return 1;
@@ -62,12 +58,7 @@ std::string file_stem(const std::string& name) {
 
 // Loads the tuned artifact in `a.model` into `so` and `model`, printing what was loaded.
 Expected<tune::LoadedPlan> load_artifact(const RunArgs& a, const CLI::App& cmd, SessionOptions& so, std::string& model) {
-  for (const char* name : kPlanFixed)
-    if (cmd.count(name) > 0)
-      return Status(StatusCode::invalid_argument,
-                    fmt::format("{} cannot be used with the tuned artifact '{}': its plan.json fixes that (run its "
-                                "model.onnx directly to choose yourself)",
-                                name, a.model));
+  HWOPT_RETURN_IF_ERROR(refuse_plan_fixed(cmd, a.model));
   auto plan = tune::load_plan(a.model, a.relower);
   if (!plan.ok()) return plan.status();
   so = plan->options;

@@ -69,6 +69,9 @@ struct SessionOptions {
   std::string layout = "blocked";
 };
 
+/// The values SessionOptions::layout takes: "blocked", "channels_last", "any".
+const std::vector<std::string>& layout_names();
+
 /// One step of a session's plan: a node of the optimized graph and what runs it.
 struct PlanStepInfo {
   std::string node;            // the node's name, or its first output when it has none

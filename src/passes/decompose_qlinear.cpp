@@ -20,6 +20,7 @@
 #include <cmath>
 #include <optional>
 
+#include "passes/fold_util.h"
 #include "passes/graph_patch.h"
 #include "passes/pass.h"
 #include "passes/passes.h"
@@ -30,30 +31,18 @@ namespace {
 
 bool is_int8_type(DType t) { return t == DType::int8 || t == DType::uint8; }
 
-// A constant float32 scale with 1 element (or `per` elements when per > 0) and all entries > 0.
-std::optional<std::vector<float>> scales(const GraphView& view, const std::string& name, int64_t per) {
-  const Tensor* s = name.empty() ? nullptr : view.constant(name);
-  if (!s || s->dtype() != DType::float32 || s->rank() > 1) return std::nullopt;
-  if (s->numel() != 1 && (per <= 0 || s->numel() != per)) return std::nullopt;
-  const Tensor c = s->contiguous();
-  std::vector<float> v(c.data<float>(), c.data<float>() + c.numel());
-  for (float x : v)
-    if (!std::isfinite(x) || !(x > 0)) return std::nullopt;
+// An activation's quantization: a constant scalar float32 scale > 0 and a constant scalar
+// int8/uint8 zero point (required: it fixes the quantized type). Returns the scale.
+std::optional<float> activation_scale(const GraphView& view, const ir::Node& n, size_t scale, size_t zero_point) {
+  const Tensor* s = scale < n.inputs.size() && !n.inputs[scale].empty() ? view.constant(n.inputs[scale]) : nullptr;
+  const Tensor* z =
+      zero_point < n.inputs.size() && !n.inputs[zero_point].empty() ? view.constant(n.inputs[zero_point]) : nullptr;
+  if (!s || !z || s->dtype() != DType::float32 || s->numel() != 1 || !is_int8_type(z->dtype()) || z->numel() != 1)
+    return std::nullopt;
+  const float v = s->contiguous().data<float>()[0];
+  if (!std::isfinite(v) || !(v > 0)) return std::nullopt;
   return v;
 }
-
-// A constant int8/uint8 zero point of 1 (or `per`) elements, as int64; absent means 0.
-std::optional<std::vector<int64_t>> zero_points(const GraphView& view, const std::string& name, int64_t per) {
-  if (name.empty()) return std::vector<int64_t>{0};
-  const Tensor* z = view.constant(name);
-  if (!z || !is_int8_type(z->dtype()) || z->rank() > 1) return std::nullopt;
-  if (z->numel() != 1 && (per <= 0 || z->numel() != per)) return std::nullopt;
-  std::vector<int64_t> v;
-  for (int64_t i = 0; i < z->numel(); ++i) v.push_back(static_cast<int64_t>(z->element_as_double(i)));
-  return v;
-}
-
-std::string input(const ir::Node& n, size_t i) { return i < n.inputs.size() ? n.inputs[i] : ""; }
 
 class DecomposeQLinear final : public Pass {
  public:
@@ -67,49 +56,47 @@ class DecomposeQLinear final : public Pass {
     GraphPatch patch;
     int count = 0;
     const int opset = ctx.opset("");
-    if (opset < 13) return 0;  // per-axis DequantizeLinear/QuantizeLinear semantics as of opset 13
+    if (opset < 10) return 0;  // QLinear ops and DequantizeLinear/QuantizeLinear exist from opset 10
     for (size_t i = 0; i < view.num_nodes(); ++i) {
       const ir::Node& q = view.node(i);
       if (!q.domain.empty() || q.outputs.size() != 1 || q.outputs[0].empty()) continue;
       const bool conv = q.op_type == "QLinearConv";
       if ((!conv && q.op_type != "QLinearMatMul") || q.inputs.size() < 8) continue;
+      // The activations' Q/DQ use only scalar parameters, valid at every opset from 10; the
+      // weights are dequantized here (per tensor or per channel).
       // Weights: a constant int8/uint8 tensor; per-channel along dim 0 (Conv) or the last dim (MatMul).
       const Tensor* w = view.constant(q.inputs[3]);
       if (!w || !is_int8_type(w->dtype()) || w->rank() < 2) continue;
       if (!conv && w->rank() != 2) continue;
       const int64_t channels = conv ? w->dim(0) : w->dim(1);
-      auto xs = scales(view, q.inputs[1], 0);
-      auto xzp = zero_points(view, q.inputs[2], 0);
-      auto ws = scales(view, q.inputs[4], channels);
-      auto wzp = zero_points(view, q.inputs[5], channels);
-      auto ys = scales(view, q.inputs[6], 0);
-      auto yzp = zero_points(view, q.inputs[7], 0);
-      if (!xs || !xzp || !ws || !wzp || !ys || !yzp || input(q, 2).empty() || input(q, 7).empty()) continue;
-      const std::string bias_name = conv ? input(q, 8) : "";
+      const auto xs = activation_scale(view, q, 1, 2);
+      if (!xs || !activation_scale(view, q, 6, 7)) continue;
+      const Tensor* ws = view.constant(q.inputs[4]);
+      const Tensor* wzp = q.inputs[5].empty() ? nullptr : view.constant(q.inputs[5]);
+      if (!ws || (!q.inputs[5].empty() && !wzp)) continue;
+      const std::string bias_name = conv && q.inputs.size() > 8 ? q.inputs[8] : "";
       const Tensor* bias = bias_name.empty() ? nullptr : view.constant(bias_name);
       if (!bias_name.empty() && (!bias || bias->dtype() != DType::int32 || bias->numel() != channels)) continue;
 
-      // The float weights and bias.
-      Tensor wf(DType::float32, w->shape());
-      const Tensor wc = w->contiguous();
-      const int64_t inner = wc.numel() / w->dim(0);
-      for (int64_t e = 0; e < wc.numel(); ++e) {
-        const int64_t ch = conv ? e / inner : e % channels;
-        const size_t k = ws->size() == 1 ? 0 : static_cast<size_t>(ch);
-        const size_t kz = wzp->size() == 1 ? 0 : static_cast<size_t>(ch);
-        wf.data<float>()[e] = static_cast<float>(wc.element_as_double(e) - static_cast<double>((*wzp)[kz])) * (*ws)[k];
+      // The float weights, (w - wzp) * ws per tensor or per output channel, and the bias in the
+      // accumulator's units, B * xs * ws.
+      auto wf = dequantize_tensor(*w, *ws, wzp, conv ? 0 : 1);
+      if (!wf) continue;
+      std::optional<Tensor> bf;
+      if (bias) {
+        Tensor bias_scale(DType::float32, {channels});
+        const Tensor wsc = ws->contiguous();
+        for (int64_t o = 0; o < channels; ++o)
+          bias_scale.data<float>()[o] = *xs * wsc.data<float>()[wsc.numel() == 1 ? 0 : o];
+        bf = dequantize_tensor(bias->reshape({channels}), bias_scale, nullptr, 0);
+        if (!bf) continue;
       }
       const std::string wf_name = ctx.unique_name(q.inputs[3] + "_dequantized");
-      patch.add_initializer(wf_name, wf);
+      patch.add_initializer(wf_name, *wf);
       std::string bf_name;
-      if (bias) {
-        Tensor bf(DType::float32, {channels});
-        const Tensor bc = bias->contiguous();
-        for (int64_t o = 0; o < channels; ++o)
-          bf.data<float>()[o] = static_cast<float>(static_cast<double>(bc.data<int32_t>()[o]) * (*xs)[0] *
-                                                   (*ws)[ws->size() == 1 ? 0 : static_cast<size_t>(o)]);
+      if (bf) {
         bf_name = ctx.unique_name(bias_name + "_dequantized");
-        patch.add_initializer(bf_name, bf);
+        patch.add_initializer(bf_name, *bf);
       }
 
       const std::string xf = ctx.unique_name(q.inputs[0] + "_float");

@@ -25,6 +25,7 @@
 #include <cmath>
 #include <optional>
 
+#include "passes/fold_util.h"
 #include "passes/graph_patch.h"
 #include "passes/pass.h"
 #include "passes/passes.h"
@@ -100,32 +101,10 @@ std::optional<Tensor> dequantize_constant(const GraphView& view, const ir::Node&
   const Tensor* z = nullptr;
   if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
     z = view.constant(n.inputs[2]);
-    if (!z || z->dtype() != x->dtype() || z->shape() != s->shape()) return std::nullopt;
+    if (!z) return std::nullopt;
   }
-  // Element e's parameter index: 0 per-tensor, else its coordinate along `axis`.
-  int64_t axis_dim = 1, inner = 1;
-  if (s->numel() != 1 || s->rank() > 1) {
-    if (n.opset < 13 || s->rank() != 1 || x->rank() < 1) return std::nullopt;
-    int64_t axis = attr_int(n, "axis", 1);
-    if (axis < 0) axis += x->rank();
-    if (axis < 0 || axis >= x->rank() || x->dim(axis) != s->dim(0)) return std::nullopt;
-    axis_dim = x->dim(axis);
-    for (int64_t d = axis + 1; d < x->rank(); ++d) inner *= x->dim(d);
-  }
-  const Tensor xc = x->contiguous(), sc = s->contiguous();
-  const Tensor zc = z ? z->contiguous() : Tensor();
-  const float* sp = sc.data<float>();
-  auto created = Tensor::create(DType::float32, x->shape());
-  if (!created.ok()) return std::nullopt;  // too large to fold: DequantizeLinear runs as written
-  Tensor w = std::move(created).value();
-  float* wp = w.data<float>();
-  for (int64_t e = 0; e < xc.numel(); ++e) {
-    const int64_t k = axis_dim == 1 ? 0 : (e / inner) % axis_dim;
-    const auto q = static_cast<int64_t>(xc.element_as_double(e));
-    const auto zp = z ? static_cast<int64_t>(zc.element_as_double(k)) : 0;
-    wp[e] = static_cast<float>(q - zp) * sp[k];
-  }
-  return w;
+  if ((s->numel() != 1 || s->rank() > 1) && n.opset < 13) return std::nullopt;  // per-axis from opset 13
+  return dequantize_tensor(*x, *s, z, attr_int(n, "axis", 1));  // too large to fold: it runs as written
 }
 
 class FoldQdq final : public Pass {

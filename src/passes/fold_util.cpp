@@ -16,6 +16,33 @@ std::optional<std::vector<double>> float_values(const Tensor& t) {
   return v;
 }
 
+std::optional<Tensor> dequantize_tensor(const Tensor& q, const Tensor& scale, const Tensor* zero_point, int64_t axis) {
+  if (scale.dtype() != DType::float32) return std::nullopt;
+  if (zero_point && (zero_point->dtype() != q.dtype() || zero_point->shape() != scale.shape())) return std::nullopt;
+  // Element e's parameter index: 0 per tensor, else its coordinate along `axis`.
+  int64_t axis_dim = 1, inner = 1;
+  if (scale.numel() != 1 || scale.rank() > 1) {
+    if (axis < 0) axis += q.rank();
+    if (scale.rank() != 1 || axis < 0 || axis >= q.rank() || q.dim(axis) != scale.dim(0)) return std::nullopt;
+    axis_dim = q.dim(axis);
+    for (int64_t d = axis + 1; d < q.rank(); ++d) inner *= q.dim(d);
+  }
+  const Tensor qc = q.contiguous(), sc = scale.contiguous();
+  const Tensor zc = zero_point ? zero_point->contiguous() : Tensor();
+  const float* sp = sc.data<float>();
+  auto created = Tensor::create(DType::float32, q.shape());
+  if (!created.ok()) return std::nullopt;
+  Tensor w = std::move(created).value();
+  float* wp = w.data<float>();
+  for (int64_t e = 0; e < qc.numel(); ++e) {
+    const int64_t k = axis_dim == 1 ? 0 : (e / inner) % axis_dim;
+    const auto v = static_cast<int64_t>(qc.element_as_double(e));
+    const auto zp = zero_point ? static_cast<int64_t>(zc.element_as_double(k)) : 0;
+    wp[e] = static_cast<float>(v - zp) * sp[k];
+  }
+  return w;
+}
+
 Tensor float_tensor(DType dtype, const Shape& shape, const std::vector<double>& values) {
   Tensor t(dtype, shape);
   for (int64_t i = 0; i < t.numel(); ++i) {

@@ -24,6 +24,12 @@ std::optional<Affine> batchnorm_affine(const GraphView& view, const ir::Node& bn
 /// ...) and cannot widen the result (rank not above `rank`). nullopt otherwise.
 std::optional<std::vector<double>> channel_values(const Tensor& c, int64_t rank, int64_t channels);
 
+/// `q` (an integer tensor) dequantized as DequantizeLinear computes it, float(q - zp) * scale:
+/// per tensor (`scale` of one element) or per `axis` (`scale` rank 1 of q's size there);
+/// `zero_point` (optional) has q's dtype and scale's shape. nullopt when the parameters do not
+/// fit or the result cannot be allocated.
+std::optional<Tensor> dequantize_tensor(const Tensor& q, const Tensor& scale, const Tensor* zero_point, int64_t axis);
+
 /// A float32/float64 tensor's values in double; nullopt for other dtypes.
 std::optional<std::vector<double>> float_values(const Tensor& t);
 /// A new contiguous tensor of `dtype` (float32 or float64) holding `values`.

@@ -54,11 +54,6 @@ const Tensor* conv_weights(const GraphView& view, const ir::Node& n) {
   return w;
 }
 
-int64_t group_of(const ir::Node& n) {
-  const ir::Attribute* g = n.attr("group");
-  return g ? g->i : 1;
-}
-
 class FuseConvDepthwise final : public Pass {
  public:
   std::string name() const override { return "fuse_conv_depthwise"; }
@@ -74,7 +69,7 @@ class FuseConvDepthwise final : public Pass {
     for (size_t i = 0; i < view.num_nodes(); ++i) {
       const ir::Node& pw = view.node(i);
       const Tensor* w = conv_weights(view, pw);
-      if (!w || claims.has(i) || w->dim(2) != 1 || w->dim(3) != 1 || group_of(pw) != 1 ||
+      if (!w || claims.has(i) || w->dim(2) != 1 || w->dim(3) != 1 || attr_int(pw, "group", 1) != 1 ||
           !all_equal(pw, "strides", 1) || !all_equal(pw, "pads", 0))
         continue;
       const std::string& mid = pw.outputs[0];  // float32, as its weights are
@@ -83,7 +78,7 @@ class FuseConvDepthwise final : public Pass {
       const ir::Node& dw = view.node(d);
       const Tensor* wd = conv_weights(view, dw);
       if (!wd || dw.inputs[0] != mid || wd->dim(0) != w->dim(0) || wd->dim(1) != 1 || wd->dim(2) != 3 ||
-          wd->dim(3) != 3 || group_of(dw) != w->dim(0))
+          wd->dim(3) != 3 || attr_int(dw, "group", 1) != w->dim(0))
         continue;
       const ir::Attribute* pads = dw.attr("pads");  // absent means no padding
       if (!pads || pads->ints != std::vector<int64_t>{1, 1, 1, 1})

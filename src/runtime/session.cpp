@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -35,9 +36,10 @@ Status check_precision(const SessionOptions& options) {
   if (p != "fp32" && p != "bf16" && p != "int8" && p != "int8-dynamic")
     return Status(StatusCode::invalid_argument,
                   fmt::format("unknown precision '{}' (fp32, bf16, int8 or int8-dynamic)", p));
-  if (options.layout != "blocked" && options.layout != "channels_last" && options.layout != "any")
+  const auto& layouts = layout_names();
+  if (std::find(layouts.begin(), layouts.end(), options.layout) == layouts.end())
     return Status(StatusCode::invalid_argument,
-                  fmt::format("unknown layout '{}' (blocked, channels_last or any)", options.layout));
+                  fmt::format("unknown layout '{}' ({})", options.layout, fmt::join(layouts, ", ")));
   if (p == "fp32") return Status::OK();
   if (options.backend != "cpu")
     return Status(StatusCode::invalid_argument,
@@ -54,6 +56,15 @@ Status check_precision(const SessionOptions& options) {
                                 r.threshold));
   return Status::OK();
 }
+
+}  // namespace
+
+const std::vector<std::string>& layout_names() {
+  static const std::vector<std::string> names{"blocked", "channels_last", "any"};
+  return names;
+}
+
+namespace {
 
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cmath>
@@ -180,9 +181,10 @@ Status read_session(const fs::path& file, const json& s, SessionOptions& o) {
   }
   o.layout = "blocked";
   if (auto layout = s.find("layout"); layout != s.end()) {
-    static const std::set<std::string> kLayouts{"blocked", "channels_last", "any"};
-    if (!layout->is_string() || !kLayouts.count(layout->get<std::string>()))
-      return plan_error(file, "session.layout", "must be one of blocked, channels_last, any");
+    const auto& layouts = layout_names();
+    if (!layout->is_string() ||
+        std::find(layouts.begin(), layouts.end(), layout->get<std::string>()) == layouts.end())
+      return plan_error(file, "session.layout", fmt::format("must be one of {}", fmt::join(layouts, ", ")));
     o.layout = layout->get<std::string>();
   }
   o.fp32_nodes.clear();

@@ -565,6 +565,13 @@ class Search {
     }
   }
 
+  // A session of a configuration measured before (its calibration table, if int8, is cached).
+  Expected<std::unique_ptr<Session>> load_measured(const Config& c) const {
+    static const std::map<std::string, ActivationRange> kNone;
+    const auto t = tables_.find(c.calibration_method);
+    return Session::load(model_, session_options(c, c.precision == "int8" && t != tables_.end() ? t->second : kNone));
+  }
+
   // The chosen candidate against its closest rival (meets as much, valid accuracy, scores within
   // kConfirmWindow or higher), both loaded again and measured interleaved in one process
   // (bench::compare, ABBA order, paired ratio with a bootstrap CI): medians measured minutes
@@ -585,14 +592,8 @@ class Search {
       return chosen;
     const Candidate& b = result_.candidates[static_cast<size_t>(rival)];
     say(fmt::format("confirming {} against {} (interleaved)", a.config.key(), b.config.key()));
-    auto load = [&](const Config& c) {
-      const std::map<std::string, ActivationRange> none;
-      return Session::load(model_, session_options(c, c.precision == "int8" && tables_.count(c.calibration_method)
-                                                          ? tables_.at(c.calibration_method)
-                                                          : none));
-    };
-    auto sa = load(a.config);
-    auto sb = load(b.config);
+    auto sa = load_measured(a.config);
+    auto sb = load_measured(b.config);
     if (!sa.ok() || !sb.ok()) {
       result_.confirmation = "not re-measured: " + (sa.ok() ? sb.status() : sa.status()).to_string();
       return chosen;
@@ -633,10 +634,7 @@ class Search {
   // Per-op-type time of the baseline and the chosen configuration (median of 5 profiled runs).
   void profile_ops(const Candidate* base, int chosen) {
     auto op_times = [&](const Config& c, std::map<std::string, double>& out) {
-      const std::map<std::string, ActivationRange> none;
-      auto s = Session::load(model_, session_options(c, c.precision == "int8" && tables_.count(c.calibration_method)
-                                                            ? tables_.at(c.calibration_method)
-                                                            : none));
+      auto s = load_measured(c);
       if (!s.ok()) return;
       auto in = o_.input_factory(*reference_)(c.batch, 11);
       if (!in.ok()) return;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <set>
 
@@ -157,22 +158,30 @@ TEST(TuneSearch, ResumeReusesTheLog) {
 
 // Two candidates whose logged medians are within the noise of each other: the choice is
 // re-measured interleaved against the rival before it is final, and the result says so.
-TEST(TuneSearch, CloseRivalsAreReMeasuredInterleavedBeforeTheChoice) {
+// An exhaustive one-thread tune, then the same tune resumed from its log as `edit` rewrites it
+// (edit returns false to drop a candidate from the log, which is then measured again).
+Expected<TuneResult> tune_with_edited_log(const std::function<bool(Candidate&)>& edit) {
   Requirements r;
   r.exhaustive = true;
   r.max_threads = 1;
   auto first = run_tune(model(), quick(r));
-  ASSERT_TRUE(first.ok());
+  if (!first.ok()) return first.status();
   TuneOptions o = quick(r);
-  o.previous = first->candidates;
-  for (auto& c : o.previous)  // every configuration equally fast, as far as the log knows
+  for (Candidate c : first->candidates)
+    if (edit(c)) o.previous.push_back(c);
+  return run_tune(model(), o);
+}
+
+TEST(TuneSearch, CloseRivalsAreReMeasuredInterleavedBeforeTheChoice) {
+  auto t = tune_with_edited_log([](Candidate& c) {  // every configuration equally fast, as far as the log knows
     if (c.measured) {
       c.median_ms = c.p99_ms = 1.0 * static_cast<double>(c.config.batch);
       c.ci_low_ms = 0.99 * c.median_ms;
       c.ci_high_ms = 1.01 * c.median_ms;
       c.throughput = 1000.0;
     }
-  auto t = run_tune(model(), o);
+    return true;
+  });
   ASSERT_TRUE(t.ok()) << t.status().to_string();
   ASSERT_GE(t->best, 0);
   ASSERT_FALSE(t->confirmation.empty());
@@ -204,21 +213,14 @@ TEST(TuneSearch, WarnsWhenTheBudgetIsFinerThanTheValidationSet) {
 // With FP32 the best precision, the FP32 convolutions' layouts are tried (nhwc and oneDNN's
 // choice against the default nChw16c), and the artifact's session carries the chosen one.
 TEST(TuneSearch, LayoutsAreTriedWhenConvolutionsRunInFp32) {
-  Requirements r;
-  r.exhaustive = true;
-  r.max_threads = 1;
-  auto first = run_tune(model(), quick(r));
-  ASSERT_TRUE(first.ok());
-  TuneOptions o = quick(r);
-  for (auto c : first->candidates)  // a log in which every reduced precision was much slower
-    if (c.measured && c.step != "layout" && c.step != "batch" && c.step != "threads") {
-      if (c.config.precision != "fp32") {
-        c.median_ms = c.p99_ms = c.ci_low_ms = c.ci_high_ms = 1000.0;
-        c.throughput = 0.001;
-      }
-      o.previous.push_back(c);
+  auto t = tune_with_edited_log([](Candidate& c) {  // every reduced precision much slower
+    if (!c.measured || c.step == "layout" || c.step == "batch" || c.step == "threads") return false;
+    if (c.config.precision != "fp32") {
+      c.median_ms = c.p99_ms = c.ci_low_ms = c.ci_high_ms = 1000.0;
+      c.throughput = 0.001;
     }
-  auto t = run_tune(model(), o);
+    return true;
+  });
   ASSERT_TRUE(t.ok()) << t.status().to_string();
   std::set<std::string> layouts;
   for (const auto& c : t->candidates)
