@@ -67,15 +67,24 @@ std::vector<Finding> find_opportunities(const Profile& p, int physical_cores, co
                     physical_cores),
         "use --threads 0 (one thread per physical core)");
 
-  // Where the arithmetic is, and how close it gets to the roof.
-  double compute_ms = 0, compute_roof_ms = 0;
+  // Where the arithmetic is, how close it gets to its roof, and in which precision it runs (the
+  // roof of an INT8 or BF16 step is that precision's, so "near the roof" means that precision
+  // is exhausted, not FP32).
+  double compute_ms = 0, compute_roof_ms = 0, int8_ms = 0, bf16_ms = 0;
   for (const auto& s : p.steps)
     if (is_compute_class(s.cost.op_class)) {
       compute_ms += s.ms.median;
       compute_roof_ms += s.ms.median * s.roofline.roof_fraction;
+      const DType k = kernel_compute_dtype(s.implementation, DType::float32);
+      if (k == DType::int8) int8_ms += s.ms.median;
+      if (k == DType::bfloat16) bf16_ms += s.ms.median;
     }
   const double compute_share = compute_ms / total;
   const double compute_eff = compute_ms > 0 ? compute_roof_ms / compute_ms : 0;
+  // The precision most of the compute time runs in.
+  const std::string_view precision = int8_ms > compute_ms / 2   ? "INT8"
+                                     : bf16_ms > compute_ms / 2 ? "BF16"
+                                                                : "FP32";
   if (compute_share > 0.3 && p.roofs.fp32_gflops > 0) {
     if (compute_eff < 0.5)
       add("compute_below_roof", compute_share * (1 - compute_eff),
@@ -85,9 +94,11 @@ std::vector<Finding> find_opportunities(const Profile& p, int physical_cores, co
           "depthwise convolutions are memory-bound by nature");
     else
       add("compute_near_roof", compute_share * 0.5,
-          fmt::format("{} of step time in conv/matmul/attention steps at {} of their roof: FP32 is nearly exhausted",
-                      pct(compute_share), pct(compute_eff)),
-          "lower precision raises the roof (see the BF16/INT8 findings)");
+          fmt::format("{} of step time in conv/matmul/attention steps at {} of their {} roof: {} is nearly exhausted",
+                      pct(compute_share), pct(compute_eff), precision, precision),
+          precision == "INT8" ? "this is the CPU's highest-throughput arithmetic; what is left is in the other "
+                                "steps, larger batches, or more cores"
+                              : "lower precision raises the roof (see the BF16/INT8 findings)");
   }
 
   // Memory-bound and overhead-bound time outside the big compute ops.
@@ -148,8 +159,8 @@ std::vector<Finding> find_opportunities(const Profile& p, int physical_cores, co
                     p.threads, pct(p.cpu_utilization)),
         "look for serial steps (reference kernels, small ops) in the table");
 
-  // Lower precision where this CPU has the instructions for it.
-  if (compute_share > 0.3) {
+  // Lower precision where this CPU has the instructions for it and the model does not use it yet.
+  if (compute_share > 0.3 && precision != "INT8") {
     if ((has(features, "avx512_vnni") || has(features, "avx_vnni") || has(features, "amx_int8")))
       add("int8_available", compute_share * 0.75,
           fmt::format("INT8 would use {} on this CPU: {} of step time is conv/matmul{}",
@@ -159,7 +170,7 @@ std::vector<Finding> find_opportunities(const Profile& p, int physical_cores, co
                                         p.roofs.int8_gops / p.roofs.fp32_gflops, p.roofs.int8_gops, p.roofs.fp32_gflops)
                           : std::string()),
           "quantize (static INT8 with calibration) and validate the accuracy");
-    if (has(features, "avx512_bf16") || has(features, "amx_bf16"))
+    if (precision == "FP32" && (has(features, "avx512_bf16") || has(features, "amx_bf16")))
       add("bf16_available", compute_share * 0.5,
           fmt::format("BF16 is native on this CPU ({}): {} of step time is conv/matmul{}",
                       has(features, "amx_bf16") ? "AMX" : "AVX-512 BF16", pct(compute_share),

@@ -63,6 +63,12 @@ std::string_view bound_name(Bound b) {
   return "unknown";
 }
 
+DType kernel_compute_dtype(std::string_view implementation, DType graph_dtype) {
+  if (implementation.find("[int8") != std::string_view::npos) return DType::int8;
+  if (implementation.find("[bf16") != std::string_view::npos) return DType::bfloat16;
+  return graph_dtype;
+}
+
 RooflinePoint place_on_roofline(const OpCost& cost, double ms, DType dtype, const Roofs& roofs) {
   RooflinePoint p;
   if (ms <= 0) return p;
@@ -180,7 +186,8 @@ Expected<Profile> profile_session(const Session& session, const std::map<std::st
       sp.cost.known = false;
     }
     for (const auto& n : sp.onnx_nodes) covered.insert(n);
-    sp.roofline = place_on_roofline(sp.cost, sp.ms.median, compute_dtype(sp.inputs), roofs);
+    sp.roofline = place_on_roofline(sp.cost, sp.ms.median,
+                                    kernel_compute_dtype(sp.implementation, compute_dtype(sp.inputs)), roofs);
     prof.steps_sum_ms += sp.ms.median;
     prof.layout_ms += sp.layout_ms;
     prof.total_flops += sp.cost.flops;

@@ -41,6 +41,10 @@ struct RooflinePoint {
   double gbs = 0;          // achieved (minimum bytes over time)
   double roof_fraction = 0;  // achieved / attainable on the relevant roof, 0..1+
 };
+/// The type a step's arithmetic runs in: what its implementation says ("cpu:onednn:conv[int8(u8->s8)]",
+/// "...[int8-dynamic]", "...[bf16(->f32)]"), else the graph type of its first input.
+DType kernel_compute_dtype(std::string_view implementation, DType graph_dtype);
+
 /// Classifies a step of `cost` that took `ms`, computing with `dtype`, against `roofs`.
 RooflinePoint place_on_roofline(const OpCost& cost, double ms, DType dtype, const Roofs& roofs);
 

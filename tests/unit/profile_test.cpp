@@ -125,6 +125,23 @@ TEST(Roofline, ClassifiesByArithmeticIntensityAndFlagsTinySteps) {
   EXPECT_NEAR(place_on_roofline(int8, 5, DType::uint8, roofs).roof_fraction, 0.5, 1e-9);
 }
 
+TEST(Roofline, AStepIsPlacedOnTheRoofOfThePrecisionItsKernelRunsIn) {
+  EXPECT_EQ(kernel_compute_dtype("cpu:onednn:conv[int8(u8->s8)]", DType::float32), DType::int8);
+  EXPECT_EQ(kernel_compute_dtype("cpu:onednn:matmul[int8-dynamic]", DType::float32), DType::int8);
+  EXPECT_EQ(kernel_compute_dtype("cpu:onednn:matmul[bf16(->f32)]", DType::float32), DType::bfloat16);
+  EXPECT_EQ(kernel_compute_dtype("cpu:onednn:conv", DType::float32), DType::float32);
+  EXPECT_EQ(kernel_compute_dtype("ref:Conv", DType::uint8), DType::uint8);
+  // A float graph value computed by an INT8 kernel: against the INT8 roof (800 in test_roofs),
+  // not the FP32 one, so it cannot read as 4x "over the roof".
+  OpCost mm;
+  mm.macs = 1e9;
+  mm.flops = 2e9;
+  mm.bytes = 12e6;
+  EXPECT_NEAR(place_on_roofline(mm, 5, kernel_compute_dtype("x[int8(u8->u8)]", DType::float32), test_roofs())
+                  .roof_fraction,
+              0.5, 1e-9);
+}
+
 passes::testing::Case compute_heavy() {
   passes::testing::Case c;
   c.text = R"(
@@ -230,6 +247,29 @@ TEST(Profiler, FindingsCiteFiguresForThreadsAndReferenceBackend) {
     EXPECT_NE(f.id, "threads_below_cores");
     EXPECT_NE(f.id, "int8_available");
   }
+}
+
+TEST(Profiler, AModelAlreadyInInt8IsNotToldToQuantize) {
+  auto l = load(compute_heavy(), "reference");
+  ASSERT_TRUE(l.session);
+  auto p = profile_session(*l.session, l.inputs, l.imported.get(), test_roofs(), quick_options());
+  ASSERT_TRUE(p.ok());
+  // The same steps as if their kernels ran in INT8, at their roof.
+  for (auto& s : p->steps) {
+    s.implementation = "cpu:onednn:matmul[int8(u8->f32)]";
+    s.roofline.roof_fraction = 0.9;
+  }
+  auto findings = find_opportunities(*p, 2, {"avx512_vnni", "avx512_bf16"}, false);
+  bool near_roof = false;
+  for (const auto& f : findings) {
+    EXPECT_NE(f.id, "int8_available") << f.message;
+    EXPECT_NE(f.id, "bf16_available") << f.message;
+    if (f.id == "compute_near_roof") {
+      near_roof = true;
+      EXPECT_NE(f.message.find("INT8 is nearly exhausted"), std::string::npos) << f.message;
+    }
+  }
+  EXPECT_TRUE(near_roof);
 }
 
 TEST(Profiler, JsonFollowsTheDocumentedSchema) {
