@@ -527,7 +527,8 @@ int run_compare_mode(Context& c, bench::Workload& wa, bench::Workload& wb, int64
   return r.status.ok() ? 0 : fail(r.status);
 }
 
-int run_bench(const BenchArgs& a, const CLI::App& cmd) {
+int run_bench(const BenchArgs& given, const CLI::App& cmd) {
+  BenchArgs a = given;
   install_interrupt_handler();
   g_out = a.json_stdout ? static_cast<std::ostream*>(&g_discard) : &std::cout;
   auto dims = parse_pairs(a.dims, "--dim");
@@ -540,6 +541,12 @@ int run_bench(const BenchArgs& a, const CLI::App& cmd) {
     return fail(Status(StatusCode::invalid_argument, "--find-max-qps needs --scenario server and --max-latency-ms"));
   if (tune::is_artifact_dir(a.model)) {
     if (Status st = refuse_plan_fixed(cmd, a.model); !st.ok()) return fail(st);
+    // An artifact tuned for the server pattern brings its batcher: its settings are the defaults.
+    if (auto plan = tune::load_plan(a.model, false); plan.ok() && plan->config.server_max_batch > 0) {
+      if (!cmd.count("--max-batch")) a.max_batch = plan->config.server_max_batch;
+      if (!cmd.count("--max-queue-delay-ms")) a.max_queue_delay_ms = plan->config.server_queue_delay_ms;
+      if (!cmd.count("--workers")) a.workers = plan->config.server_workers;
+    }
   }
   Context c(a);
   c.say("loading " + a.model);

@@ -142,10 +142,13 @@ CommandRunner add_tune_command(CLI::App& app) {
   cmd->add_option("--goal", a->goal, "latency or throughput (default: from the preset, else latency)")
       ->check(CLI::IsMember({"latency", "throughput"}));
   cmd->add_option("--preset", a->preset, "online (p99 latency, batch 1), batch (throughput, batches 1..64), edge "
-                                         "(INT8, 1 thread unless --cores, latency)")
-      ->check(CLI::IsMember({"online", "batch", "edge"}));
-  cmd->add_option("--max-latency-ms", a->max_latency_ms, "requirement: p99 of one run (one batch) at most this");
-  cmd->add_option("--min-throughput", a->min_throughput, "requirement: samples per second at least this");
+                                         "(INT8, 1 thread unless --cores, latency), server (the highest rate of "
+                                         "single-sample requests through a dynamic batcher whose p99, queueing "
+                                         "included, stays within --max-latency-ms)")
+      ->check(CLI::IsMember({"online", "batch", "edge", "server"}));
+  cmd->add_option("--max-latency-ms", a->max_latency_ms, "requirement: p99 of one run (one batch) at most this; server preset: p99 of a request, "
+                  "queueing included");
+  cmd->add_option("--min-throughput", a->min_throughput, "requirement: samples per second at least this (server preset: requests per second)");
   cmd->add_option("--max-memory-mb", a->max_memory_mb, "requirement: planned activations + weights at most this (MiB)");
   cmd->add_option("--max-accuracy-drop", a->max_accuracy_drop,
                   "requirement: top-1 agreement (and task accuracy with --labels) may drop at most this many "

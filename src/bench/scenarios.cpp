@@ -149,6 +149,15 @@ ServerResult run_server(Workload& w, const ScenarioOptions& o) {
   }
   const size_t n = std::max(o.min_queries, static_cast<size_t>(o.qps * o.duration_s));
   const std::vector<double> arrivals = poisson_arrivals(o.qps, n, o.seed);
+  // Warm-up: one run of every batch size the batcher can form, so that no query pays for the
+  // creation of kernels for a new shape (tens of ms) and the p99 measures serving, not start-up.
+  for (int64_t b = 1; b <= o.batcher.max_batch; ++b) {
+    if (o.should_stop && o.should_stop()) break;
+    std::vector<const TensorMap*> parts(static_cast<size_t>(b), &(*sets)[0]);
+    auto batch = concat_batch(parts);
+    if (!batch.ok()) break;  // the runs below report the problem per query
+    if (auto warm = w.run()(*batch); !warm.ok()) break;
+  }
 
   std::mutex mu;
   std::vector<double> latencies;

@@ -9,6 +9,7 @@
 
 #include "bench/compare.h"
 #include "bench/measure.h"
+#include "bench/scenarios.h"
 #include "hw/cpu_info.h"
 #include "ir/graph.h"
 #include "quant/accuracy.h"
@@ -45,12 +46,17 @@ Status apply_preset(const std::string& preset, Requirements& r) {
     r.goal = Goal::throughput;
     r.min_batch = 1;
     r.max_batch = 64;
+  } else if (preset == "server") {
+    r.goal = Goal::throughput;
+    r.server = true;
+    r.min_batch = 1;
+    r.max_batch = 32;
   } else if (preset == "edge") {
     r.goal = Goal::latency;
     r.min_batch = r.max_batch = 1;
     if (r.max_threads == 0) r.max_threads = 1;
   } else {
-    return Status(StatusCode::invalid_argument, fmt::format("unknown preset '{}' (online, batch or edge)", preset));
+    return Status(StatusCode::invalid_argument, fmt::format("unknown preset '{}' (online, batch, edge or server)", preset));
   }
   return Status::OK();
 }
@@ -137,6 +143,8 @@ class Search {
         c.batch = b;
         decide(evaluate(c, "batch"), best_);
       }
+    // 6. Server pattern: the best configuration behind a dynamic batcher, per batch size.
+    if (r_.server && !stopped()) serve();
     finish();
     return result_;
   }
@@ -213,8 +221,102 @@ class Search {
   bool done() const {
     if (stopped()) return true;
     if (r_.exhaustive) return false;
-    const bool has_target = r_.max_latency_ms > 0 || r_.min_throughput > 0;
-    return has_target && best_ >= 0 && result_.candidates[best_].meets;
+    // The server pattern's requirements are about requests served through the batcher: only a
+    // server configuration can meet them, and its latency bound is not a target (every rate it
+    // reports keeps it) but the condition of its measurement: only a rate to reach is one.
+    const bool has_target = r_.server ? r_.min_throughput > 0 : r_.max_latency_ms > 0 || r_.min_throughput > 0;
+    const int b = r_.server ? server_best_ : best_;
+    return has_target && b >= 0 && result_.candidates[static_cast<size_t>(b)].meets;
+  }
+
+  // Step 6, the server pattern (Triton's dynamic batching and instance count): the best
+  // configuration so far (precision, layout) serves single-sample requests arriving at random
+  // through a dynamic batcher of at most B requests, each waiting at most d ms for others. For
+  // each batch size B of the range up to the batch sweep's fastest, whose own p99 leaves room in
+  // the latency bound, with d = half of the batch's median time (waiting a fraction of one
+  // batch's time costs little latency and fills batches under load) capped by half the room
+  // left, and for each way of sharing the cores (one worker on all intra-op threads; one worker
+  // on one core fewer, leaving a core to the threads that receive and batch requests; as many
+  // single-threaded workers as cores): the highest arrival rate whose p99 latency, queueing
+  // included, stays within the bound (bench::find_max_qps, started at 70 % of the rate the
+  // batch's throughput allows).
+  void serve() {
+    const Config base = result_.candidates[static_cast<size_t>(best_)].config;
+    // The batch sweep's fastest batch size: a batcher allowed larger batches cannot sustain more.
+    int64_t fastest = base.batch;
+    double fastest_throughput = 0;
+    for (int64_t B = r_.min_batch; B <= r_.max_batch; B *= 2) {
+      Config c = base;
+      c.batch = B;
+      if (const Candidate* t = batch_measurement(c); t && t->throughput > fastest_throughput) {
+        fastest = B;
+        fastest_throughput = t->throughput;
+      }
+    }
+    std::vector<std::pair<int, int>> shares = {{cores_, 1}};  // (intra-op threads, workers)
+    if (cores_ > 2) shares.emplace_back(cores_ - 1, 1);
+    if (cores_ > 1) shares.emplace_back(1, cores_);
+    for (int64_t B = r_.min_batch; B <= std::min(r_.max_batch, fastest) && !done(); B *= 2) {
+      Config c = base;
+      c.batch = B;
+      const Candidate* found = batch_measurement(c);
+      if (!found) {
+        say(fmt::format("server: b{} skipped (the batch sweep did not measure it)", B));
+        continue;
+      }
+      const Candidate batch = *found;  // a copy: evaluate() below grows the candidate list
+      const Candidate* t = &batch;
+      if (t->p99_ms >= r_.max_latency_ms) {
+        say(fmt::format("pruned: server b{} (one batch alone takes p99 {:.2f} ms, the bound is {:.2f} ms)", B,
+                        t->p99_ms, r_.max_latency_ms));
+        break;
+      }
+      c.server_max_batch = B;
+      c.server_queue_delay_ms =
+          B == 1 ? 0 : std::round(10 * std::min(t->median_ms / 2, (r_.max_latency_ms - t->p99_ms) / 2)) / 10;
+      for (const auto& [threads, workers] : shares) {
+        if (done()) break;
+        c.threads = threads;
+        c.server_workers = workers;
+        serve_one(c, *t);
+      }
+    }
+    if (fastest < r_.max_batch)
+      say(fmt::format("pruned: server batches above b{} (the batch sweep's fastest, {:.1f}/s)", fastest,
+                      fastest_throughput));
+  }
+
+  // Measures one server configuration; `t` is its batch size's measurement (for the accuracy).
+  void serve_one(const Config& c, const Candidate& t) {
+    const int i = evaluate(c, "server");
+    if (i < 0) return;
+    // Accuracy does not depend on how requests are batched: the configuration's own verdict.
+    Candidate& s = result_.candidates[static_cast<size_t>(i)];
+    if (!s.resumed) {
+      s.validated = t.validated;
+      s.top1_agreement = t.top1_agreement;
+      s.accuracy_drop = t.accuracy_drop;
+      s.cosine = t.cosine;
+      s.accuracy_ok = t.accuracy_ok;
+      s.accuracy_note = t.accuracy_note;
+      check_requirements(s);
+    }
+    const int batch_best = best_;  // decide() moves best_; the server candidates have their own
+    decide(i, server_best_);
+    best_ = batch_best;
+    if (s.decision == "kept") server_best_ = i;
+  }
+
+  // The batch measurement (the same configuration, not served) of `c`'s batch size, or null.
+  const Candidate* batch_measurement(Config c) const {
+    c.server_max_batch = 0;
+    c.server_queue_delay_ms = 0;
+    c.server_workers = 1;
+    c.threads = result_.candidates[static_cast<size_t>(best_)].config.threads;  // the sweep's
+    const std::string key = c.key();
+    for (const Candidate& x : result_.candidates)
+      if (x.measured && x.config.key() == key) return &x;
+    return nullptr;
   }
 
   std::vector<Config> precision_candidates(const Config& base) {
@@ -300,8 +402,12 @@ class Search {
       cand.error = session.status().to_string();
       return push(std::move(cand), t0);
     }
-    measure(**session, cand);
-    if (cand.measured && c.precision != "fp32") validate(**session, cand);
+    if (c.server_max_batch > 0) {
+      measure_server(**session, cand);
+    } else {
+      measure(**session, cand);
+      if (cand.measured && c.precision != "fp32") validate(**session, cand);
+    }
     check_requirements(cand);
     return push(std::move(cand), t0);
   }
@@ -346,6 +452,54 @@ class Search {
     for (const auto& [name, t] : session.graph().initializers) weights += t.nbytes();
     cand.memory_mb = static_cast<double>(session.planned_peak_bytes() * static_cast<size_t>(cand.config.batch) + weights) /
                      1048576.0;
+  }
+
+  // The server pattern: the highest rate of single-sample requests, arriving at random and
+  // grouped by a dynamic batcher of this configuration, whose p99 latency (queueing included)
+  // stays within the bound. The rate's median and p99 latency are the candidate's.
+  void measure_server(const Session& session, Candidate& cand) {
+    auto work = bench::Workload::for_session(session, o_.input_factory(*reference_), 3, 7);
+    const Candidate* t = batch_measurement(cand.config);
+    bench::ScenarioOptions so;
+    so.batcher.max_batch = cand.config.server_max_batch;
+    so.batcher.max_queue_delay_ms = cand.config.server_queue_delay_ms;
+    so.batcher.workers = cand.config.server_workers;
+    so.max_latency_ms = r_.max_latency_ms;
+    so.duration_s = o_.server_seconds_per_rate;
+    so.min_queries = 32;
+    so.should_stop = [this] { return stopped(); };
+    const double capacity = t && t->median_ms > 0 ? 1000.0 * static_cast<double>(cand.config.batch) / t->median_ms : 10;
+    const bench::QpsSearch q = bench::find_max_qps(work, so, 0.7 * capacity, 4);
+    if (!q.status.ok()) {
+      cand.error = q.status.to_string();
+      return;
+    }
+    const bench::ServerResult* at = nullptr;  // the run at the highest valid rate
+    for (const auto& r : q.tried)
+      if (r.valid && r.target_qps == q.max_qps) at = &r;
+    if (!at) {
+      cand.error = fmt::format("no request rate kept the p99 within {:.2f} ms (tried {} rates down to {:.2f}/s)",
+                               r_.max_latency_ms, q.tried.size(), q.tried.empty() ? 0.0 : q.tried.back().target_qps);
+      return;
+    }
+    cand.measured = true;
+    cand.throughput = q.max_qps;
+    cand.median_ms = at->latency.median;
+    cand.p99_ms = at->latency.p99;
+    cand.ci_low_ms = at->latency.median_ci_low;
+    cand.ci_high_ms = at->latency.median_ci_high;
+    cand.cov = at->latency.cov;
+    cand.server_mean_batch = at->mean_batch;
+    double above = 0;  // the lowest rate tried that broke the bound, above the highest kept
+    for (const auto& r : q.tried)
+      if (!r.valid && r.target_qps > q.max_qps && (above == 0 || r.target_qps < above)) above = r.target_qps;
+    cand.server_rate_resolution = above > 0 ? (above - q.max_qps) / q.max_qps : 1.0;
+    size_t weights = 0;
+    for (const auto& [name, tensor] : session.graph().initializers) weights += tensor.nbytes();
+    cand.memory_mb = static_cast<double>(session.planned_peak_bytes() * static_cast<size_t>(cand.config.batch) + weights) /
+                     1048576.0;
+    say(fmt::format("  server {}: {} rates tried, highest within p99 {:.2f} ms: {:.1f} requests/s (mean batch {:.1f})",
+                    cand.config.key(), q.tried.size(), r_.max_latency_ms, q.max_qps, at->mean_batch));
   }
 
   void validate(const Session& session, Candidate& cand) {
@@ -398,7 +552,9 @@ class Search {
     return r_.goal == Goal::throughput ? c.throughput : (c.median_ms > 0 ? 1000.0 / c.median_ms : 0);
   }
   // Relative noise of a candidate's median.
+  // A server configuration's rate is known to the resolution of its bisection instead.
   static double noise(const Candidate& c) {
+    if (c.config.server_max_batch > 0) return c.server_rate_resolution;
     return c.median_ms > 0 ? (c.ci_high_ms - c.ci_low_ms) / (2.0 * c.median_ms) : 1.0;
   }
 
@@ -410,7 +566,7 @@ class Search {
     if (i == current) return;
     if (current < 0) {
       c.decision = "kept";
-      c.reason = "baseline";
+      c.reason = c.config.server_max_batch > 0 ? "the first server configuration" : "baseline";
       best_ = i;
       report(c);
       return;
@@ -481,9 +637,11 @@ class Search {
   void finish() {
     // The best: meets everything and best for the goal; else the closest (fewest misses).
     int chosen = -1;
+    // The server pattern is served through the batcher: its configurations only, once any ran.
+    const bool serving = r_.server && server_best_ >= 0;
     for (size_t i = 0; i < result_.candidates.size(); ++i) {
       const Candidate& c = result_.candidates[i];
-      if (!c.measured) continue;
+      if (!c.measured || (serving && c.config.server_max_batch == 0)) continue;
       if (chosen < 0) {
         chosen = static_cast<int>(i);
         continue;
@@ -494,12 +652,21 @@ class Search {
         chosen = static_cast<int>(i);
     }
     // Prefer the search's own choice when it meets as much (it was kept beyond the noise).
-    if (best_ >= 0 && chosen >= 0) {
-      const Candidate& k = result_.candidates[static_cast<size_t>(best_)];
+    const int kept = serving ? server_best_ : best_;
+    if (kept >= 0 && chosen >= 0) {
+      const Candidate& k = result_.candidates[static_cast<size_t>(kept)];
       const Candidate& c = result_.candidates[static_cast<size_t>(chosen)];
-      if (k.meets == c.meets && k.misses.size() == c.misses.size()) chosen = best_;
+      if (k.meets == c.meets && k.misses.size() == c.misses.size()) chosen = kept;
     }
-    chosen = confirm(chosen);
+    if (serving)
+      result_.confirmation = "Server configurations are ranked by the highest request rate each sustained within the "
+                             "p99 bound (a bisection of rates per configuration), not re-measured interleaved.";
+    else
+      chosen = confirm(chosen);
+    if (r_.server && !serving)
+      result_.warnings.push_back("no server configuration could be measured (time budget, or no batch size whose p99 "
+                                 "leaves room in the bound): the choice is the best batch configuration, not served "
+                                 "through a batcher");
     result_.best = chosen;
     result_.met = chosen >= 0 && result_.candidates[static_cast<size_t>(chosen)].meets;
     if (chosen >= 0 && result_.candidates[static_cast<size_t>(chosen)].config.precision == "int8") {
@@ -525,7 +692,20 @@ class Search {
     result_.interrupted = o_.should_stop && o_.should_stop();
     result_.elapsed_s = seconds_since(t0_);
     const Candidate* base = result_.candidates.empty() ? nullptr : &result_.candidates[0];
-    if (chosen >= 0 && base) {
+    if (chosen >= 0 && base && serving) {
+      const Candidate& b = result_.candidates[static_cast<size_t>(chosen)];
+      result_.summary = fmt::format(
+          "Baseline {}: {:.1f} samples/s back to back. Served through a dynamic batcher, {} sustains {:.1f} "
+          "requests/s of one sample with p99 {:.2f} ms (queueing included; bound {:.2f} ms), batches of {:.1f} on "
+          "average{}. {} configuration(s) measured in {:.0f} s{}.",
+          base->config.key(), base->throughput, b.config.key(), b.throughput, b.p99_ms, r_.max_latency_ms,
+          b.server_mean_batch,
+          b.validated ? (b.top1_agreement >= 0 ? fmt::format(", top-1 agreement {:.2f} %", b.top1_agreement)
+                                               : fmt::format(", cosine {:.5f}", b.cosine))
+                      : "",
+          result_.candidates.size(), result_.elapsed_s,
+          out_of_time() ? " (time budget reached)" : result_.interrupted ? " (interrupted)" : "");
+    } else if (chosen >= 0 && base) {
       const Candidate& b = result_.candidates[static_cast<size_t>(chosen)];
       result_.summary = fmt::format(
           "Baseline {}: median {:.2f} ms, p99 {:.2f} ms, {:.1f} samples/s. Chosen {}: median {:.2f} ms, p99 {:.2f} ms, "
@@ -676,6 +856,7 @@ class Search {
   std::string accuracy_note_;
   std::map<std::string, std::map<std::string, ActivationRange>> tables_;
   int best_ = -1;
+  int server_best_ = -1;  // the best server configuration (step 6)
 };
 
 }  // namespace
@@ -685,6 +866,10 @@ Expected<TuneResult> run_tune(const std::string& model_path, const TuneOptions& 
   const Requirements& r = options.requirements;
   if (r.min_batch < 1 || r.max_batch < r.min_batch)
     return Status(StatusCode::invalid_argument, fmt::format("batch range {}..{} is empty", r.min_batch, r.max_batch));
+  if (r.server && r.max_latency_ms <= 0)
+    return Status(StatusCode::invalid_argument,
+                  "the server preset needs --max-latency-ms: the p99 bound, queueing included, under which the "
+                  "highest request rate is searched");
   if (r.max_accuracy_drop < 0 || r.max_accuracy_drop > 100)
     return Status(StatusCode::invalid_argument, "max accuracy drop must be in [0, 100] percentage points");
   Search search(model_path, options);

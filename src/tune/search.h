@@ -34,12 +34,15 @@ struct TuneOptions {
   /// Seconds the timing of one candidate may take (the bench engine stops earlier once its
   /// median is stable).
   double max_seconds_per_candidate = 8;
+  /// Server pattern: seconds of simulated arrivals per request rate tried (at least 32 requests).
+  double server_seconds_per_rate = 2;
 };
 
 /// Presets of DESIGN.md's three deployment patterns, applied to `r` (fields the user set on
 /// the command line are applied after): "online" (latency, batch 1), "batch" (throughput,
-/// batches 1..64), "edge" (latency, batch 1, INT8 first, 1 thread unless --cores). Unknown
-/// name: invalid_argument.
+/// batches 1..64), "edge" (latency, batch 1, INT8 first, 1 thread unless --cores), "server"
+/// (the highest rate of single-sample requests whose p99, queueing included, stays within
+/// --max-latency-ms; batches 1..32 for the dynamic batcher). Unknown name: invalid_argument.
 Status apply_preset(const std::string& preset, Requirements& r);
 
 /// Runs the search on `model_path`. The result lists every candidate in the order measured,

@@ -48,7 +48,12 @@ std::string Config::key() const {
     p += ")";
   }
   const std::string l = layout == "blocked" ? "" : layout == "channels_last" ? " nhwc" : " layout-" + layout;
-  return fmt::format("{} {}t b{}{}", p, threads, batch, l);
+  const std::string srv =
+      server_max_batch > 0
+          ? fmt::format(" server(delay {:g} ms{})", server_queue_delay_ms,
+                        server_workers > 1 ? fmt::format(", {} workers", server_workers) : std::string())
+          : "";
+  return fmt::format("{} {}t b{}{}{}", p, threads, batch, l, srv);
 }
 
 HardwareInfo this_machine() {
@@ -77,7 +82,10 @@ json to_json(const Config& c) {
           {"fp32_nodes", c.fp32_nodes},
           {"threads", c.threads},
           {"batch", c.batch},
-          {"layout", c.layout}};
+          {"layout", c.layout},
+          {"server_max_batch", c.server_max_batch},
+          {"server_queue_delay_ms", number(c.server_queue_delay_ms)},
+          {"server_workers", c.server_workers}};
 }
 
 Config config_from_json(const json& j) {
@@ -89,6 +97,9 @@ Config config_from_json(const json& j) {
   read(j, "threads", c.threads);
   read(j, "batch", c.batch);
   read(j, "layout", c.layout);
+  read(j, "server_max_batch", c.server_max_batch);
+  read(j, "server_queue_delay_ms", c.server_queue_delay_ms);
+  read(j, "server_workers", c.server_workers);
   return c;
 }
 
@@ -104,6 +115,8 @@ json to_json(const Candidate& c) {
           {"cov", number(c.cov)},
           {"noisy", c.noisy},
           {"throughput", number(c.throughput)},
+          {"server_mean_batch", number(c.server_mean_batch)},
+          {"server_rate_resolution", number(c.server_rate_resolution)},
           {"memory_mb", number(c.memory_mb)},
           {"validated", c.validated},
           {"top1_agreement", number(c.top1_agreement)},
@@ -133,6 +146,8 @@ Candidate candidate_from_json(const json& j) {
   read(j, "cov", c.cov);
   read(j, "noisy", c.noisy);
   read(j, "throughput", c.throughput);
+  read(j, "server_mean_batch", c.server_mean_batch);
+  read(j, "server_rate_resolution", c.server_rate_resolution);
   read(j, "memory_mb", c.memory_mb);
   read(j, "validated", c.validated);
   read(j, "top1_agreement", c.top1_agreement);
@@ -161,7 +176,8 @@ json to_json(const Requirements& r) {
           {"max_threads", r.max_threads},
           {"time_budget_s", number(r.time_budget_s)},
           {"exhaustive", r.exhaustive},
-          {"preset", r.preset}};
+          {"preset", r.preset},
+          {"server", r.server}};
 }
 
 json to_json(const TuneResult& r) {

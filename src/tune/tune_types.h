@@ -28,7 +28,11 @@ struct Requirements {
   int max_threads = 0;                   // --cores N (0 = the machine's physical cores)
   double time_budget_s = 600;
   bool exhaustive = false;
-  std::string preset;  // "online", "batch", "edge" or ""
+  std::string preset;  // "online", "batch", "edge", "server" or ""
+  /// The server pattern (preset "server"): single-sample requests arriving at random (Poisson),
+  /// grouped by a dynamic batcher; the goal is the highest request rate whose p99 latency,
+  /// queueing included, stays within max_latency_ms (required), and min_throughput is that rate.
+  bool server = false;
 };
 
 /// One point of the search space.
@@ -39,8 +43,15 @@ struct Config {
   int threads = 0;                      // intra-op threads
   int64_t batch = 1;
   std::string layout = "blocked";       // SessionOptions::layout (FP32 convolutions)
-  /// "fp32 2t b1", "int8(entropy, 1 layer fp32) 2t b8", "fp32 2t b8 nhwc": unique per config,
-  /// used as its key (the layout only when not the default).
+  /// The server pattern's dynamic batcher (0 = not served through one): batches of at most
+  /// server_max_batch requests (= batch), each request waiting at most server_queue_delay_ms
+  /// for others to batch with.
+  int64_t server_max_batch = 0;
+  double server_queue_delay_ms = 0;
+  int server_workers = 1;  // threads running batches concurrently on the one session
+  /// "fp32 2t b1", "int8(entropy, 1 layer fp32) 2t b8", "fp32 2t b8 nhwc",
+  /// "int8(entropy) 1t b8 server(delay 3.5 ms, 2 workers)": unique per config, used as its key (the layout
+  /// only when not the default).
   std::string key() const;
 };
 
@@ -53,7 +64,11 @@ struct Candidate {
   double median_ms = 0, p99_ms = 0, ci_low_ms = 0, ci_high_ms = 0;  // per run of `batch` samples
   double cov = 0;
   bool noisy = false;
-  double throughput = 0;         // samples per second = batch * 1000 / median_ms
+  double throughput = 0;         // samples per second = batch * 1000 / median_ms; server: the highest request rate within the p99 bound
+  // Server configurations: median_ms and p99_ms are per request, queueing included, at that rate;
+  // the batches the batcher formed there averaged server_mean_batch requests.
+  double server_mean_batch = 0;
+  double server_rate_resolution = 0;  // relative gap to the lowest rate that broke the bound
   double memory_mb = 0;          // planned peak (intermediates) + weights
   bool validated = false;        // an accuracy check ran (any precision other than fp32)
   double top1_agreement = -1;    // percent, classifiers; -1 = not a classifier

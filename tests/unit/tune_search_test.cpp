@@ -245,5 +245,69 @@ TEST(TuneSearch, BadRequirementsAreErrors) {
   EXPECT_FALSE(run_tune("/nonexistent.onnx", quick(Requirements{})).ok());
 }
 
+// The server pattern: after the batch sweep, the best configuration is served through the
+// dynamic batcher per batch size and way of sharing the cores, and the choice is the server
+// configuration with the highest request rate whose p99 (queueing included) kept the bound.
+TEST(TuneSearch, ServerPresetSearchesTheBatcherUnderTheLatencyBound) {
+  Requirements r;
+  ASSERT_TRUE(apply_preset("server", r).ok());
+  EXPECT_TRUE(r.server);
+  EXPECT_EQ(r.goal, Goal::throughput);
+  EXPECT_FALSE(run_tune(model(), quick(r)).ok()) << "the server preset needs a latency bound";
+  r.max_batch = 2;
+  r.max_latency_ms = 200;
+  r.max_threads = 1;  // one way of sharing the cores: the test stays short
+  TuneOptions o = quick(r);
+  o.server_seconds_per_rate = 0.3;
+  auto t = run_tune(model(), o);
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  ASSERT_GE(t->best, 0);
+  int served = 0;
+  for (const auto& c : t->candidates) {
+    if (c.config.server_max_batch == 0) continue;
+    ++served;
+    EXPECT_EQ(c.step, "server");
+    EXPECT_EQ(c.config.server_max_batch, c.config.batch) << c.config.key();
+    EXPECT_LE(c.config.batch, r.max_batch) << c.config.key();
+    EXPECT_NE(c.config.key().find("server("), std::string::npos) << c.config.key();
+    if (c.measured) {
+      EXPECT_LE(c.p99_ms, r.max_latency_ms) << c.config.key() << ": a rate is only kept within the bound";
+      EXPECT_GT(c.throughput, 0) << c.config.key();
+      EXPECT_GE(c.server_mean_batch, 1.0) << c.config.key();
+      EXPECT_LE(c.server_mean_batch, static_cast<double>(c.config.server_max_batch)) << c.config.key();
+    }
+  }
+  EXPECT_GE(served, 1);
+  const Candidate& best = t->candidates[static_cast<size_t>(t->best)];
+  EXPECT_GT(best.config.server_max_batch, 0) << "the choice is served through the batcher: " << best.config.key();
+  for (const auto& c : t->candidates)
+    if (c.measured && c.config.server_max_batch > 0 && c.accuracy_ok) {
+      EXPECT_GE(best.throughput * 1.0001, c.throughput * (1 - 0.5))
+          << "the choice is among the highest rates: " << best.config.key() << " vs " << c.config.key();
+    }
+  EXPECT_NE(t->summary.find("requests/s"), std::string::npos) << t->summary;
+  // The configuration (batcher included) round-trips through the plan's JSON.
+  const Config back = config_from_json(to_json(best.config));
+  EXPECT_EQ(back.key(), best.config.key());
+  EXPECT_EQ(back.server_workers, best.config.server_workers);
+}
+
+// A bound that not even one request alone can keep: no server configuration, said so.
+TEST(TuneSearch, ServerPresetWithAnImpossibleBoundSaysWhy) {
+  Requirements r;
+  ASSERT_TRUE(apply_preset("server", r).ok());
+  r.max_batch = 2;
+  r.max_latency_ms = 1e-4;
+  TuneOptions o = quick(r);
+  o.server_seconds_per_rate = 0.2;
+  auto t = run_tune(model(), o);
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  EXPECT_FALSE(t->met);
+  bool warned = false;
+  for (const auto& w : t->warnings) warned |= w.find("no server configuration") != std::string::npos;
+  EXPECT_TRUE(warned);
+  EXPECT_FALSE(t->limits.empty());
+}
+
 }  // namespace
 }  // namespace hwopt::tune
