@@ -448,10 +448,14 @@ class Search {
     cand.cov = m.summary.cov;
     cand.noisy = m.noisy;
     cand.throughput = cand.median_ms > 0 ? static_cast<double>(cand.config.batch) * 1000.0 / cand.median_ms : 0;
+    cand.memory_mb = memory_mb(session, cand.config.batch);
+  }
+
+  // Planned peak of the intermediates at `batch` plus the weights, MiB.
+  static double memory_mb(const Session& session, int64_t batch) {
     size_t weights = 0;
     for (const auto& [name, t] : session.graph().initializers) weights += t.nbytes();
-    cand.memory_mb = static_cast<double>(session.planned_peak_bytes() * static_cast<size_t>(cand.config.batch) + weights) /
-                     1048576.0;
+    return static_cast<double>(session.planned_peak_bytes() * static_cast<size_t>(batch) + weights) / 1048576.0;
   }
 
   // The server pattern: the highest rate of single-sample requests, arriving at random and
@@ -494,10 +498,7 @@ class Search {
     for (const auto& r : q.tried)
       if (!r.valid && r.target_qps > q.max_qps && (above == 0 || r.target_qps < above)) above = r.target_qps;
     cand.server_rate_resolution = above > 0 ? (above - q.max_qps) / q.max_qps : 1.0;
-    size_t weights = 0;
-    for (const auto& [name, tensor] : session.graph().initializers) weights += tensor.nbytes();
-    cand.memory_mb = static_cast<double>(session.planned_peak_bytes() * static_cast<size_t>(cand.config.batch) + weights) /
-                     1048576.0;
+    cand.memory_mb = memory_mb(session, cand.config.batch);
     say(fmt::format("  server {}: {} rates tried, highest within p99 {:.2f} ms: {:.1f} requests/s (mean batch {:.1f})",
                     cand.config.key(), q.tried.size(), r_.max_latency_ms, q.max_qps, at->mean_batch));
   }
@@ -551,8 +552,8 @@ class Search {
   double score(const Candidate& c) const {
     return r_.goal == Goal::throughput ? c.throughput : (c.median_ms > 0 ? 1000.0 / c.median_ms : 0);
   }
-  // Relative noise of a candidate's median.
-  // A server configuration's rate is known to the resolution of its bisection instead.
+  // Relative noise of a candidate's median; a server configuration's rate is known to the
+  // resolution of its bisection instead.
   static double noise(const Candidate& c) {
     if (c.config.server_max_batch > 0) return c.server_rate_resolution;
     return c.median_ms > 0 ? (c.ci_high_ms - c.ci_low_ms) / (2.0 * c.median_ms) : 1.0;
