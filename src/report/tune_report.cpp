@@ -323,6 +323,11 @@ std::vector<Block> build(const TuneResult& r, const std::vector<ReportPlot>& plo
   }
 
   doc.push_back(heading("Candidates"));
+  if (r.requirements.server)
+    doc.push_back(paragraph(
+        "Rows of the server step (`server(...)`): single-sample requests arrive at random through the dynamic "
+        "batcher; median and p99 are per request, queueing included, at the highest arrival rate that kept the p99 "
+        "bound, and throughput is that rate in requests/s. The other rows are batches run back to back."));
   std::vector<std::vector<std::string>> rows;
   for (size_t i = 0; i < r.candidates.size(); ++i) {
     const Candidate& c = r.candidates[i];
