@@ -8,6 +8,7 @@
 namespace hwopt::passes {
 
 std::unique_ptr<Pass> make_decompose_qlinear();
+std::unique_ptr<Pass> make_decompose_integer();
 std::unique_ptr<Pass> make_fold_qdq();
 std::unique_ptr<Pass> make_fold_constants();
 std::unique_ptr<Pass> make_infer_shapes();

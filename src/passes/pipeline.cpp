@@ -12,6 +12,10 @@ namespace hwopt::passes {
 // Why this order:
 //  0. decompose_qlinear first: QLinearConv/QLinearMatMul become QuantizeLinear/DequantizeLinear
 //     around float Conv/MatMul (float weights), which fold_qdq then imports like any QDQ model.
+//     decompose_integer right after: ONNX Runtime's dynamic quantization (DynamicQuantizeLinear ->
+//     MatMulInteger/ConvInteger -> Cast -> Mul by the scales) becomes the float MatMul/Conv it was
+//     quantized from, before fold_constants and the fusions, which then treat it like any float
+//     MatMul/Conv (bias Add fusion, int8-dynamic's run-time quantization).
 //     fold_qdq (off by default; the session runs it at precision int8) before everything: it
 //     turns a QDQ model's DequantizeLinear weights into float constants and its Q/DQ pairs into
 //     recorded ranges, so every later pass sees the plain float graph it knows how to fuse.
@@ -41,6 +45,7 @@ namespace hwopt::passes {
 std::vector<std::unique_ptr<Pass>> default_passes() {
   std::vector<std::unique_ptr<Pass>> p;
   p.push_back(make_decompose_qlinear());
+  p.push_back(make_decompose_integer());
   p.push_back(make_fold_qdq());
   p.push_back(make_fold_constants());
   p.push_back(make_infer_shapes());

@@ -83,13 +83,16 @@ Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, co
     passes::PipelineOptions popts;
     popts.disabled.insert(options.disabled_passes.begin(), options.disabled_passes.end());
     // At int8 the Q/DQ pairs of a QDQ model become ranges (passes/fold_qdq.cpp), and QOperator
-    // ops become QDQ first (passes/decompose_qlinear.cpp), optimizing or not.
+    // ops become QDQ first (passes/decompose_qlinear.cpp), optimizing or not; ONNX Runtime's
+    // dynamically quantized MatMulInteger/ConvInteger chains likewise become float MatMul/Conv
+    // (passes/decompose_integer.cpp) rather than stay on the reference integer kernels.
     if (int8) popts.enabled.insert("fold_qdq");
     if (options.precision == "bf16")
       for (const auto& name : passes::value_hiding_passes()) popts.disabled.insert(name);
     if (!options.optimize)
       for (const auto& name : passes::pass_names())
-        if (name != "fold_qdq" && name != "decompose_qlinear") popts.disabled.insert(name);
+        if (name != "fold_qdq" && name != "decompose_qlinear" && name != "decompose_integer")
+          popts.disabled.insert(name);
     passes::PipelineReport report;
     HWOPT_RETURN_IF_ERROR(passes::run_pipeline(model.value(), popts, &report));
     summary.ran = true;

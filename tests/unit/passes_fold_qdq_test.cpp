@@ -210,8 +210,8 @@ TEST(PassFoldQdq, PipelineRunsItOnlyWhenEnabled) {
   EXPECT_EQ(count_op(*folded->graph, "QuantizeLinear"), 0);
   EXPECT_EQ(count_op(*folded->graph, "DequantizeLinear"), 0);
   EXPECT_EQ(rep.activation_ranges.size(), 2u);
-  EXPECT_EQ(rep.passes.at(1).name, "fold_qdq");  // after decompose_qlinear
-  EXPECT_TRUE(rep.passes.at(1).enabled);
+  EXPECT_EQ(rep.passes.at(2).name, "fold_qdq");  // after decompose_qlinear and decompose_integer
+  EXPECT_TRUE(rep.passes.at(2).enabled);
 
   o.enabled = {"fold_everything"};
   EXPECT_EQ(run_pipeline(*folded, o).code(), StatusCode::invalid_argument);
