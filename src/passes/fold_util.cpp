@@ -1,5 +1,6 @@
 #include "passes/fold_util.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace hwopt::passes {
@@ -34,11 +35,33 @@ std::optional<Tensor> dequantize_tensor(const Tensor& q, const Tensor& scale, co
   if (!created.ok()) return std::nullopt;
   Tensor w = std::move(created).value();
   float* wp = w.data<float>();
-  for (int64_t e = 0; e < qc.numel(); ++e) {
-    const int64_t k = axis_dim == 1 ? 0 : (e / inner) % axis_dim;
-    const auto v = static_cast<int64_t>(qc.element_as_double(e));
-    const auto zp = zero_point ? static_cast<int64_t>(zc.element_as_double(k)) : 0;
-    wp[e] = static_cast<float>(v - zp) * sp[k];
+  // Element e's parameters: index (e / inner) % axis_dim. int8/uint8 (every weight of a quantized
+  // model, tens of millions of elements for a transformer) are read directly, in blocks of
+  // axis_dim x inner elements; other types per element.
+  std::vector<int64_t> zps(static_cast<size_t>(axis_dim), 0);
+  if (zero_point)
+    for (int64_t k = 0; k < axis_dim; ++k) zps[static_cast<size_t>(k)] = static_cast<int64_t>(zc.element_as_double(k));
+  const int64_t n = qc.numel();
+  if (axis_dim == 1) inner = std::max<int64_t>(n, 1);  // per tensor: one block
+  const int64_t block = axis_dim * inner;
+  auto typed = [&](auto* qp) {  // int8/uint8 values and zero points are exact in float
+    for (int64_t b = 0; b < n; b += block)
+      for (int64_t k = 0; k < axis_dim; ++k) {
+        const float scale = sp[k], zp = static_cast<float>(zps[static_cast<size_t>(k)]);
+        const auto* in = qp + b + k * inner;
+        float* out = wp + b + k * inner;
+        for (int64_t i = 0; i < inner; ++i) out[i] = (static_cast<float>(in[i]) - zp) * scale;
+      }
+  };
+  if (qc.dtype() == DType::int8) {
+    typed(qc.data<int8_t>());
+  } else if (qc.dtype() == DType::uint8) {
+    typed(qc.data<uint8_t>());
+  } else {
+    for (int64_t e = 0; e < n; ++e) {
+      const int64_t k = (e / inner) % axis_dim;
+      wp[e] = static_cast<float>(static_cast<int64_t>(qc.element_as_double(e)) - zps[static_cast<size_t>(k)]) * sp[k];
+    }
   }
   return w;
 }
