@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "backends/cpu/dynamic_quant.h"
 #include "backends/cpu/onednn.h"
 #include "backends/cpu/post_ops.h"
 #include "backends/cpu/precision.h"
@@ -247,17 +248,11 @@ inline void bind_dynamic_int8(const Tensor& a, int64_t rows, int64_t K, const dn
                               std::vector<Tensor>& holders) {
   const float* src = a.data<float>();
   const int64_t n = rows * K;
-  float amax = 0.f;
-#pragma omp parallel for reduction(max : amax) schedule(static)
-  for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(src[i]));
-  if (!std::isfinite(amax)) amax = 0.f;  // NaN/Inf: the product is garbage anyway; keep the scale sane
+  float amax = abs_max(src, n);
+  if (!std::isfinite(amax)) amax = 0.f;  // Inf: the product is garbage anyway; keep the scale sane
   const float scale = amax > 0.f ? amax / kS8Levels : 1.f;
-  const float inv = 1.f / scale;
   Tensor q = allocate_like(src_desc, DType::int8, {rows, K});
-  int8_t* dst = q.data<int8_t>();
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i)
-    dst[i] = static_cast<int8_t>(std::clamp(std::nearbyint(src[i] * inv), -kS8Levels, kS8Levels));
+  quantize_s8(src, n, 1.f / scale, q.data<int8_t>());
   Tensor s(DType::float32, {1, 1});
   s.data<float>()[0] = scale;
   using dt = dnnl::memory::data_type;
