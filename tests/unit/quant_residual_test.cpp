@@ -1,7 +1,8 @@
 // INT8 residual blocks: a ResNet downsample block, whose shortcut is a convolution without ReLU
 // (negative values) added before the block's ReLU. The residual is summed in the destination
-// buffer, so it must not be stored in a u8 destination (it was, and negative shortcut values
-// were clipped to 0: logits off by more than their own size).
+// buffer, so it must not be stored in the u8 destination's units (it once was, and negative
+// shortcut values were clipped to 0: logits off by more than their own size); it is stored there
+// as s8 at its own scale and the sum reads it as s8.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -54,11 +55,12 @@ TEST(QuantResidual, Int8DownsampleBlockMatchesFp32) {
   auto ref = Session::load(path, fp32);
   auto cand = Session::load(path, int8);
   ASSERT_TRUE(ref.ok() && cand.ok());
-  // The residual convolution runs INT8 but writes FP32: its shortcut is negative.
-  bool residual_f32 = false;
+  // The residual convolution stays INT8 to its u8 destination: its shortcut is negative, so it is
+  // stored in the destination buffer as s8 at its own scale and summed as s8.
+  bool residual_s8 = false;
   for (const auto& s : cand.value()->plan_steps())
-    residual_f32 |= s.op_type == "FusedConv" && s.implementation.find("[int8(u8->f32)]") != std::string::npos;
-  EXPECT_TRUE(residual_f32);
+    residual_s8 |= s.op_type == "FusedConv" && s.implementation.find("[int8(u8->u8, s8 sum)]") != std::string::npos;
+  EXPECT_TRUE(residual_s8);
   test::expect_int8_close_to_fp32(*ref.value(), *cand.value(), batches, "y");
 }
 

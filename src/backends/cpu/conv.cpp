@@ -129,20 +129,39 @@ std::string check_conv_depthwise(const NodeContext& nc) {
 // FusedConvDepthwise runs in FP32, or in static INT8 when its intermediate has a calibrated range
 // too (the intermediate is then stored as INT8 inside the fused kernel, as it would be between
 // two INT8 convolutions); it has no BF16 kernel.
+bool residual_fits_destination(const NodeContext& nc, const KernelPrecision& p);
+float residual_s8_scale(const NodeContext& nc, const KernelPrecision& p);
+
 KernelPrecision conv_precision(const NodeContext& nc) {
   KernelPrecision p = choose_precision(nc, reads_int8);
   if (is_conv_depthwise(nc.node))
     return p.int8() && !p.dynamic && intermediate_range(nc) ? p : KernelPrecision{};
   if (!p.int8() || p.dst == dnnl::memory::data_type::f32 || !nc.has_input(3)) return p;
-  const ActivationRange* rz = nc.range_of(nc.node.inputs[3]);
-  const ActivationRange* ry = nc.range_of(nc.node.outputs[0]);
-  const bool fits = rz && ry && rz->threshold <= ry->threshold &&
-                    (rz->min >= 0.f || p.dst == dnnl::memory::data_type::s8);
-  if (!fits) {
+  if (!residual_fits_destination(nc, p) && residual_s8_scale(nc, p) == 0.f) {
     p.dst = dnnl::memory::data_type::f32;
     p.dst_scale = 0.f;
   }
   return p;
+}
+
+// The residual can be stored in the INT8 destination's own units: within its range, and not
+// negative in a u8 one.
+bool residual_fits_destination(const NodeContext& nc, const KernelPrecision& p) {
+  if (!nc.has_input(3)) return false;
+  const ActivationRange* rz = nc.range_of(nc.node.inputs[3]);
+  const ActivationRange* ry = nc.range_of(nc.node.outputs[0]);
+  return rz && ry && rz->threshold <= ry->threshold && (rz->min >= 0.f || p.dst == dnnl::memory::data_type::s8);
+}
+
+// Otherwise (e.g. ResNet's first block of a stage: a signed downsample residual into a u8
+// destination after ReLU) the residual is stored in the destination's buffer as s8 at its own
+// calibrated scale and the sum post-op reads that buffer as s8 (oneDNN reinterprets it, same
+// size), so the output stays INT8 instead of falling back to an FP32 destination. Returns that
+// scale (threshold / 127), or 0 when the residual has no range or the destination is not INT8.
+float residual_s8_scale(const NodeContext& nc, const KernelPrecision& p) {
+  if (!p.int8() || p.dst == dnnl::memory::data_type::f32 || !nc.has_input(3)) return 0.f;
+  const ActivationRange* rz = nc.range_of(nc.node.inputs[3]);
+  return rz && rz->threshold > 0.f && std::isfinite(rz->threshold) ? rz->threshold / kS8Levels : 0.f;
 }
 
 struct ConvEntry {
@@ -177,6 +196,8 @@ class ConvKernel {
         reference_(std::move(reference)) {
     if (nc.has_input(2)) bias_ = *nc.constant_input(2);
     if (prec_.int8()) qweights_ = quantize_per_channel(weights_);
+    if (nc.has_input(3) && prec_.int8() && !residual_fits_destination(nc, prec_))
+      sum_s8_scale_ = residual_s8_scale(nc, prec_);
     if (is_conv_depthwise(nc.node)) {
       DepthwiseStage dw;
       dw.weights = *nc.constant_input(3);
@@ -212,7 +233,13 @@ class ConvKernel {
       const Tensor& z = ctx.input(3);
       HWOPT_KCHECK(z.shape() == entry->out_shape, "residual input Z has shape {} but the convolution output is {}",
                    shape_str(z.shape()), shape_str(entry->out_shape));
-      reorder_into(z, dst, entry->pd.dst_desc(), prec_.dst_scale);
+      if (sum_s8_scale_ > 0.f) {  // s8 at the residual's own scale, read back as s8 by the sum
+        dnnl::memory::desc as_s8 = entry->pd.dst_desc();
+        as_s8.data.data_type = dnnl_s8;
+        reorder_into(z, dst, as_s8, sum_s8_scale_);
+      } else {
+        reorder_into(z, dst, entry->pd.dst_desc(), prec_.dst_scale);
+      }
     }
     std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, memory_of(src, entry->pd.src_desc())},
                                                 {DNNL_ARG_WEIGHTS, entry->weights},
@@ -306,7 +333,10 @@ class ConvKernel {
       const float stage_scale = dw_ ? dw_->mid.scale : dst_scale;
       for (float ws_c : qweights_.scales) acc_scales.push_back(prec_.src_scale * ws_c);
       attr.set_output_scales(1 << 1, acc_scales);
-      if (has_sum) ops.append_sum(dst_scale);
+      if (has_sum && sum_s8_scale_ > 0.f)
+        ops.append_sum(sum_s8_scale_, dnnl::memory::data_type::s8);
+      else if (has_sum)
+        ops.append_sum(dst_scale);
       append_activation(ops, attrs_.activation, attrs_.activation_params);
       if (stage_scale != 1.f) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / stage_scale, 0.f);
       if (dw_) {
@@ -386,6 +416,9 @@ class ConvKernel {
   ConvAttrs attrs_;
   Tensor weights_, bias_;
   KernelPrecision prec_;
+  // INT8 with a residual that does not fit the destination's units: the residual's s8 scale
+  // (residual_s8_scale), 0 otherwise.
+  float sum_s8_scale_ = 0.f;
   std::string layout_;
   QuantizedWeights qweights_;
   std::optional<DepthwiseStage> dw_;
@@ -408,7 +441,13 @@ Candidate conv_candidate(const char* op, const char* domain, std::string (*check
   c.accepts_quantized = true;
   c.check = check;
   c.make = make_conv;
-  c.variant = [](const NodeContext& nc) { return conv_precision(nc).label(); };
+  c.variant = [](const NodeContext& nc) {
+    const KernelPrecision p = conv_precision(nc);
+    std::string label = p.label();  // "int8(u8->u8)": a residual summed as s8 shows as "int8(u8->u8, s8 sum)"
+    if (p.int8() && nc.has_input(3) && !residual_fits_destination(nc, p) && residual_s8_scale(nc, p) > 0.f)
+      label.insert(label.size() - 1, ", s8 sum");
+    return label;
+  };
   return c;
 }
 
