@@ -150,8 +150,10 @@ ServerResult run_server(Workload& w, const ScenarioOptions& o) {
   const size_t n = std::max(o.min_queries, static_cast<size_t>(o.qps * o.duration_s));
   const std::vector<double> arrivals = poisson_arrivals(o.qps, n, o.seed);
   // Warm-up: one run of every batch size the batcher can form, so that no query pays for the
-  // creation of kernels for a new shape (tens of ms) and the p99 measures serving, not start-up.
-  for (int64_t b = 1; b <= o.batcher.max_batch; ++b) {
+  // creation of kernels for a new shape (tens of ms) and the p99 measures serving, not start-up
+  // (at most 3 s of it: a very large --max-batch warms up its first sizes only).
+  const double warm_until = steady_seconds() + 3.0;
+  for (int64_t b = 1; b <= o.batcher.max_batch && steady_seconds() < warm_until; ++b) {
     if (o.should_stop && o.should_stop()) break;
     std::vector<const TensorMap*> parts(static_cast<size_t>(b), &(*sets)[0]);
     auto batch = concat_batch(parts);
