@@ -89,10 +89,19 @@ const ActivationRange* intermediate_range(const NodeContext& nc) {
 }
 
 // A Conv/FusedConv that the oneDNN candidate will take can read its inputs quantized; so can a
-// FusedConvDepthwise whose intermediate has a calibrated range.
+// FusedConvDepthwise whose intermediate has a calibrated range, and a MaxPool (it pools INT8 as
+// it is, backends/cpu/pool.cpp) whose readers all read INT8 (ResNet's stem: the first
+// convolution then writes u8 instead of FP32).
 bool reads_int8(const NodeContext& nc, const ir::Node& n) {
   if (nc.kept_fp32(&n)) return false;
   NodeContext other{n, nc.graph, nc.threads, nc.precision, nc.ranges, nc.fp32_nodes};
+  if (n.domain.empty() && n.op_type == "MaxPool") {
+    if (n.outputs.size() != 1 || nc.is_graph_output(n.outputs[0])) return false;  // no Indices
+    const auto readers = nc.consumers_of(n.outputs[0]);
+    return !readers.empty() && std::all_of(readers.begin(), readers.end(), [&](const ir::Node* r) {
+             return r->op_type != "MaxPool" && reads_int8(nc, *r);
+           });
+  }
   if (is_conv_depthwise(n)) return check_conv_depthwise(other).empty() && intermediate_range(other) != nullptr;
   return (n.op_type == "Conv" || n.op_type == "FusedConv") && check_conv(other).empty();
 }

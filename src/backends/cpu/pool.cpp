@@ -1,6 +1,9 @@
 // MaxPool (without Indices), AveragePool, GlobalAveragePool and GlobalMaxPool on oneDNN's
 // pooling_v2 primitive (1-D to 3-D, dilations). A blocked input gives a blocked output (the format
-// oneDNN picks); a plain input a plain output. ceil_mode becomes extra end padding, which
+// oneDNN picks); a plain input a plain output. MaxPool and GlobalMaxPool also take an INT8 input
+// as it is stored (u8/s8 at a scale, from an INT8 convolution) and pool it to INT8 at the same
+// scale: the maximum commutes with rounding and clamping, so the result equals quantizing the
+// FP32 maximum. ceil_mode becomes extra end padding, which
 // oneDNN's max and exclude-padding average ignore as ONNX does; an include-padding average whose
 // windows would reach into that extra padding runs the reference kernel.
 #include <fmt/format.h>
@@ -149,7 +152,7 @@ class PoolKernel {
     auto e = cache_.get(shape_key(ctx), [&] { return create(x); });
     if (!e->ok) return run_plain(ctx, reference_);
     const Tensor src = x.is_plain() ? x.contiguous() : x;
-    Tensor dst = allocate_like(e->pd.dst_desc(), DType::float32, e->out);
+    Tensor dst = allocate_like(e->pd.dst_desc(), DType::float32, e->out, quant_scale_of(src));
     execute_with_scratchpad(e->prim, {{DNNL_ARG_SRC, memory_of(src, e->pd.src_desc())},
                                {DNNL_ARG_DST, memory_of(dst, e->pd.dst_desc())}});
     stream().wait();
@@ -168,7 +171,7 @@ class PoolKernel {
       algorithm = dnnl::algorithm::pooling_avg_include_padding;
     const dnnl::memory::desc src_desc = x.is_plain() ? plain_desc(x.shape(), DType::float32) : desc_of(x);
     // Blocked in, blocked out (oneDNN's choice); plain in, plain out. A BF16 source (precision
-    // bf16) pools to BF16: oneDNN's pooling keeps the source's type.
+    // bf16) pools to BF16 and an INT8 one (MaxPool) to INT8: oneDNN's pooling keeps the source's type.
     const dnnl::memory::desc dst_desc =
         x.is_plain() ? plain_desc(g.out, DType::float32)
                      : dnnl::memory::desc(to_dims(g.out), src_desc.data_type(), dnnl::memory::format_tag::any);
@@ -193,6 +196,7 @@ Candidate pool_candidate(const char* op) {
   c.name = "onednn:pool";
   c.op_type = op;
   c.accepts_layouts = true;
+  c.accepts_quantized = kind_of(op) == PoolKind::max || kind_of(op) == PoolKind::global_max;
   c.check = check_pool;
   c.make = [](const NodeContext& nc, KernelFn reference) -> KernelFn {
     auto kernel = std::make_shared<PoolKernel>(nc, std::move(reference));
