@@ -13,15 +13,6 @@
 namespace hwopt::passes::testing {
 namespace {
 
-template <typename T>
-Tensor int_tensor(DType dt, const Shape& shape, int lo, int hi, uint32_t seed) {
-  Tensor t(dt, shape);
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> d(lo, hi);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = static_cast<T>(d(rng));
-  return t;
-}
-
 Tensor scales(const Shape& shape, float lo, float step) {
   Tensor t(DType::float32, shape);
   for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = lo + step * static_cast<float>(i);

@@ -10,15 +10,6 @@
 namespace hwopt::passes::testing {
 namespace {
 
-template <typename T>
-Tensor int_tensor(DType dt, const Shape& shape, int lo, int hi, uint32_t seed) {
-  Tensor t(dt, shape);
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> d(lo, hi);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = static_cast<T>(d(rng));
-  return t;
-}
-
 Tensor u8_scalar(uint8_t v) { return Tensor::scalar<uint8_t>(v); }
 
 Case qoperator_model() {
@@ -137,7 +128,9 @@ TEST(PassDecomposeQLinear, SessionsRunTheQOperatorModelOnFloatAndInt8Kernels) {
     for (const auto& st : s.value()->plan_steps())
       if (st.implementation.rfind("cpu:onednn:conv", 0) == 0) {
         ++onednn_convs;
-        if (precision == "int8") EXPECT_NE(st.implementation.find("[int8("), std::string::npos) << st.implementation;
+        if (precision == "int8") {
+          EXPECT_NE(st.implementation.find("[int8("), std::string::npos) << st.implementation;
+        }
       }
     EXPECT_EQ(onednn_convs, 2) << precision;
     auto got = s.value()->run({{"x", inputs.at("x")}});

@@ -45,6 +45,16 @@ inline Tensor random_tensor(const Shape& shape, std::mt19937& rng, float lo = 0.
   return t;
 }
 
+/// Integers of type T (int8_t, uint8_t, ...) uniform in [lo, hi], as a tensor of `dt`.
+template <typename T>
+Tensor int_tensor(DType dt, const Shape& shape, int lo, int hi, uint32_t seed) {
+  Tensor t(dt, shape);
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> d(lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = static_cast<T>(d(rng));
+  return t;
+}
+
 inline void set_tensor_proto(const std::string& name, const Tensor& t, onnx::TensorProto& p) {
   p.set_name(name);
   p.set_data_type(static_cast<int32_t>(t.dtype()));

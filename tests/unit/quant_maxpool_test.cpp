@@ -57,28 +57,19 @@ TEST(QuantMaxPool, TheStemStaysInt8ThroughTheMaxPool) {
     SCOPED_TRACE(fp32_reader ? "the pool also has an FP32 reader" : "INT8 readers only");
     test::TempDir dir;
     const std::string path = test::write_model(dir, stem(fp32_reader));
-    SessionOptions fp32;
-    fp32.backend = "cpu";
-    fp32.optimize = true;
     const std::vector<quant::Batch> batches = test::normal_batches("x", {2, 3, 32, 32}, 4);
-    auto table = quant::calibrate(path, fp32, batches, {});
-    ASSERT_TRUE(table.ok()) << table.status().to_string();
-    SessionOptions int8 = fp32;
-    int8.precision = "int8";
-    int8.activation_ranges = *table;
-    auto ref = Session::load(path, fp32);
-    auto cand = Session::load(path, int8);
-    ASSERT_TRUE(ref.ok() && cand.ok());
+    const test::Int8Pair s = test::calibrated_int8_pair(path, batches);
+    ASSERT_TRUE(s.ok()) << s.error;
     // The first convolution (the only one reading x, 3 channels) writes u8 only when every reader
     // of the pool reads INT8.
     std::string first;
-    for (const auto& step : cand.value()->plan_steps())
+    for (const auto& step : s.int8->plan_steps())
       if (step.node == "c1") first = step.implementation;
     EXPECT_NE(first.find(fp32_reader ? "->f32)" : "->u8)"), std::string::npos) << first;
-    EXPECT_EQ(implementation_of(*cand.value(), "MaxPool"), "cpu:onednn:pool");
-    test::expect_int8_close_to_fp32(*ref.value(), *cand.value(), batches, "y1");
-    test::expect_int8_close_to_fp32(*ref.value(), *cand.value(), batches, "y2");
-    if (fp32_reader) test::expect_int8_close_to_fp32(*ref.value(), *cand.value(), batches, "s");
+    EXPECT_EQ(implementation_of(*s.int8, "MaxPool"), "cpu:onednn:pool");
+    test::expect_int8_close_to_fp32(*s.fp32, *s.int8, batches, "y1");
+    test::expect_int8_close_to_fp32(*s.fp32, *s.int8, batches, "y2");
+    if (fp32_reader) test::expect_int8_close_to_fp32(*s.fp32, *s.int8, batches, "s");
   }
 }
 

@@ -43,25 +43,17 @@ onnx::ModelProto downsample_block() {
 TEST(QuantResidual, Int8DownsampleBlockMatchesFp32) {
   test::TempDir dir;
   const std::string path = test::write_model(dir, downsample_block());
-  SessionOptions fp32;
-  fp32.backend = "cpu";
-  fp32.optimize = true;
   const std::vector<quant::Batch> batches = test::normal_batches("x", {2, 16, 8, 8}, 4);
-  auto table = quant::calibrate(path, fp32, batches, {});
-  ASSERT_TRUE(table.ok()) << table.status().to_string();
-  SessionOptions int8 = fp32;
-  int8.precision = "int8";
-  int8.activation_ranges = *table;
-  auto ref = Session::load(path, fp32);
-  auto cand = Session::load(path, int8);
-  ASSERT_TRUE(ref.ok() && cand.ok());
+  const test::Int8Pair s = test::calibrated_int8_pair(path, batches);
+  ASSERT_TRUE(s.ok()) << s.error;
   // The residual convolution stays INT8 to its u8 destination: its shortcut is negative, so it is
   // stored in the destination buffer as s8 at its own scale and summed as s8.
   bool residual_s8 = false;
-  for (const auto& s : cand.value()->plan_steps())
-    residual_s8 |= s.op_type == "FusedConv" && s.implementation.find("[int8(u8->u8, s8 sum)]") != std::string::npos;
+  for (const auto& step : s.int8->plan_steps())
+    residual_s8 |=
+        step.op_type == "FusedConv" && step.implementation.find("[int8(u8->u8, s8 sum)]") != std::string::npos;
   EXPECT_TRUE(residual_s8);
-  test::expect_int8_close_to_fp32(*ref.value(), *cand.value(), batches, "y");
+  test::expect_int8_close_to_fp32(*s.fp32, *s.int8, batches, "y");
 }
 
 }  // namespace

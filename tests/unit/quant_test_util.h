@@ -6,11 +6,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "../malformed/model_builder.h"
 #include "hwopt/session.h"
+#include "quant/calibrate.h"
 #include "quant/dataset.h"
 
 namespace hwopt::test {
@@ -25,6 +28,39 @@ inline std::vector<quant::Batch> normal_batches(const std::string& name, const S
     batches.push_back({{name, x}});
   }
   return batches;
+}
+
+/// An FP32 session of the model at `path` (cpu backend, optimized) and an INT8 one calibrated on
+/// `batches` (MinMax); `table` holds the ranges. ok() is false with the reason in `error`.
+struct Int8Pair {
+  std::unique_ptr<Session> fp32, int8;
+  std::map<std::string, ActivationRange> table;
+  std::string error;
+  bool ok() const { return fp32 && int8; }
+};
+inline Int8Pair calibrated_int8_pair(const std::string& path, const std::vector<quant::Batch>& batches) {
+  Int8Pair p;
+  SessionOptions fp32;
+  fp32.backend = "cpu";
+  fp32.optimize = true;
+  auto table = quant::calibrate(path, fp32, batches, {});
+  if (!table.ok()) {
+    p.error = "calibration: " + table.status().to_string();
+    return p;
+  }
+  p.table = *table;
+  SessionOptions int8 = fp32;
+  int8.precision = "int8";
+  int8.activation_ranges = p.table;
+  auto ref = Session::load(path, fp32);
+  auto cand = Session::load(path, int8);
+  if (!ref.ok() || !cand.ok()) {
+    p.error = (ref.ok() ? cand.status() : ref.status()).to_string();
+    return p;
+  }
+  p.fp32 = std::move(ref).value();
+  p.int8 = std::move(cand).value();
+  return p;
 }
 
 /// Output `output` of `cand` within 5 % of the largest FP32 magnitude of `ref` everywhere, and
