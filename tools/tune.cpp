@@ -28,7 +28,7 @@ struct TuneArgs {
   int64_t calibration_limit = 100, validation_limit = 256;
   std::string batch_range, time_budget = "10m";
   int cores = 0;
-  bool exhaustive = false, resume = false, quiet = false;
+  bool exhaustive = false, resume = false, quiet = false, json = false;
   std::vector<std::string> dims;
 };
 
@@ -107,7 +107,9 @@ int run_tune_command(const TuneArgs& a) {
     std::cerr << fmt::format("resuming: {} configuration(s) measured before\n", o.previous.size());
   }
 
-  std::cout << fmt::format("hwopt tune {}\n  goal {}{}, batch {}..{}, time budget {:.0f} s\n", a.model,
+  // --json: the measurements log (as OUT/tune.json) is stdout's only content; the text goes to stderr.
+  std::ostream& text = a.json ? std::cerr : std::cout;
+  text << fmt::format("hwopt tune {}\n  goal {}{}, batch {}..{}, time budget {:.0f} s\n", a.model,
                            tune::goal_name(r.goal), r.preset.empty() ? "" : " (preset " + r.preset + ")", r.min_batch,
                            r.max_batch, r.time_budget_s);
   auto result = tune::run_tune(a.model, o);
@@ -115,14 +117,15 @@ int run_tune_command(const TuneArgs& a) {
   const tune::TuneResult& t = *result;
   if (t.best < 0) return error(Status(StatusCode::runtime_error, "no configuration could be measured"));
   const tune::Candidate& best = t.candidates[static_cast<size_t>(t.best)];
-  std::cout << "\n" << t.summary << "\n";
-  if (!t.limits.empty()) std::cout << t.limits << "\n";
-  if (!t.confirmation.empty()) std::cout << t.confirmation << "\n";
-  for (const auto& w : t.warnings) std::cout << "warning: " << w << "\n";
+  text << "\n" << t.summary << "\n";
+  if (!t.limits.empty()) text << t.limits << "\n";
+  if (!t.confirmation.empty()) text << t.confirmation << "\n";
+  for (const auto& w : t.warnings) text << "warning: " << w << "\n";
   Status st = tune::write_artifact(a.out, t, tune::session_options(best.config, t.activation_ranges),
                                    report::tune_report_documents(t));
   if (!st.ok()) return error(st);
-  std::cout << fmt::format("\nrequirements {}\nartifact     {}/ (model.onnx, plan.json, report.md, report.html, tune.json)\n"
+  if (a.json) std::cout << tune::to_json(t).dump(2) << "\n";
+  text << fmt::format("\nrequirements {}\nartifact     {}/ (model.onnx, plan.json, report.md, report.html, tune.json)\n"
                            "run it with  hwopt run {}/\n",
                            t.met ? "met" : "NOT met (the closest configuration was written)", a.out, a.out);
   return t.met ? 0 : 1;
@@ -167,6 +170,8 @@ CommandRunner add_tune_command(CLI::App& app) {
   cmd->add_flag("--exhaustive", a->exhaustive, "go on after the requirements are met");
   cmd->add_flag("--resume", a->resume, "reuse the measurements in OUT/tune.json of an earlier run");
   cmd->add_flag("--quiet,-q", a->quiet, "no progress lines");
+  cmd->add_flag("--json", a->json, "print the measurements log (the content of OUT/tune.json) on stdout; the text "
+                                   "goes to stderr");
   return [a]() { return run_tune_command(*a); };
 }
 

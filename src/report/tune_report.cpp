@@ -246,7 +246,7 @@ std::string op_types_svg(const std::map<std::string, double>& before, const std:
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
       "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
       W, H);
-  s += fmt::format("<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">Time per op type (ms per run)</text>\n",
+  s += fmt::format("<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">Time per op type (ms per sample)</text>\n",
                    W / 2);
   s += fmt::format("<rect x=\"{}\" y=\"32\" width=\"12\" height=\"{}\" fill=\"#9db4cf\"/><text x=\"{}\" y=\"42\">before "
                    "(baseline)</text>\n",
@@ -271,7 +271,7 @@ std::string op_types_svg(const std::map<std::string, double>& before, const std:
                      left, y + bar_h, px(rows[i].after) - left, bar_h, format_ms(rows[i].after));
   }
   s += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#333\"/>\n", left, top, bottom_y);
-  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">ms per run</text>\n", left + pw / 2, bottom_y + 34);
+  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">ms per sample</text>\n", left + pw / 2, bottom_y + 34);
   s += "</svg>\n";
   return s;
 }
@@ -283,6 +283,48 @@ std::vector<const Candidate*> batch_sweep(const TuneResult& r) {
   std::stable_sort(sweep.begin(), sweep.end(),
                    [](const Candidate* a, const Candidate* b) { return a->config.batch < b->config.batch; });
   return sweep;
+}
+
+// The per-op-type times of a run of `batch` samples, per sample: the baseline and the chosen
+// configuration may run different batch sizes.
+std::map<std::string, double> per_sample(const std::map<std::string, double>& ms_per_run, int64_t batch) {
+  std::map<std::string, double> out;
+  for (const auto& [op, ms] : ms_per_run) out[op] = ms / static_cast<double>(std::max<int64_t>(batch, 1));
+  return out;
+}
+int64_t baseline_batch(const TuneResult& r) { return r.candidates.empty() ? 1 : r.candidates.front().config.batch; }
+int64_t chosen_batch(const TuneResult& r) {
+  return r.best >= 0 && static_cast<size_t>(r.best) < r.candidates.size() ? r.candidates[r.best].config.batch : 1;
+}
+
+// Where the time goes per op type, baseline and chosen, per sample, largest first (the baseline
+// profile the method starts from, and what the search changed).
+Block op_type_table(const TuneResult& r) {
+  const auto before = per_sample(r.op_ms_before, baseline_batch(r));
+  const auto after = per_sample(r.op_ms_after, chosen_batch(r));
+  double total_before = 0, total_after = 0;
+  for (const auto& [op, ms] : before) total_before += ms;
+  for (const auto& [op, ms] : after) total_after += ms;
+  std::vector<std::pair<double, std::string>> order;
+  for (const auto& [op, ms] : before) order.emplace_back(ms, op);
+  for (const auto& [op, ms] : after)
+    if (!before.count(op)) order.emplace_back(0.0, op);
+  std::sort(order.rbegin(), order.rend());
+  auto cell = [](const std::map<std::string, double>& m, const std::string& op, double total) {
+    auto it = m.find(op);
+    if (it == m.end()) return std::vector<std::string>{kNone, kNone};
+    return std::vector<std::string>{fmt::format("{:.3f}", it->second),
+                                    total > 0 ? fmt::format("{:.1f} %", 100 * it->second / total) : kNone};
+  };
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [ms, op] : order) {
+    std::vector<std::string> row{op};
+    for (auto& c : cell(before, op, total_before)) row.push_back(c);
+    for (auto& c : cell(after, op, total_after)) row.push_back(c);
+    rows.push_back(std::move(row));
+  }
+  rows.push_back({"total", fmt::format("{:.3f}", total_before), "100 %", fmt::format("{:.3f}", total_after), "100 %"});
+  return table({"op type", "baseline ms/sample", "share", "chosen ms/sample", "share"}, std::move(rows));
 }
 
 std::vector<Block> build(const TuneResult& r, const std::vector<ReportPlot>& plots) {
@@ -320,6 +362,15 @@ std::vector<Block> build(const TuneResult& r, const std::vector<ReportPlot>& plo
     else
       doc.push_back(paragraph(fmt::format("Candidate #0, {}, could not be measured: {}", b.config.key(),
                                           b.error.empty() ? "not measured" : b.error)));
+  }
+
+  if (!r.op_ms_before.empty() || !r.op_ms_after.empty()) {
+    doc.push_back(heading("Where the time goes"));
+    doc.push_back(paragraph(fmt::format(
+        "Per op type, from 5 profiled runs of the baseline (batch {}) and of the chosen configuration (batch {}), per "
+        "sample (`hwopt profile` gives the per-node view with the roofline).",
+        baseline_batch(r), chosen_batch(r))));
+    doc.push_back(op_type_table(r));
   }
 
   doc.push_back(heading("Candidates"));
@@ -432,8 +483,8 @@ std::vector<ReportPlot> tune_report_plots(const TuneResult& r) {
   if (auto sweep = batch_sweep(r); !sweep.empty())
     plots.push_back({"batch_sweep.svg", "Batch sweep: throughput and p99 latency per batch", batch_svg(sweep)});
   if (!r.op_ms_before.empty() || !r.op_ms_after.empty())
-    plots.push_back({"op_types.svg", "Time per op type, baseline vs chosen configuration",
-                     op_types_svg(r.op_ms_before, r.op_ms_after)});
+    plots.push_back({"op_types.svg", "Time per op type per sample, baseline vs chosen configuration",
+                     op_types_svg(per_sample(r.op_ms_before, baseline_batch(r)), per_sample(r.op_ms_after, chosen_batch(r)))});
   return plots;
 }
 

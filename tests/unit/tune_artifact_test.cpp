@@ -2,6 +2,8 @@
 // atomically; refused on another CPU unless re-lowered) and the report's figures.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <unistd.h>
 
 #include <cmath>
@@ -544,6 +546,19 @@ TEST(TuneReport, FiguresEqualTheMeasurementsLog) {
   EXPECT_EQ(verdicts[0][2], fmt::format("{:.3f} ms", r.candidates[4].p99_ms));
   EXPECT_EQ(verdicts[0][3], "met");
   EXPECT_NE(md.find(r.summary), std::string::npos);
+  // Where the time goes, per sample: the baseline ran batch 1, the chosen configuration batch 16.
+  const auto ops = markdown_table(md, "Where the time goes");
+  ASSERT_EQ(ops.size(), 5u) << "Conv, Gemm, Relu, FusedConv and the total";
+  EXPECT_EQ(ops[0][0], "Conv");
+  EXPECT_EQ(ops[0][1], "0.200");
+  EXPECT_EQ(ops[0][2], fmt::format("{:.1f} %", 100 * 0.2 / 0.35));
+  EXPECT_EQ(ops[0][3], "—");
+  const auto gemm = std::find_if(ops.begin(), ops.end(), [](const auto& row) { return row[0] == "Gemm"; });
+  ASSERT_NE(gemm, ops.end());
+  EXPECT_EQ((*gemm)[1], "0.100");
+  EXPECT_EQ((*gemm)[3], fmt::format("{:.3f}", 0.08 / 16));
+  EXPECT_EQ(ops.back()[0], "total");
+  EXPECT_EQ(ops.back()[3], fmt::format("{:.3f}", 0.12 / 16 + 0.08 / 16));
   EXPECT_NE(md.find("](batch_sweep.svg)"), std::string::npos);
   EXPECT_NE(md.find("](op_types.svg)"), std::string::npos);
 
