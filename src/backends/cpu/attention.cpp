@@ -5,6 +5,11 @@
 // in place, and a matmul with V writing the head's rows of Y. With fewer heads than threads the
 // heads run in turn and each primitive uses all threads. Q, K and V may be strided views (e.g. a
 // Transpose of [B, S, H, D]); B and H broadcast between Q, K, V and the mask.
+//
+// At precision bf16 (AVX-512 BF16/AMX) the two products run in BF16 with FP32 accumulation: Q, K
+// and V are converted to dense BF16 once per run, the scores are FP32 (scale and mask added in
+// FP32), the softmax runs in FP32 and writes the probabilities as BF16 for the second product,
+// and Y is FP32.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -39,23 +44,48 @@ HeadView head_view(const Tensor& t) {
   return {t.dim(0) == 1 ? 0 : t.strides()[0], t.dim(1) == 1 ? 0 : t.strides()[1]};
 }
 
+/// `d` with element type `type` (same dims and strides).
+dnnl::memory::desc with_type(dnnl::memory::desc d, dt type) {
+  d.data.data_type = static_cast<dnnl_data_type_t>(type);
+  return d;
+}
+
+/// A dense BF16 copy of a plain FP32 tensor (any strides oneDNN can describe).
+Tensor to_bf16(const Tensor& t) {
+  Tensor src = t;
+  dnnl::memory::desc sd = strided_desc(src.shape(), src.strides());
+  if (sd.is_zero()) {
+    src = t.contiguous();
+    sd = strided_desc(src.shape(), src.strides());
+  }
+  Tensor out(DType::bfloat16, t.shape());
+  dnnl::memory from(sd, engine(), const_cast<void*>(src.raw_data()));
+  dnnl::memory to(plain_desc(t.shape(), DType::bfloat16), engine(), out.raw_data());
+  dnnl::reorder(from, to).execute(stream(), from, to);
+  stream().wait();
+  return out;
+}
+
 struct SdpaEntry {
   bool ok = false;
   bool heads_in_parallel = false;  // primitives made for one thread, heads spread over threads
   bool mask_post_op = false;       // else the mask is added by add_mask
-  dnnl::memory::desc q_desc, k_desc, v_desc, mask_desc, scores_desc, out_desc;
+  dnnl::memory::desc q_desc, k_desc, v_desc, mask_desc, scores_desc, probs_desc, out_desc;
   dnnl::matmul::primitive_desc qk_pd, pv_pd;
   dnnl::matmul qk, pv;
-  dnnl::softmax_forward::primitive_desc sm_pd;
-  dnnl::softmax_forward sm;
+  dnnl::softmax_v2_forward::primitive_desc sm_pd;
+  dnnl::softmax_v2_forward sm;
 };
 
 class SdpaKernel {
  public:
-  SdpaKernel(const NodeContext& nc, KernelFn reference) : reference_(std::move(reference)) {
+  SdpaKernel(const NodeContext& nc, KernelFn reference) : bf16_(runs_bf16(nc)), reference_(std::move(reference)) {
     if (const ir::Attribute* x = nc.node.attr("scale")) scale_ = x->f;
     if (const ir::Attribute* x = nc.node.attr("k_transposed")) k_transposed_ = x->i != 0;
   }
+
+  /// Precision bf16 (the session refuses it where the CPU has no native BF16), node not kept FP32.
+  static bool runs_bf16(const NodeContext& nc) { return nc.precision == "bf16" && !nc.kept_fp32(); }
 
   void operator()(KernelContext& ctx) {
     Tensor q = ctx.input(0), k = ctx.input(1), v = ctx.input(2);
@@ -92,12 +122,17 @@ class SdpaKernel {
     if (!inner_ok(q)) q = q.contiguous();
     if (!inner_ok(k)) k = k.contiguous();
     if (!inner_ok(v)) v = v.contiguous();
+    if (bf16_) {
+      q = to_bf16(q);
+      k = to_bf16(k);
+      v = to_bf16(v);
+    }
 
     const int threads = current_threads();
     const int64_t heads = batch[0] * batch[1];
     const bool parallel = threads > 1 && heads >= threads;
-    const std::string key = fmt::format("{}|{}|{}|{}|{}|{}", shape_key(ctx), strides_key(q), strides_key(k),
-                                        strides_key(v), threads, parallel);
+    const std::string key = fmt::format("{}|{}|{}|{}|{}|{}|{}", shape_key(ctx), strides_key(q), strides_key(k),
+                                        strides_key(v), threads, parallel, bf16_);
     auto entry = cache_.get(key, [&] {
       return with_threads(parallel ? 1 : threads, [&] { return create(q, k, v, mask, S, D, Skv, Dv, parallel); });
     });
@@ -108,9 +143,11 @@ class SdpaKernel {
     HeadView mv;
     if (mask.defined()) mv = head_view(mask);
     const int64_t H = batch[1];
-    const float* qp = q.data<float>();
-    const float* kp = k.data<float>();
-    const float* vp = v.data<float>();
+    // Q, K and V are FP32, or BF16 copies: element offsets times the element size.
+    const size_t qkv_bytes = bf16_ ? sizeof(BFloat16) : sizeof(float);
+    const char* qp = static_cast<const char*>(q.raw_data());
+    const char* kp = static_cast<const char*>(k.raw_data());
+    const char* vp = static_cast<const char*>(v.raw_data());
     const float* mp = mask.defined() ? mask.data<float>() : nullptr;
     float* yp = y.data<float>();
     const SdpaEntry& e = *entry;
@@ -118,15 +155,18 @@ class SdpaKernel {
     auto run_heads = [&](int64_t begin, int64_t end, int64_t step) {
       Tensor scores(DType::float32, {S, Skv});
       dnnl::memory sm = memory_of(scores, e.scores_desc);
+      Tensor probs = bf16_ ? Tensor(DType::bfloat16, {S, Skv}) : scores;  // the softmax's output
+      dnnl::memory pm = bf16_ ? memory_of(probs, e.probs_desc) : sm;
       dnnl::stream& st = stream();
       for (int64_t bh = begin; bh < end; bh += step) {
         const int64_t b = bh / H, h = bh % H;
-        auto mem = [](const dnnl::memory::desc& d, const float* p) {
-          return dnnl::memory(d, engine(), const_cast<float*>(p));
+        auto mem = [](const dnnl::memory::desc& d, const void* p) {
+          return dnnl::memory(d, engine(), const_cast<void*>(p));
         };
+        auto at = [&](const char* base, int64_t elements) { return base + static_cast<size_t>(elements) * qkv_bytes; };
         std::unordered_map<int, dnnl::memory> qk_args{
-            {DNNL_ARG_SRC, mem(e.q_desc, qp + qv.offset(b, h))},
-            {DNNL_ARG_WEIGHTS, mem(e.k_desc, kp + kv.offset(b, h))},
+            {DNNL_ARG_SRC, mem(e.q_desc, at(qp, qv.offset(b, h)))},
+            {DNNL_ARG_WEIGHTS, mem(e.k_desc, at(kp, kv.offset(b, h)))},
             {DNNL_ARG_DST, sm},
             {DNNL_ARG_SCRATCHPAD, scratchpad_memory(e.qk_pd.scratchpad_desc())}};
         if (mp && e.mask_post_op)
@@ -137,10 +177,10 @@ class SdpaKernel {
           add_mask(scores.data<float>(), mp + mv.offset(b, h), S, Skv, mask.dim(2), mask.dim(3));
         }
         e.sm.execute(st, {{DNNL_ARG_SRC, sm},
-                          {DNNL_ARG_DST, sm},
+                          {DNNL_ARG_DST, pm},
                           {DNNL_ARG_SCRATCHPAD, scratchpad_memory(e.sm_pd.scratchpad_desc())}});
-        e.pv.execute(st, {{DNNL_ARG_SRC, sm},
-                          {DNNL_ARG_WEIGHTS, mem(e.v_desc, vp + vv.offset(b, h))},
+        e.pv.execute(st, {{DNNL_ARG_SRC, pm},
+                          {DNNL_ARG_WEIGHTS, mem(e.v_desc, at(vp, vv.offset(b, h)))},
                           {DNNL_ARG_DST, mem(e.out_desc, yp + bh * S * Dv)},
                           {DNNL_ARG_SCRATCHPAD, scratchpad_memory(e.pv_pd.scratchpad_desc())}});
         st.wait();
@@ -183,12 +223,15 @@ class SdpaKernel {
                    int64_t Skv, int64_t Dv, bool parallel) const {
     SdpaEntry e;
     e.heads_in_parallel = parallel;
-    e.q_desc = strided_desc({S, D}, {q.strides()[2], q.strides()[3]});
+    const dt qkv = bf16_ ? dt::bf16 : dt::f32;
+    e.q_desc = with_type(strided_desc({S, D}, {q.strides()[2], q.strides()[3]}), qkv);
     // Q K^T multiplies by K^T [D, Skv]: K [Skv, D] read transposed through its strides.
-    e.k_desc = k_transposed_ ? strided_desc({D, Skv}, {k.strides()[2], k.strides()[3]})
-                             : strided_desc({D, Skv}, {k.strides()[3], k.strides()[2]});
-    e.v_desc = strided_desc({Skv, Dv}, {v.strides()[2], v.strides()[3]});
+    e.k_desc = with_type(k_transposed_ ? strided_desc({D, Skv}, {k.strides()[2], k.strides()[3]})
+                                       : strided_desc({D, Skv}, {k.strides()[3], k.strides()[2]}),
+                         qkv);
+    e.v_desc = with_type(strided_desc({Skv, Dv}, {v.strides()[2], v.strides()[3]}), qkv);
     e.scores_desc = dnnl::memory::desc({S, Skv}, dt::f32, tag::ab);
+    e.probs_desc = dnnl::memory::desc({S, Skv}, qkv, tag::ab);
     e.out_desc = dnnl::memory::desc({S, Dv}, dt::f32, tag::ab);
     try {
       auto make_qk = [&](bool mask_post_op) {
@@ -214,12 +257,15 @@ class SdpaKernel {
       }
       if (!e.mask_post_op) e.qk_pd = make_qk(false);
       e.qk = dnnl::matmul(e.qk_pd);
-      e.sm_pd = dnnl::softmax_forward::primitive_desc(
-          dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, e.scores_desc, 1), user_scratchpad_attr(),
-          engine());
-      e.sm = dnnl::softmax_forward(e.sm_pd);
-      e.pv_pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(e.scores_desc, e.v_desc, e.out_desc),
+      e.sm_pd = dnnl::softmax_v2_forward::primitive_desc(
+          dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::softmax_accurate,
+                                         e.scores_desc, e.probs_desc, 1),
+          user_scratchpad_attr(), engine());
+      e.sm = dnnl::softmax_v2_forward(e.sm_pd);
+      e.pv_pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(e.probs_desc, e.v_desc, e.out_desc),
                                              user_scratchpad_attr(), engine());
+      // BF16 only where oneDNN has a fast kernel for it (else this falls back to the reference).
+      if (bf16_ && (is_reference_impl(e.qk_pd) || is_reference_impl(e.pv_pd))) return SdpaEntry{};
       e.pv = dnnl::matmul(e.pv_pd);
     } catch (const dnnl::error&) {
       return SdpaEntry{};
@@ -228,6 +274,7 @@ class SdpaKernel {
     return e;
   }
 
+  bool bf16_ = false;
   float scale_ = 1.f;
   bool k_transposed_ = false;
   KernelFn reference_;
@@ -241,6 +288,7 @@ Candidate sdpa_candidate() {
   c.op_type = "ScaledDotProductAttention";
   c.domain = "ai.hwopt";
   c.check = check_sdpa;
+  c.variant = [](const NodeContext& nc) { return SdpaKernel::runs_bf16(nc) ? std::string("bf16(->f32)") : std::string(); };
   c.make = [](const NodeContext& nc, KernelFn reference) -> KernelFn {
     auto kernel = std::make_shared<SdpaKernel>(nc, std::move(reference));
     return [kernel](KernelContext& ctx) { (*kernel)(ctx); };
