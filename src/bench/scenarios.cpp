@@ -153,7 +153,7 @@ ServerResult run_server(Workload& w, const ScenarioOptions& o) {
   // creation of kernels for a new shape (tens of ms) and the p99 measures serving, not start-up
   // (at most 3 s of it: a very large --max-batch warms up its first sizes only).
   const double warm_until = steady_seconds() + 3.0;
-  for (int64_t b = 1; b <= o.batcher.max_batch && steady_seconds() < warm_until; ++b) {
+  for (int64_t b = 1; o.warm_up && b <= o.batcher.max_batch && steady_seconds() < warm_until; ++b) {
     if (o.should_stop && o.should_stop()) break;
     std::vector<const TensorMap*> parts(static_cast<size_t>(b), &(*sets)[0]);
     auto batch = concat_batch(parts);
@@ -223,6 +223,7 @@ QpsSearch find_max_qps(Workload& w, const ScenarioOptions& o, double start_qps, 
     ScenarioOptions so = o;
     so.qps = qps;
     so.seed = o.seed + s.tried.size();
+    so.warm_up = o.warm_up && s.tried.empty();  // the kernels of every batch size exist after the first rate
     s.tried.push_back(run_server(w, so));
     const ServerResult& r = s.tried.back();
     if (!r.status.ok() && r.status.code() != StatusCode::out_of_memory && s.status.ok()) s.status = r.status;

@@ -31,6 +31,7 @@ struct ScenarioOptions {
   size_t min_queries = 64;            // server: arrivals at least (extends the duration)
   BatcherOptions batcher;             // offline and server
   double max_latency_ms = 0;          // server validity bound on p99 (0: none)
+  bool warm_up = true;                // server: one untimed run per batch size first (find_max_qps: the first rate only)
   uint64_t seed = 1;                  // arrival times
   std::function<bool()> should_stop;  // server: interrupt
   std::function<void(double, const char*)> progress;

@@ -96,11 +96,11 @@ class Search {
     base.threads = cores_;
     base.batch = r_.goal == Goal::throughput ? std::min<int64_t>(std::max<int64_t>(r_.min_batch, 8), r_.max_batch)
                                              : r_.min_batch;
-    best_ = evaluate(base, "baseline");
-    if (best_ < 0 || !result_.candidates[best_].measured)
+    const int baseline = evaluate(base, "baseline");
+    if (baseline < 0 || !result_.candidates[baseline].measured)
       return Status(StatusCode::runtime_error, "the FP32 baseline could not be measured: " +
-                                                   (best_ >= 0 ? result_.candidates[best_].error : std::string("?")));
-    decide(best_, -1);
+                                                   (baseline >= 0 ? result_.candidates[baseline].error : std::string("?")));
+    decide(baseline, best_);  // best_ is -1: the baseline is kept
     // 2. Precision, by the speed-up this CPU can give.
     for (const Config& c : precision_candidates(result_.candidates[best_].config)) {
       if (done()) break;
@@ -301,10 +301,7 @@ class Search {
       s.accuracy_note = t.accuracy_note;
       check_requirements(s);
     }
-    const int batch_best = best_;  // decide() moves best_; the server candidates have their own
-    decide(i, server_best_);
-    best_ = batch_best;
-    if (s.decision == "kept") server_best_ = i;
+    decide(i, server_best_);  // against the server configurations only
   }
 
   // The batch measurement (the same configuration, not served) of `c`'s batch size, or null.
@@ -559,20 +556,21 @@ class Search {
     return c.median_ms > 0 ? (c.ci_high_ms - c.ci_low_ms) / (2.0 * c.median_ms) : 1.0;
   }
 
-  // Keeps candidate i instead of the current best if it is valid and better beyond the noise.
-  void decide(int i, int current) {
+  // Keeps candidate i instead of `best` (the search's best_, or server_best_ for the server step,
+  // whose candidates are ranked among themselves) if it is valid and better beyond the noise.
+  void decide(int i, int& best) {
     if (i < 0) return;
     Candidate& c = result_.candidates[static_cast<size_t>(i)];
     if (!c.decision.empty()) return;  // already decided (an earlier proposal of the same config)
-    if (i == current) return;
-    if (current < 0) {
+    if (i == best) return;
+    if (best < 0) {
       c.decision = "kept";
       c.reason = c.config.server_max_batch > 0 ? "the first server configuration" : "baseline";
-      best_ = i;
+      best = i;
       report(c);
       return;
     }
-    const Candidate& b = result_.candidates[static_cast<size_t>(current)];
+    const Candidate& b = result_.candidates[static_cast<size_t>(best)];
     if (!c.measured) return;
     if (!c.accuracy_ok) {
       c.decision = "rejected";
@@ -593,7 +591,7 @@ class Search {
                                            : fmt::format("{:+.1f} % {} vs {} (noise ±{:.1f} %)", 100 * gain,
                                                          r_.goal == Goal::throughput ? "throughput" : "speed",
                                                          b.config.key(), 100 * needed);
-        best_ = i;
+        best = i;
       } else {
         c.decision = "rejected";
         c.reason = fmt::format("{:+.1f} % vs {}: within the noise (±{:.1f} %) or slower", 100 * gain, b.config.key(),

@@ -59,7 +59,9 @@ const std::vector<SdpaCase> kCases = {
     {1, 12, 64, 64, 64, 64, {1, 1, 1, 64}, true},  // BERT-base head geometry
 };
 
-void run_cases(uint32_t seed) {
+/// Calls f(q, k, v, mask, scale, k_transposed) with random operands for every case, K both ways.
+template <typename F>
+void for_each_case(uint32_t seed, F&& f) {
   for (const auto& c : kCases)
     for (bool kt : {false, true}) {
       const int64_t kvh = c.kv_heads ? c.kv_heads : c.H;
@@ -67,40 +69,35 @@ void run_cases(uint32_t seed) {
       Tensor k = random_tensor(kt ? Shape{c.B, kvh, c.D, c.Skv} : Shape{c.B, kvh, c.Skv, c.D}, seed++);
       Tensor v = random_tensor({c.B, kvh, c.Skv, c.Dv}, seed++);
       Tensor mask = c.has_mask ? random_tensor(c.mask, seed++, -3.f, 0.f) : Tensor();
-      check_sdpa(q, k, v, mask, 1.f / std::sqrt(static_cast<float>(c.D)), kt);
+      f(q, k, v, mask, 1.f / std::sqrt(static_cast<float>(c.D)), kt);
     }
 }
+
+void run_cases(uint32_t seed) { for_each_case(seed, check_sdpa); }
 
 TEST(CpuAttention, MatchesReference) { run_cases(1); }
 
 // Precision bf16: both products in BF16 with FP32 accumulation, the softmax in FP32; within BF16's
 // rounding of the reference (8 mantissa bits on Q, K, V and the probabilities).
 TEST(CpuAttention, Bf16MatchesReferenceWithinItsRounding) {
-  uint32_t seed = 500;
-  for (const auto& c : kCases)
-    for (bool kt : {false, true}) {
-      const int64_t kvh = c.kv_heads ? c.kv_heads : c.H;
-      Tensor q = random_tensor({c.B, c.H, c.S, c.D}, seed++);
-      Tensor k = random_tensor(kt ? Shape{c.B, kvh, c.D, c.Skv} : Shape{c.B, kvh, c.Skv, c.D}, seed++);
-      Tensor v = random_tensor({c.B, kvh, c.Skv, c.Dv}, seed++);
-      std::vector<Tensor> inputs = {q, k, v};
-      if (c.has_mask) inputs.push_back(random_tensor(c.mask, seed++, -3.f, 0.f));
-      const std::vector<ir::Attribute> attrs = {testing::attr_f("scale", 1.f / std::sqrt(static_cast<float>(c.D))),
-                                                testing::attr_i("k_transposed", kt)};
-      const std::string what = "bf16 Q " + shape_str(q.shape()) + (kt ? " K^T" : "");
-      auto ref = testing::run_ref_op("ScaledDotProductAttention", inputs, attrs, 1, 1, "ai.hwopt");
-      auto cpu =
-          testing::run_backend_op("cpu", "ScaledDotProductAttention", inputs, attrs, 1, 1, "ai.hwopt", {}, 2, "bf16");
-      ASSERT_TRUE(ref.error.empty()) << ref.error;
-      ASSERT_TRUE(cpu.error.empty()) << cpu.error;
-      EXPECT_EQ(cpu.implementation, "cpu:onednn:attention[bf16(->f32)]") << what;
-      testing::expect_within_precision(cpu.out(), ref.out(), 0.02, testing::max_abs(ref.out()), 0.999, what);
-      // BF16 arithmetic really ran (a fallback to the FP32 reference would match it exactly).
-      double max_err = 0;
-      for (int64_t i = 0; i < ref.out().numel(); ++i)
-        max_err = std::max(max_err, std::fabs(cpu.out().element_as_double(i) - ref.out().element_as_double(i)));
-      EXPECT_GT(max_err, 0.0) << what;
-    }
+  for_each_case(500, [](const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, float scale, bool kt) {
+    std::vector<Tensor> inputs = {q, k, v};
+    if (mask.defined()) inputs.push_back(mask);
+    const std::vector<ir::Attribute> attrs = {testing::attr_f("scale", scale), testing::attr_i("k_transposed", kt)};
+    const std::string what = "bf16 Q " + shape_str(q.shape()) + (kt ? " K^T" : "");
+    auto ref = testing::run_ref_op("ScaledDotProductAttention", inputs, attrs, 1, 1, "ai.hwopt");
+    auto cpu =
+        testing::run_backend_op("cpu", "ScaledDotProductAttention", inputs, attrs, 1, 1, "ai.hwopt", {}, 2, "bf16");
+    ASSERT_TRUE(ref.error.empty()) << ref.error;
+    ASSERT_TRUE(cpu.error.empty()) << cpu.error;
+    EXPECT_EQ(cpu.implementation, "cpu:onednn:attention[bf16(->f32)]") << what;
+    testing::expect_within_precision(cpu.out(), ref.out(), 0.02, testing::max_abs(ref.out()), 0.999, what);
+    // BF16 arithmetic really ran (a fallback to the FP32 reference would match it exactly).
+    double max_err = 0;
+    for (int64_t i = 0; i < ref.out().numel(); ++i)
+      max_err = std::max(max_err, std::fabs(cpu.out().element_as_double(i) - ref.out().element_as_double(i)));
+    EXPECT_GT(max_err, 0.0) << what;
+  });
 }
 
 TEST(CpuAttention, MatchesReferenceOnOneThread) {

@@ -403,12 +403,16 @@ TEST(PassDecomposeInteger, LeavesOtherChainsAlone) {
     c.inputs["w"] = q.w;
     expect_unchanged(c);
   }
+  // A graph of the chain's head plus `body`, with the usual constant weight, zero point and scale.
+  auto chain_case = [&](const std::string& extra_args, const std::string& outputs, const std::string& body) {
+    Case c;
+    c.text = head + "g (" + args + extra_args + ") => (" + outputs + ") {\n" + chain + body + "}\n";
+    c.values = {{"w", q.w}, {"wzp", q.wzp}, {"ws", q.ws}};
+    return c;
+  };
   {
     SCOPED_TRACE("Cast missing: the int32 result is read directly");
-    Case c;
-    c.text = head + "g (" + args + ") => (int32[4, 8] acc, float[8] s) {\n" + chain + "  s = Mul(xs, ws)\n}\n";
-    c.values = {{"w", q.w}, {"wzp", q.wzp}, {"ws", q.ws}};
-    expect_unchanged(c);
+    expect_unchanged(chain_case("", "int32[4, 8] acc, float[8] s", "  s = Mul(xs, ws)\n"));
   }
   {
     SCOPED_TRACE("Cast to double");
@@ -423,44 +427,29 @@ TEST(PassDecomposeInteger, LeavesOtherChainsAlone) {
   }
   {
     SCOPED_TRACE("the Cast's result has a second reader");
-    Case c;
-    c.text = head + "g (" + args + ") => (float[4, 8] y, float[4, 8] z) {\n" +
-             chain + "  accf = Cast <to = 1> (acc)\n  s = Mul(xs, ws)\n  y = Mul(accf, s)\n  z = Relu(accf)\n}\n";
-    c.values = {{"w", q.w}, {"wzp", q.wzp}, {"ws", q.ws}};
-    expect_unchanged(c);
+    expect_unchanged(chain_case("", "float[4, 8] y, float[4, 8] z",
+                                "  accf = Cast <to = 1> (acc)\n  s = Mul(xs, ws)\n  y = Mul(accf, s)\n  z = Relu(accf)\n"));
   }
   {
     SCOPED_TRACE("x_scale has a reader outside the chain");
-    Case c;
-    c.text = head + "g (" + args + ") => (float[4, 8] y, float z) {\n" +
-             chain + "  accf = Cast <to = 1> (acc)\n  s = Mul(xs, ws)\n  y = Mul(accf, s)\n  z = Neg(xs)\n}\n";
-    c.values = {{"w", q.w}, {"wzp", q.wzp}, {"ws", q.ws}};
-    expect_unchanged(c);
+    expect_unchanged(chain_case("", "float[4, 8] y, float z",
+                                "  accf = Cast <to = 1> (acc)\n  s = Mul(xs, ws)\n  y = Mul(accf, s)\n  z = Neg(xs)\n"));
   }
   {
     SCOPED_TRACE("Mul by a tensor that is not x_scale times the weight scale");
-    Case c;
-    c.text = head + "g (" + args + ", float k) => (float[4, 8] y) {\n" +
-             chain + "  accf = Cast <to = 1> (acc)\n  s = Mul(k, ws)\n  y = Mul(accf, s)\n}\n";
-    c.values = {{"w", q.w}, {"wzp", q.wzp}, {"ws", q.ws}};
+    Case c = chain_case(", float k", "float[4, 8] y", "  accf = Cast <to = 1> (acc)\n  s = Mul(k, ws)\n  y = Mul(accf, s)\n");
     c.inputs["k"] = Tensor::scalar<float>(0.01f);
     expect_unchanged(c);
   }
   {
     SCOPED_TRACE("Mul by the constant weight scale alone");
-    Case c;
-    c.text = head + "g (" + args + ") => (float[4, 8] y) {\n" + chain +
-             "  accf = Cast <to = 1> (acc)\n  y = Mul(accf, ws)\n}\n";
-    c.values = {{"w", q.w}, {"wzp", q.wzp}, {"ws", q.ws}};
-    expect_unchanged(c);
+    expect_unchanged(chain_case("", "float[4, 8] y", "  accf = Cast <to = 1> (acc)\n  y = Mul(accf, ws)\n"));
   }
   {
     SCOPED_TRACE("a shared DynamicQuantizeLinear also feeds a chain with a non-constant weight");
-    Case c;
-    c.text = head + "g (" + args + ", int8[16, 8] w2) => (float[4, 8] y, int32[4, 8] acc2) {\n" + chain +
-             "  accf = Cast <to = 1> (acc)\n  s = Mul(xs, ws)\n  y = Mul(accf, s)\n"
-             "  acc2 = MatMulInteger(xq, w2, xzp, wzp)\n}\n";
-    c.values = {{"w", q.w}, {"wzp", q.wzp}, {"ws", q.ws}};
+    Case c = chain_case(", int8[16, 8] w2", "float[4, 8] y, int32[4, 8] acc2",
+                        "  accf = Cast <to = 1> (acc)\n  s = Mul(xs, ws)\n  y = Mul(accf, s)\n"
+                        "  acc2 = MatMulInteger(xq, w2, xzp, wzp)\n");
     c.inputs["w2"] = int_tensor<int8_t>(DType::int8, {16, 8}, -127, 127, 81);
     expect_unchanged(c);
   }

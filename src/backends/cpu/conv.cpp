@@ -139,7 +139,7 @@ std::string check_conv_depthwise(const NodeContext& nc) {
 // too (the intermediate is then stored as INT8 inside the fused kernel, as it would be between
 // two INT8 convolutions); it has no BF16 kernel.
 bool residual_fits_destination(const NodeContext& nc, const KernelPrecision& p);
-float residual_s8_scale(const NodeContext& nc, const KernelPrecision& p);
+float s8_sum_scale(const NodeContext& nc, const KernelPrecision& p);
 
 KernelPrecision conv_precision(const NodeContext& nc) {
   KernelPrecision p = choose_precision(nc, reads_int8);
@@ -166,7 +166,7 @@ KernelPrecision conv_precision(const NodeContext& nc) {
     }
   }
   if (!p.int8() || p.dst == dnnl::memory::data_type::f32 || !nc.has_input(3)) return p;
-  if (!residual_fits_destination(nc, p) && residual_s8_scale(nc, p) == 0.f) {
+  if (!residual_fits_destination(nc, p) && s8_sum_scale(nc, p) == 0.f) {
     p.dst = dnnl::memory::data_type::f32;
     p.dst_scale = 0.f;
   }
@@ -186,9 +186,11 @@ bool residual_fits_destination(const NodeContext& nc, const KernelPrecision& p) 
 // destination after ReLU) the residual is stored in the destination's buffer as s8 at its own
 // calibrated scale and the sum post-op reads that buffer as s8 (oneDNN reinterprets it, same
 // size), so the output stays INT8 instead of falling back to an FP32 destination. Returns that
-// scale (threshold / 127), or 0 when the residual has no range or the destination is not INT8.
-float residual_s8_scale(const NodeContext& nc, const KernelPrecision& p) {
-  if (!p.int8() || p.dst == dnnl::memory::data_type::f32 || !nc.has_input(3)) return 0.f;
+// scale (threshold / 127), or 0 when it fits the destination, has no range, or the destination is
+// not INT8.
+float s8_sum_scale(const NodeContext& nc, const KernelPrecision& p) {
+  if (!p.int8() || p.dst == dnnl::memory::data_type::f32 || !nc.has_input(3) || residual_fits_destination(nc, p))
+    return 0.f;
   const ActivationRange* rz = nc.range_of(nc.node.inputs[3]);
   return rz && rz->threshold > 0.f && std::isfinite(rz->threshold) ? rz->threshold / kS8Levels : 0.f;
 }
@@ -225,8 +227,7 @@ class ConvKernel {
         reference_(std::move(reference)) {
     if (nc.has_input(2)) bias_ = *nc.constant_input(2);
     if (prec_.int8()) qweights_ = quantize_per_channel(weights_);
-    if (nc.has_input(3) && prec_.int8() && !residual_fits_destination(nc, prec_))
-      sum_s8_scale_ = residual_s8_scale(nc, prec_);
+    sum_s8_scale_ = s8_sum_scale(nc, prec_);
     if (is_conv_depthwise(nc.node)) {
       DepthwiseStage dw;
       dw.weights = *nc.constant_input(3);
@@ -446,7 +447,7 @@ class ConvKernel {
   Tensor weights_, bias_;
   KernelPrecision prec_;
   // INT8 with a residual that does not fit the destination's units: the residual's s8 scale
-  // (residual_s8_scale), 0 otherwise.
+  // (s8_sum_scale), 0 otherwise.
   float sum_s8_scale_ = 0.f;
   std::string layout_;
   QuantizedWeights qweights_;
@@ -473,8 +474,7 @@ Candidate conv_candidate(const char* op, const char* domain, std::string (*check
   c.variant = [](const NodeContext& nc) {
     const KernelPrecision p = conv_precision(nc);
     std::string label = p.label();  // "int8(u8->u8)": a residual summed as s8 shows as "int8(u8->u8, s8 sum)"
-    if (p.int8() && nc.has_input(3) && !residual_fits_destination(nc, p) && residual_s8_scale(nc, p) > 0.f)
-      label.insert(label.size() - 1, ", s8 sum");
+    if (s8_sum_scale(nc, p) > 0.f) label.insert(label.size() - 1, ", s8 sum");
     return label;
   };
   return c;
