@@ -4,6 +4,7 @@
 #include <map>
 #include <random>
 
+#include "backends/cpu/dwconv_int8.h"
 #include "op_test_util.h"
 
 namespace hwopt {
@@ -210,8 +211,12 @@ void check_conv_precision(const ConvCase& c, const std::string& precision, std::
   auto cpu = testing::run_backend_op("cpu", "FusedConv", inputs, attrs, 11, 1, "com.microsoft", {1, 2}, 2, precision,
                                      ranges);
   ASSERT_TRUE(cpu.error.empty()) << cpu.error;
-  const std::string want_impl = precision == "int8" ? (c.x[1] % 2 == 0 ? "cpu:onednn:conv[int8(u8->f32)]"
-                                                                       : "cpu:onednn:conv[int8(s8->f32)]")
+  // A 3x3 depthwise convolution without a residual runs on the own INT8 kernel
+  // (tests/ops/cpu_dwconv_int8_test.cpp) where the CPU has AVX-512 VNNI.
+  const bool own_dw = precision == "int8" && !residual && c.group == c.x[1] && c.w[0] == c.group && c.w.size() == 4 &&
+                      c.w[2] == 3 && c.w[3] == 3 && cpu::dwconv_int8_fast_available();
+  const std::string kernel = own_dw ? "cpu:own:dwconv3x3" : "cpu:onednn:conv";
+  const std::string want_impl = precision == "int8" ? kernel + (c.x[1] % 2 == 0 ? "[int8(u8->f32)]" : "[int8(s8->f32)]")
                                                     : "cpu:onednn:conv[bf16(->f32)]";
   EXPECT_EQ(cpu.implementation, want_impl);
   testing::expect_within_precision(cpu.out(), ref.out(), tol, max_ref, 0.998,

@@ -1,0 +1,225 @@
+#include "backends/cpu/dwconv_int8.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "backends/cpu/own_util.h"
+
+namespace hwopt::cpu {
+
+void DwConvInt8::prepare(const int8_t* w, const float* w_scales, float src_scale, const float* bias_values,
+                         float act_lo, float act_hi, float dst_scale) {
+  const float inv = dst == Dst::f32 ? 1.f : 1.f / dst_scale;
+  channels_padded = (channels + 15) / 16 * 16;
+  weights.assign(static_cast<size_t>(9 * channels_padded), 0);
+  scale.assign(static_cast<size_t>(channels_padded), 0.f);
+  shift.assign(static_cast<size_t>(channels_padded), 0.f);
+  for (int64_t c = 0; c < channels; ++c) {
+    for (int64_t t = 0; t < 9; ++t)  // the low 16 bits (see load16), the upper ones 0
+      weights[static_cast<size_t>(t * channels_padded + c)] = static_cast<uint16_t>(static_cast<int16_t>(w[c * 9 + t]));
+    scale[static_cast<size_t>(c)] = src_scale * w_scales[c] * inv;
+    shift[static_cast<size_t>(c)] = bias_values ? bias_values[c] * inv : 0.f;
+  }
+  lo = act_lo * inv;  // inv > 0: the clamp's order is kept
+  hi = act_hi * inv;
+  if (dst == Dst::u8) lo = std::max(lo, 0.f), hi = std::min(hi, 255.f);
+  if (dst == Dst::s8) lo = std::max(lo, -128.f), hi = std::min(hi, 127.f);
+  // In range after the clamp, so the conversion to 32-bit integers never overflows.
+  hi = std::max(hi, lo);
+}
+
+namespace {
+
+template <typename S>
+void scalar_rows(const DwConvInt8& p, const S* src, void* dst, int64_t r0, int64_t r1) {
+  const int64_t C = p.channels, Cp = p.channels_padded;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t n = r / p.out_h, oy = r % p.out_h;
+    for (int64_t ox = 0; ox < p.out_w; ++ox) {
+      const int64_t o = (r * p.out_w + ox) * C;
+      for (int64_t c = 0; c < C; ++c) {
+        int32_t acc = 0;
+        for (int64_t ky = 0; ky < 3; ++ky) {
+          const int64_t iy = oy * p.stride_h - p.pad_top + ky;
+          if (iy < 0 || iy >= p.in_h) continue;
+          for (int64_t kx = 0; kx < 3; ++kx) {
+            const int64_t ix = ox * p.stride_w - p.pad_left + kx;
+            if (ix < 0 || ix >= p.in_w) continue;
+            acc += static_cast<int32_t>(src[((n * p.in_h + iy) * p.in_w + ix) * C + c]) *
+                   static_cast<int16_t>(p.weights[static_cast<size_t>((ky * 3 + kx) * Cp + c)]);
+          }
+        }
+        const size_t k = static_cast<size_t>(c);
+        const float v = std::min(std::max(std::fma(static_cast<float>(acc), p.scale[k], p.shift[k]), p.lo), p.hi);
+        if (p.dst == DwConvInt8::Dst::f32)
+          static_cast<float*>(dst)[o + c] = v;
+        else if (p.dst == DwConvInt8::Dst::u8)
+          static_cast<uint8_t*>(dst)[o + c] = static_cast<uint8_t>(std::nearbyint(v));
+        else
+          static_cast<int8_t*>(dst)[o + c] = static_cast<int8_t>(std::nearbyint(v));
+      }
+    }
+  }
+}
+
+// GCC 12 warns that the intrinsics' internal _mm512_undefined_* operands are uninitialized when
+// they are inlined into a function with a target attribute (a false positive of its headers).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#define HWOPT_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+
+// 16 channels of one pixel widened to 32-bit lanes (the upper 16 bits zero for u8, the sign for
+// s8). vpdpwssd multiplies the 16-bit halves pairwise and adds both products to the accumulator;
+// the weights' upper halves are 0, so only the pixel's value times the weight is added: one
+// instruction per tap and 16 channels.
+template <bool SGN, bool TAIL>
+HWOPT_VNNI inline __m512i load16(const uint8_t* p, __mmask16 m) {
+  const __m128i b = TAIL ? _mm_maskz_loadu_epi8(m, p) : _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return SGN ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+}
+
+struct Epilogue {
+  __m512 lo, hi;
+};
+
+template <bool TAIL>
+HWOPT_VNNI inline void store16(const DwConvInt8& p, const Epilogue& e, __m512i acc, __m512 scale, __m512 shift,
+                               void* dst, int64_t offset, __mmask16 m) {
+  const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), scale, shift), e.lo), e.hi);
+  if (p.dst == DwConvInt8::Dst::f32) {
+    float* d = static_cast<float*>(dst) + offset;
+    if (TAIL)
+      _mm512_mask_storeu_ps(d, m, v);
+    else
+      _mm512_storeu_ps(d, v);
+    return;
+  }
+  // In range after the clamp: the truncating narrowing keeps the integer's bits (u8 or s8).
+  const __m128i b = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v));  // nearest, ties to even
+  uint8_t* d = static_cast<uint8_t*>(dst) + offset;
+  if (TAIL)
+    _mm_mask_storeu_epi8(d, m, b);
+  else
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d), b);
+}
+
+// NB consecutive outputs of one row starting at input column ix0: each input pixel of the three
+// rows is widened once and used by every output whose window covers it; columns outside the
+// image (the padding) are skipped. rows[ky] is the input row's first pixel, null for a row in
+// the padding.
+template <int SW, int NB, bool SGN, bool TAIL>
+HWOPT_VNNI inline void strip(const DwConvInt8& p, const Epilogue& e, const uint8_t* const rows[3], int64_t ix0,
+                             int64_t cb, void* dst, int64_t out_offset, __mmask16 m) {
+  const int64_t C = p.channels, Cp = p.channels_padded;
+  constexpr int Q = (NB - 1) * SW + 3;  // input columns the strip reads
+  const int64_t q_lo = std::max<int64_t>(0, -ix0), q_hi = std::min<int64_t>(Q, p.in_w - ix0);
+  __m512i acc[NB];
+#pragma GCC unroll 16
+  for (int j = 0; j < NB; ++j) acc[j] = _mm512_setzero_si512();
+#pragma GCC unroll 3
+  for (int ky = 0; ky < 3; ++ky) {
+    if (!rows[ky]) continue;
+    const __m512i w0 = _mm512_loadu_si512(p.weights.data() + (ky * 3 + 0) * Cp + cb);
+    const __m512i w1 = _mm512_loadu_si512(p.weights.data() + (ky * 3 + 1) * Cp + cb);
+    const __m512i w2 = _mm512_loadu_si512(p.weights.data() + (ky * 3 + 2) * Cp + cb);
+    const uint8_t* row = rows[ky] + cb;
+#pragma GCC unroll 64
+    for (int q = 0; q < Q; ++q) {
+      if (q < q_lo || q >= q_hi) continue;
+      const __m512i x = load16<SGN, TAIL>(row + (ix0 + q) * C, m);
+      // Output j reads input column q with tap kx = q - j * SW.
+#pragma GCC unroll 16
+      for (int j = 0; j < NB; ++j) {
+        const int kx = q - j * SW;
+        if (kx == 0) acc[j] = _mm512_dpwssd_epi32(acc[j], x, w0);
+        if (kx == 1) acc[j] = _mm512_dpwssd_epi32(acc[j], x, w1);
+        if (kx == 2) acc[j] = _mm512_dpwssd_epi32(acc[j], x, w2);
+      }
+    }
+  }
+  const __m512 scale = _mm512_loadu_ps(p.scale.data() + cb), shift = _mm512_loadu_ps(p.shift.data() + cb);
+#pragma GCC unroll 16
+  for (int j = 0; j < NB; ++j) store16<TAIL>(p, e, acc[j], scale, shift, dst, out_offset + j * C + cb, m);
+}
+
+// Outputs ox .. ox + NB - 1 of a row, every channel block.
+template <int SW, int NB, bool SGN>
+HWOPT_VNNI inline void strip_all_channels(const DwConvInt8& p, const Epilogue& e, const uint8_t* const rows[3],
+                                          int64_t ox, void* dst, int64_t out_row) {
+  const int64_t C = p.channels, full = C / 16 * 16;
+  const int64_t ix0 = ox * SW - p.pad_left, o = out_row + ox * C;
+  for (int64_t cb = 0; cb < full; cb += 16) strip<SW, NB, SGN, false>(p, e, rows, ix0, cb, dst, o, 0xFFFF);
+  if (full < C)
+    strip<SW, NB, SGN, true>(p, e, rows, ix0, full, dst, o, static_cast<__mmask16>((1u << (C - full)) - 1u));
+}
+
+template <int SW, bool SGN>
+HWOPT_VNNI void vnni_rows(const DwConvInt8& p, const uint8_t* src, void* dst, int64_t r0, int64_t r1) {
+  // Outputs per strip: their accumulators stay in registers with the three weights and the input.
+  constexpr int NB = SW == 1 ? 16 : 8;
+  const Epilogue e{_mm512_set1_ps(p.lo), _mm512_set1_ps(p.hi)};
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t n = r / p.out_h, oy = r % p.out_h;
+    const int64_t out_row = r * p.out_w * p.channels;
+    const uint8_t* rows[3];
+    for (int64_t ky = 0; ky < 3; ++ky) {
+      const int64_t iy = oy * p.stride_h - p.pad_top + ky;
+      rows[ky] = iy < 0 || iy >= p.in_h ? nullptr : src + (n * p.in_h + iy) * p.in_w * p.channels;
+    }
+    int64_t ox = 0;
+    for (; ox + NB <= p.out_w; ox += NB) strip_all_channels<SW, NB, SGN>(p, e, rows, ox, dst, out_row);
+    // The rest of the row in strips of 4, 2 and 1.
+    for (; ox + 4 <= p.out_w; ox += 4) strip_all_channels<SW, 4, SGN>(p, e, rows, ox, dst, out_row);
+    for (; ox + 2 <= p.out_w; ox += 2) strip_all_channels<SW, 2, SGN>(p, e, rows, ox, dst, out_row);
+    for (; ox < p.out_w; ++ox) strip_all_channels<SW, 1, SGN>(p, e, rows, ox, dst, out_row);
+  }
+}
+
+#pragma GCC diagnostic pop
+
+using RowsFn = void (*)(const DwConvInt8&, const uint8_t*, void*, int64_t, int64_t);
+
+RowsFn pick_vnni(const DwConvInt8& p) {
+  // Strips for horizontal strides 1 and 2 (MobileNet's); other strides run the scalar kernel.
+  if (p.stride_w == 1) return p.src_signed ? vnni_rows<1, true> : vnni_rows<1, false>;
+  if (p.stride_w == 2) return p.src_signed ? vnni_rows<2, true> : vnni_rows<2, false>;
+  return nullptr;
+}
+
+}  // namespace
+
+bool dwconv_int8_fast_available() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("avx512vnni");
+  return has && own::use_avx512();
+}
+
+void dwconv3x3_int8_scalar(const DwConvInt8& p, const void* src, void* dst) {
+  if (p.src_signed)
+    scalar_rows(p, static_cast<const int8_t*>(src), dst, 0, p.batch * p.out_h);
+  else
+    scalar_rows(p, static_cast<const uint8_t*>(src), dst, 0, p.batch * p.out_h);
+}
+
+void dwconv3x3_int8(const DwConvInt8& p, const void* src, void* dst, bool parallel) {
+  const int64_t rows = p.batch * p.out_h;
+  const RowsFn fast = dwconv_int8_fast_available() ? pick_vnni(p) : nullptr;
+  auto run = [&](int64_t b, int64_t e) {
+    if (fast)
+      fast(p, static_cast<const uint8_t*>(src), dst, b, e);
+    else if (p.src_signed)
+      scalar_rows(p, static_cast<const int8_t*>(src), dst, b, e);
+    else
+      scalar_rows(p, static_cast<const uint8_t*>(src), dst, b, e);
+  };
+  if (!parallel) return run(0, rows);
+  // Work: 9 multiply-adds per output element.
+  own::parallel_range(rows, rows * p.out_w * p.channels * 9, run);
+}
+
+}  // namespace hwopt::cpu

@@ -1,0 +1,47 @@
+// Static INT8 3x3 depthwise convolution on channels-last (NHWC) u8/s8 activations: the CPU
+// backend's own kernel for MobileNet-style depthwise layers, where oneDNN 2.6's depthwise INT8
+// kernel runs at a fraction of what the memory and the VNNI units allow. Any stride and padding
+// (TensorFlow's asymmetric "SAME" included), per-channel weight scales, bias, a clamp
+// activation (ReLU, ReLU6/Clip) and a u8, s8 or FP32 destination; the same arithmetic as
+// oneDNN's INT8 convolution: real = acc × src_scale × w_scale[c] + bias[c], clamp, divide by
+// the destination scale, round to nearest even, saturate.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace hwopt::cpu {
+
+struct DwConvInt8 {
+  enum class Dst { u8, s8, f32 };
+  int64_t batch = 0, channels = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
+  int64_t stride_h = 1, stride_w = 1, pad_top = 0, pad_left = 0;  // dilation 1
+  bool src_signed = false;                                        // s8 source, else u8
+  Dst dst = Dst::u8;
+
+  /// Fills the tables below from s8 weights [C, 1, 3, 3] (row-major), their per-channel scales,
+  /// the source's scale, the bias (nullptr: none), the activation's clamp on real values
+  /// (-inf/inf: none) and the destination's scale (ignored for FP32).
+  void prepare(const int8_t* w, const float* w_scales, float src_scale, const float* bias_values, float act_lo,
+               float act_hi, float dst_scale);
+
+  /// Per tap (ky * 3 + kx), per channel padded to 16: the s8 weight as a 16-bit integer in the
+  /// low half of 32 bits, the upper half 0. The output is clamp(acc × scale[c] + shift[c], lo, hi) rounded to nearest even, where scale and
+  /// shift include the destination's scale and [lo, hi] is the activation's clamp in the
+  /// destination's units intersected with its integer range.
+  int64_t channels_padded = 0;
+  std::vector<int32_t> weights;
+  std::vector<float> scale, shift;
+  float lo = 0.f, hi = 0.f;
+};
+
+/// True if the vectorized kernel can run here (AVX-512 F/BW/VL and VNNI).
+bool dwconv_int8_fast_available();
+/// Runs the convolution: src [batch, in_h, in_w, channels] u8/s8, dst [batch, out_h, out_w,
+/// channels] u8/s8/f32, both densely packed. Parallel over output rows (OpenMP) unless
+/// `parallel` is false. Uses the vectorized kernel when available, else the scalar one.
+void dwconv3x3_int8(const DwConvInt8& p, const void* src, void* dst, bool parallel = true);
+/// The scalar kernel (the vectorized one is tested against it).
+void dwconv3x3_int8_scalar(const DwConvInt8& p, const void* src, void* dst);
+
+}  // namespace hwopt::cpu
