@@ -70,6 +70,10 @@ std::vector<std::unique_ptr<Pass>> default_passes() {
 
 std::vector<std::string> value_hiding_passes() { return {"fuse_conv_depthwise"}; }
 
+std::vector<std::pair<std::string, std::string>> tunable_passes() {
+  return {{"fuse_conv_depthwise", "FusedConvDepthwise"}};
+}
+
 std::vector<std::string> pass_names() {
   std::vector<std::string> names;
   for (const auto& p : default_passes()) names.push_back(p->name());

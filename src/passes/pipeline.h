@@ -51,6 +51,12 @@ std::vector<std::string> pass_names();
 /// (quant::calibration_session_options), and so do BF16 sessions (the fused op has no BF16 kernel).
 std::vector<std::string> value_hiding_passes();
 
+/// Fusions whose benefit depends on the kernels that run the fused op and its parts, so that
+/// `hwopt tune` measures the best configuration with each turned off: fuse_conv_depthwise (oneDNN's
+/// fused pointwise + depthwise kernel against the pointwise convolution followed by the own INT8
+/// depthwise kernel, which wins at INT8 on some models and batches). Pass name and the op it creates.
+std::vector<std::pair<std::string, std::string>> tunable_passes();
+
 /// Runs every enabled pass, in order, over the model's main graph and its subgraphs. The model's
 /// outputs (names, types and values) are unchanged; opset imports gain the domains of any fused
 /// ops introduced. On error the model may be partly optimized but stays valid.

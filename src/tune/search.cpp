@@ -12,6 +12,7 @@
 #include "bench/scenarios.h"
 #include "hw/cpu_info.h"
 #include "ir/graph.h"
+#include "passes/pipeline.h"
 #include "quant/accuracy.h"
 #include "quant/calibrate.h"
 #include "quant/dataset.h"
@@ -69,6 +70,7 @@ SessionOptions session_options(const Config& c, const std::map<std::string, Acti
   o.precision = c.precision;
   o.fp32_nodes = c.fp32_nodes;
   o.layout = c.layout;
+  o.disabled_passes = c.disabled_passes;
   if (c.precision == "int8") o.activation_ranges = ranges;
   return o;
 }
@@ -115,7 +117,7 @@ class Search {
     // 3. Layout of FP32 convolutions: nChw16c throughout (the default) against nhwc and oneDNN's
     // per-convolution choice; which wins depends on the model and the batch.
     if (!done()) {
-      const Config& b = result_.candidates[best_].config;
+      const Config b = result_.candidates[best_].config;  // a copy: evaluate() grows the list
       if (!ops_.count("Conv") && !ops_.count("FusedConv"))
         say("pruned: layouts (no convolutions)");
       else if (b.precision != "fp32" && b.fp32_nodes.empty())
@@ -128,14 +130,27 @@ class Search {
           decide(evaluate(c, "layout"), best_);
         }
     }
-    // 4. Threads (latency): fewer threads can be faster for small models (less synchronisation).
+    // 4. Fusions that trade off with the kernels (passes::tunable_passes): the best with each one
+    // off, where it fused something (in a graph a candidate ran).
+    for (const auto& [pass, fused_op] : passes::tunable_passes()) {
+      if (done()) break;
+      Config c = result_.candidates[best_].config;
+      if (std::find(c.disabled_passes.begin(), c.disabled_passes.end(), pass) != c.disabled_passes.end()) continue;
+      if (!ran_ops_.count(fused_op)) {
+        say(fmt::format("pruned: turning off {} (no {} in the optimized graph)", pass, fused_op));
+        continue;
+      }
+      c.disabled_passes.push_back(pass);
+      decide(evaluate(c, "passes"), best_);
+    }
+    // 5. Threads (latency): fewer threads can be faster for small models (less synchronisation).
     if (r_.goal == Goal::latency)
       for (int t = cores_ - 1; t >= 1 && !done(); --t) {
         Config c = result_.candidates[best_].config;
         c.threads = t;
         decide(evaluate(c, "threads"), best_);
       }
-    // 5. Batch size (throughput): the sweep, within the latency bound.
+    // 6. Batch size (throughput): the sweep, within the latency bound.
     if (r_.goal == Goal::throughput)
       for (int64_t b = r_.min_batch; b <= r_.max_batch && !done(); b *= 2) {
         Config c = result_.candidates[best_].config;
@@ -143,7 +158,7 @@ class Search {
         c.batch = b;
         decide(evaluate(c, "batch"), best_);
       }
-    // 6. Server pattern: the best configuration behind a dynamic batcher, per batch size.
+    // 7. Server pattern: the best configuration behind a dynamic batcher, per batch size.
     if (r_.server && !stopped()) serve();
     finish();
     return result_;
@@ -229,7 +244,7 @@ class Search {
     return has_target && b >= 0 && result_.candidates[static_cast<size_t>(b)].meets;
   }
 
-  // Step 6, the server pattern (Triton's dynamic batching and instance count): the best
+  // Step 7, the server pattern (Triton's dynamic batching and instance count): the best
   // configuration so far (precision, layout) serves single-sample requests arriving at random
   // through a dynamic batcher of at most B requests, each waiting at most d ms for others. For
   // each batch size B of the range up to the batch sweep's fastest, whose own p99 leaves room in
@@ -399,6 +414,7 @@ class Search {
       cand.error = session.status().to_string();
       return push(std::move(cand), t0);
     }
+    for (const auto& n : (*session)->graph().nodes) ran_ops_.insert(n.op_type);
     if (c.server_max_batch > 0) {
       measure_server(**session, cand);
     } else {
@@ -848,6 +864,7 @@ class Search {
   bool bf16_ = false, vnni_ = false;
   std::unique_ptr<Session> reference_;
   std::set<std::string> ops_;
+  std::set<std::string> ran_ops_;  // op types of the optimized graphs the candidates ran
   std::vector<quant::Batch> calibration_, validation_;
   std::vector<Tensor> labels_;
   std::vector<quant::Outputs> reference_out_;
@@ -855,7 +872,7 @@ class Search {
   std::string accuracy_note_;
   std::map<std::string, std::map<std::string, ActivationRange>> tables_;
   int best_ = -1;
-  int server_best_ = -1;  // the best server configuration (step 6)
+  int server_best_ = -1;  // the best server configuration (step 7)
 };
 
 }  // namespace

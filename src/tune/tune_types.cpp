@@ -53,7 +53,9 @@ std::string Config::key() const {
           ? fmt::format(" server(delay {:g} ms{})", server_queue_delay_ms,
                         server_workers > 1 ? fmt::format(", {} workers", server_workers) : std::string())
           : "";
-  return fmt::format("{} {}t b{}{}{}", p, threads, batch, l, srv);
+  std::string off;
+  for (const auto& pass : disabled_passes) off += " -" + pass;
+  return fmt::format("{} {}t b{}{}{}{}", p, threads, batch, l, off, srv);
 }
 
 HardwareInfo this_machine() {
@@ -83,6 +85,7 @@ json to_json(const Config& c) {
           {"threads", c.threads},
           {"batch", c.batch},
           {"layout", c.layout},
+          {"disabled_passes", c.disabled_passes},
           {"server_max_batch", c.server_max_batch},
           {"server_queue_delay_ms", number(c.server_queue_delay_ms)},
           {"server_workers", c.server_workers}};
@@ -97,6 +100,7 @@ Config config_from_json(const json& j) {
   read(j, "threads", c.threads);
   read(j, "batch", c.batch);
   read(j, "layout", c.layout);
+  read(j, "disabled_passes", c.disabled_passes);
   read(j, "server_max_batch", c.server_max_batch);
   read(j, "server_queue_delay_ms", c.server_queue_delay_ms);
   read(j, "server_workers", c.server_workers);

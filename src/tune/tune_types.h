@@ -43,6 +43,7 @@ struct Config {
   int threads = 0;                      // intra-op threads
   int64_t batch = 1;
   std::string layout = "blocked";       // SessionOptions::layout (FP32 convolutions)
+  std::vector<std::string> disabled_passes;  // fusions turned off (passes::tunable_passes)
   /// The server pattern's dynamic batcher (0 = not served through one): batches of at most
   /// server_max_batch requests (= batch), each request waiting at most server_queue_delay_ms
   /// for others to batch with.
@@ -50,8 +51,8 @@ struct Config {
   double server_queue_delay_ms = 0;
   int server_workers = 1;  // threads running batches concurrently on the one session
   /// "fp32 2t b1", "int8(entropy, 1 layer fp32) 2t b8", "fp32 2t b8 nhwc",
-  /// "int8(entropy) 1t b8 server(delay 3.5 ms, 2 workers)": unique per config, used as its key (the layout
-  /// only when not the default).
+  /// "int8(entropy) 2t b8 -fuse_conv_depthwise", "int8(entropy) 1t b8 server(delay 3.5 ms, 2 workers)":
+  /// unique per config, used as its key (the layout only when not the default).
   std::string key() const;
 };
 

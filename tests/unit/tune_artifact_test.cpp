@@ -197,6 +197,8 @@ TEST(TuneTypes, ConfigKeyIsShortAndNamesEveryDimension) {
   c.precision = "bf16";
   c.fp32_nodes = {"fc"};
   EXPECT_EQ(c.key(), "bf16(+1 fp32) 2t b8");
+  c.disabled_passes = {"fuse_conv_depthwise"};
+  EXPECT_EQ(c.key(), "bf16(+1 fp32) 2t b8 -fuse_conv_depthwise");
   EXPECT_STREQ(goal_name(Goal::latency), "latency");
   EXPECT_STREQ(goal_name(Goal::throughput), "throughput");
 }
@@ -208,6 +210,7 @@ TEST(TuneTypes, ConfigAndCandidateRoundTripThroughJson) {
   c.fp32_nodes = {"a", "b/c"};
   c.threads = 3;
   c.batch = 32;
+  c.disabled_passes = {"fuse_conv_depthwise"};
   const json jc = json::parse(to_json(c).dump());
   const Config c2 = config_from_json(jc);
   EXPECT_EQ(c2.precision, c.precision);
@@ -215,6 +218,7 @@ TEST(TuneTypes, ConfigAndCandidateRoundTripThroughJson) {
   EXPECT_EQ(c2.fp32_nodes, c.fp32_nodes);
   EXPECT_EQ(c2.threads, c.threads);
   EXPECT_EQ(c2.batch, c.batch);
+  EXPECT_EQ(c2.disabled_passes, c.disabled_passes);
   EXPECT_EQ(c2.key(), c.key());
 
   Candidate k = candidate("fallback", "int8", 3, 32, 1.234567, 2.345678, "kept");

@@ -10,7 +10,10 @@
 
 #include <unistd.h>
 
+#include <fstream>
+
 #include "core/npy.h"
+#include "passes_test_util.h"
 #include "tune/search.h"
 
 namespace hwopt::tune {
@@ -74,6 +77,7 @@ TEST(TuneSearch, ExhaustiveGoesOnAndRespectsThreadsAndPruning) {
     }
   }
   EXPECT_TRUE(dynamic) << "the model has Gemms: dynamic INT8 is a candidate";
+  for (const auto& c : t->candidates) EXPECT_NE(c.step, "passes") << "no depthwise convolution to unfuse";
   EXPECT_TRUE(t->met);
   ASSERT_GE(t->best, 0);
   EXPECT_FALSE(t->pareto.empty());
@@ -232,6 +236,49 @@ TEST(TuneSearch, LayoutsAreTriedWhenConvolutionsRunInFp32) {
   EXPECT_EQ(layouts, (std::set<std::string>{"channels_last", "any"}));
   const Config back = config_from_json(to_json(Config{t->candidates.back().config}));
   EXPECT_EQ(back.layout, t->candidates.back().config.layout);
+}
+
+// A pointwise convolution into a 3x3 depthwise one (MobileNet's pattern): fuse_conv_depthwise
+// fuses them, and the search measures the best configuration with the pass off too.
+TEST(TuneSearch, TradeOffFusionsAreTriedOff) {
+  passes::testing::Case m;
+  m.text = R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[N, 8, 12, 12] x, float[16, 8, 1, 1] w1, float[16] b1, float[16, 1, 3, 3] w2, float[16] b2)
+      => (float[N, 16, 12, 12] y) {
+      a = Conv <kernel_shape = [1, 1]> (x, w1, b1)
+      r = Relu (a)
+      d = Conv <group = 16, kernel_shape = [3, 3], pads = [1, 1, 1, 1]> (r, w2, b2)
+      y = Relu (d)
+    })";
+  m.random = {"w1", "b1", "w2", "b2"};
+  auto bytes = passes::testing::build_model_bytes(m);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("hwopt_tune_dw_" + std::to_string(getpid()) + ".onnx")).string();
+  { std::ofstream(path, std::ios::binary) << *bytes; }
+  Requirements r;
+  r.exhaustive = true;
+  TuneOptions o = quick(r);
+  o.input_factory = [](const Session&) {
+    return [](int64_t batch, uint64_t seed) -> Expected<bench::TensorMap> {
+      std::mt19937 rng(static_cast<uint32_t>(seed));
+      return bench::TensorMap{{"x", passes::testing::random_tensor({batch, 8, 12, 12}, rng)}};
+    };
+  };
+  auto t = run_tune(path, o);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  int off = 0;
+  for (const auto& c : t->candidates)
+    if (c.step == "passes") {
+      ++off;
+      EXPECT_EQ(c.config.disabled_passes, std::vector<std::string>{"fuse_conv_depthwise"});
+      EXPECT_NE(c.config.key().find(" -fuse_conv_depthwise"), std::string::npos) << c.config.key();
+      EXPECT_TRUE(c.measured) << c.error;
+      EXPECT_FALSE(c.decision.empty());
+    }
+  EXPECT_EQ(off, 1);
 }
 
 TEST(TuneSearch, BadRequirementsAreErrors) {
