@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "backends/cpu/quantize_image.h"
+
 namespace hwopt::cpu {
 
 dnnl::engine& engine() {
@@ -136,6 +138,18 @@ void reorder_scaled(const Tensor& src, const dnnl::memory::desc& src_desc, const
 }
 }  // namespace
 
+namespace {
+// A plain FP32 batch of 3-channel images going into channels-last INT8 (a first convolution's
+// input): quantize_image3 does it in one vectorized pass.
+bool is_image3_quantization(const Tensor& src, const dnnl::memory::desc& desc, float scale) {
+  using dt = dnnl::memory::data_type;
+  return src.is_plain() && src.dtype() == DType::float32 && src.rank() == 4 && src.dim(1) == 3 && scale != 0.f &&
+         (desc.data_type() == dt::u8 || desc.data_type() == dt::s8) &&
+         desc == dnnl::memory::desc(to_dims(src.shape()), desc.data_type(), dnnl::memory::format_tag::nhwc) &&
+         quantize_image3_available();
+}
+}  // namespace
+
 Tensor convert_to(const Tensor& t, const dnnl::memory::desc& desc, float scale) {
   Tensor src = t.is_plain() ? t.contiguous() : t;
   const dnnl::memory::desc src_desc = desc_of(src);
@@ -143,6 +157,11 @@ Tensor convert_to(const Tensor& t, const dnnl::memory::desc& desc, float scale) 
   if (src_desc == desc && src_scale == scale) return src;
   Tensor dst = allocate_like(desc, t.dtype(), t.shape(), scale);
   const float factor = (src_scale != 0.f ? src_scale : 1.f) / (scale != 0.f ? scale : 1.f);
+  if (is_image3_quantization(src, desc, scale)) {
+    quantize_image3(src.data<float>(), src.dim(0), src.dim(2), src.dim(3), factor,
+                    desc.data_type() == dnnl::memory::data_type::s8, dst.raw_data());
+    return dst;
+  }
   reorder_scaled(src, src_desc, dst, desc, factor);
   return dst;
 }
