@@ -1,5 +1,5 @@
-// The own INT8 3x3 depthwise kernel (backends/cpu/dwconv_int8.h): the vectorized kernel against
-// the scalar one, bit for bit, over shapes, strides, paddings, channel tails, signedness and
+// The own INT8 3x3 depthwise kernel (backends/cpu/dwconv_int8.h): the vectorized kernels (the
+// column kernel for u8 sources with VBMI, the widening one) against the scalar one, bit for bit, over shapes, strides, paddings, channel tails, signedness and
 // destination types; and the CPU backend's Conv/FusedConv through it against the FP32 reference
 // within the quantization error.
 #include <algorithm>
@@ -75,16 +75,19 @@ TEST(CpuDwConvInt8, VectorizedMatchesScalarBitForBit) {
           const std::vector<uint8_t> src = random_bytes(static_cast<size_t>(k.n * k.h * k.w * k.c), rng);
           const size_t out = static_cast<size_t>(p.batch * p.out_h * p.out_w * p.channels) *
                              (dst == DwConvInt8::Dst::f32 ? 4 : 1);
-          std::vector<uint8_t> fast(out, 0xAB), serial(out, 0xAB), scalar(out, 0xCD);
+          std::vector<uint8_t> fast(out, 0xAB), serial(out, 0xAB), scalar(out, 0xCD), widened(out, 0xEF);
           cpu::dwconv3x3_int8(p, src.data(), fast.data());
           cpu::dwconv3x3_int8(p, src.data(), serial.data(), /*parallel=*/false);
           cpu::dwconv3x3_int8_scalar(p, src.data(), scalar.data());
+          p.column_kernel = false;  // a u8 source through the kernel an s8 one runs
+          cpu::dwconv3x3_int8(p, src.data(), widened.data());
           const std::string what = "n" + std::to_string(k.n) + " c" + std::to_string(k.c) + " " + std::to_string(k.h) +
                                    "x" + std::to_string(k.w) + " s" + std::to_string(k.sh) + std::to_string(k.sw) +
                                    (sgn ? " s8" : " u8") + " dst" + std::to_string(static_cast<int>(dst)) + " act" +
                                    std::to_string(act);
           EXPECT_TRUE(fast == scalar) << what;
           EXPECT_TRUE(serial == scalar) << what;
+          EXPECT_TRUE(widened == scalar) << what;
           // The clamp reached both ends somewhere (the data exercises the saturation).
           if (dst == DwConvInt8::Dst::u8 && act == 0 && out > 200) {
             EXPECT_NE(std::count(fast.begin(), fast.end(), 0), 0) << what;

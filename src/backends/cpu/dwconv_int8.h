@@ -18,6 +18,9 @@ struct DwConvInt8 {
   int64_t stride_h = 1, stride_w = 1, pad_top = 0, pad_left = 0;  // dilation 1
   bool src_signed = false;                                        // s8 source, else u8
   Dst dst = Dst::u8;
+  /// A u8 source runs the column kernel where the CPU has AVX-512 VBMI (else the one an s8
+  /// source runs); false forces the latter (the tests cover both).
+  bool column_kernel = true;
 
   /// Fills the tables below from s8 weights [C, 1, 3, 3] (row-major), their per-channel scales,
   /// the source's scale, the bias (nullptr: none), the activation's clamp on real values
@@ -31,6 +34,9 @@ struct DwConvInt8 {
   /// destination's units intersected with its integer range.
   int64_t channels_padded = 0;
   std::vector<int32_t> weights;
+  /// The same weights for the u8 source kernel (VBMI): per block of 16 channels, per column kx,
+  /// each channel's 4 bytes [row 0, row 1, row 2, 0] as vpdpbusd multiplies them.
+  std::vector<int8_t> column_weights;
   std::vector<float> scale, shift;
   float lo = 0.f, hi = 0.f;
 };
