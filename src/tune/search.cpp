@@ -141,7 +141,7 @@ class Search {
         continue;
       }
       c.disabled_passes.push_back(pass);
-      decide(evaluate(c, "passes"), best_);
+      decide_interleaved(evaluate(c, "passes"), best_);
     }
     // 5. Threads (latency): fewer threads can be faster for small models (less synchronisation).
     if (r_.goal == Goal::latency)
@@ -787,19 +787,45 @@ class Search {
       return chosen;
     const Candidate& b = result_.candidates[static_cast<size_t>(rival)];
     say(fmt::format("confirming {} against {} (interleaved)", a.config.key(), b.config.key()));
-    auto sa = load_measured(a.config);
-    auto sb = load_measured(b.config);
-    if (!sa.ok() || !sb.ok()) {
-      result_.confirmation = "not re-measured: " + (sa.ok() ? sb.status() : sa.status()).to_string();
+    const Paired pr = interleaved(a.config, b.config);
+    if (!pr.error.empty()) {
+      result_.confirmation = "not re-measured: " + pr.error;
       return chosen;
+    }
+    const bool b_wins = pr.b_wins();
+    result_.confirmation = fmt::format(
+        "Re-measured interleaved ({} pairs): {} takes {:.3f}x [95 % CI {:.3f} .. {:.3f}] the time {} of {}, so {} {}.",
+        pr.pairs, b.config.key(), pr.ratio, pr.low, pr.high, r_.goal == Goal::throughput ? "per sample" : "per run",
+        a.config.key(), b_wins ? b.config.key() : a.config.key(),
+        b_wins ? "is chosen instead" : (pr.low > 1.0 ? "stays chosen (faster beyond the noise)" : "stays chosen (the difference is within the noise)"));
+    say(result_.confirmation);
+    return b_wins ? rival : chosen;
+  }
+
+  // Time of B over time of A per unit of the goal (per sample for throughput, per run for
+  // latency), measured interleaved in one process: both loaded again, bench::compare (ABBA
+  // order, the pair's ratio with a bootstrap CI).
+  struct Paired {
+    std::string error;  // not measured: why
+    double ratio = 1, low = 0, high = 2;
+    size_t pairs = 0;
+    bool b_wins() const { return error.empty() && pairs >= 6 && high < 1.0; }
+  };
+  Paired interleaved(const Config& ca, const Config& cb) {
+    Paired p;
+    auto sa = load_measured(ca);
+    auto sb = load_measured(cb);
+    if (!sa.ok() || !sb.ok()) {
+      p.error = (sa.ok() ? sb.status() : sa.status()).to_string();
+      return p;
     }
     auto wa = bench::Workload::for_session(**sa, o_.input_factory(*reference_), 3, 7);
     auto wb = bench::Workload::for_session(**sb, o_.input_factory(*reference_), 3, 7);
-    auto ra = wa.runner(a.config.batch);
-    auto rb = wb.runner(b.config.batch);
+    auto ra = wa.runner(ca.batch);
+    auto rb = wb.runner(cb.batch);
     if (!ra.ok() || !rb.ok()) {
-      result_.confirmation = "not re-measured: " + (ra.ok() ? rb.status() : ra.status()).to_string();
-      return chosen;
+      p.error = (ra.ok() ? rb.status() : ra.status()).to_string();
+      return p;
     }
     bench::MeasureOptions mo;
     mo.max_seconds = std::max(1.0, std::min(2 * o_.max_seconds_per_candidate, r_.time_budget_s - seconds_since(t0_)));
@@ -808,22 +834,43 @@ class Search {
     mo.should_stop = o_.should_stop;
     const bench::CompareResult cr = bench::compare(*ra, *rb, mo);
     if (!cr.status.ok()) {
-      result_.confirmation = "not re-measured: " + cr.status.to_string();
-      return chosen;
+      p.error = cr.status.to_string();
+      return p;
     }
-    // Time of B over time of A per unit of the goal: per sample for throughput, per run for latency.
-    const double per = r_.goal == Goal::throughput
-                           ? static_cast<double>(a.config.batch) / static_cast<double>(b.config.batch)
-                           : 1.0;
-    const double ratio = cr.ratio.ratio * per, low = cr.ratio.low * per, high = cr.ratio.high * per;
-    const bool b_wins = cr.ratio.pairs >= 6 && high < 1.0;
-    result_.confirmation = fmt::format(
-        "Re-measured interleaved ({} pairs): {} takes {:.3f}x [95 % CI {:.3f} .. {:.3f}] the time {} of {}, so {} {}.",
-        cr.ratio.pairs, b.config.key(), ratio, low, high, r_.goal == Goal::throughput ? "per sample" : "per run",
-        a.config.key(), b_wins ? b.config.key() : a.config.key(),
-        b_wins ? "is chosen instead" : (low > 1.0 ? "stays chosen (faster beyond the noise)" : "stays chosen (the difference is within the noise)"));
-    say(result_.confirmation);
-    return b_wins ? rival : chosen;
+    const double per = r_.goal == Goal::throughput ? static_cast<double>(ca.batch) / static_cast<double>(cb.batch) : 1.0;
+    p.ratio = cr.ratio.ratio * per;
+    p.low = cr.ratio.low * per;
+    p.high = cr.ratio.high * per;
+    p.pairs = cr.ratio.pairs;
+    return p;
+  }
+
+  // decide(), and for a candidate it rejected as within the noise of the best (valid, at most
+  // kConfirmWindow slower): the two measured interleaved, and the candidate kept if it is faster
+  // beyond the paired noise. For knobs worth a few percent (a fusion on or off), which two
+  // medians measured apart on a noisy machine cannot resolve.
+  void decide_interleaved(int i, int& best) {
+    decide(i, best);
+    if (i < 0 || i == best || best < 0 || stopped()) return;
+    Candidate& c = result_.candidates[static_cast<size_t>(i)];
+    const Candidate& b = result_.candidates[static_cast<size_t>(best)];
+    if (c.decision != "rejected" || !c.measured || !c.accuracy_ok || c.resumed || (b.meets && !c.meets) ||
+        score(c) < (1.0 - kConfirmWindow) * score(b))
+      return;
+    say(fmt::format("re-measuring {} against {} (interleaved)", c.config.key(), b.config.key()));
+    const Paired pr = interleaved(b.config, c.config);
+    if (!pr.error.empty()) return;
+    const std::string measured = fmt::format("interleaved ({} pairs): {:.3f}x [95 % CI {:.3f} .. {:.3f}] the time {} of {}",
+                                             pr.pairs, pr.ratio, pr.low, pr.high,
+                                             r_.goal == Goal::throughput ? "per sample" : "per run", b.config.key());
+    if (pr.b_wins()) {
+      c.decision = "kept";
+      c.reason = measured;
+      best = i;
+    } else {
+      c.reason += "; " + measured;
+    }
+    report(c);
   }
 
   // Per-op-type time of the baseline and the chosen configuration (median of 5 profiled runs).
