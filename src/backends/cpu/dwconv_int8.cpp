@@ -5,32 +5,23 @@
 #include <algorithm>
 #include <cmath>
 
+#include "backends/cpu/int8_output.h"
 #include "backends/cpu/own_util.h"
 
 namespace hwopt::cpu {
 
 void DwConvInt8::prepare(const int8_t* w, const float* w_scales, float src_scale, const float* bias_values,
                          float act_lo, float act_hi, float dst_scale) {
-  const float inv = dst == Dst::f32 ? 1.f : 1.f / dst_scale;
   channels_padded = (channels + 15) / 16 * 16;
   weights.assign(static_cast<size_t>(9 * channels_padded), 0);
-  scale.assign(static_cast<size_t>(channels_padded), 0.f);
-  shift.assign(static_cast<size_t>(channels_padded), 0.f);
   column_weights.assign(static_cast<size_t>(channels_padded / 16 * 3 * 64), 0);
   for (int64_t c = 0; c < channels; ++c) {
     for (int64_t t = 0; t < 9; ++t)  // block c / 16, column kx = t % 3: channel c % 16's byte for row t / 3
       column_weights[static_cast<size_t>(((c / 16) * 3 + t % 3) * 64 + (c % 16) * 4 + t / 3)] = w[c * 9 + t];
     for (int64_t t = 0; t < 9; ++t)  // the low 16 bits (see load16), the upper ones 0
       weights[static_cast<size_t>(t * channels_padded + c)] = static_cast<uint16_t>(static_cast<int16_t>(w[c * 9 + t]));
-    scale[static_cast<size_t>(c)] = src_scale * w_scales[c] * inv;
-    shift[static_cast<size_t>(c)] = bias_values ? bias_values[c] * inv : 0.f;
   }
-  lo = act_lo * inv;  // inv > 0: the clamp's order is kept
-  hi = act_hi * inv;
-  if (dst == Dst::u8) lo = std::max(lo, 0.f), hi = std::min(hi, 255.f);
-  if (dst == Dst::s8) lo = std::max(lo, -128.f), hi = std::min(hi, 127.f);
-  // In range after the clamp, so the conversion to 32-bit integers never overflows.
-  hi = std::max(hi, lo);
+  out.prepare(dst, channels, channels_padded, w_scales, src_scale, bias_values, act_lo, act_hi, dst_scale);
 }
 
 namespace {
@@ -54,14 +45,7 @@ void scalar_rows(const DwConvInt8& p, const S* src, void* dst, int64_t r0, int64
                    static_cast<int16_t>(p.weights[static_cast<size_t>((ky * 3 + kx) * Cp + c)]);
           }
         }
-        const size_t k = static_cast<size_t>(c);
-        const float v = std::min(std::max(std::fma(static_cast<float>(acc), p.scale[k], p.shift[k]), p.lo), p.hi);
-        if (p.dst == DwConvInt8::Dst::f32)
-          static_cast<float*>(dst)[o + c] = v;
-        else if (p.dst == DwConvInt8::Dst::u8)
-          static_cast<uint8_t*>(dst)[o + c] = static_cast<uint8_t>(std::nearbyint(v));
-        else
-          static_cast<int8_t*>(dst)[o + c] = static_cast<int8_t>(std::nearbyint(v));
+        p.out.store(acc, c, dst, o + c);
       }
     }
   }
@@ -85,30 +69,10 @@ HWOPT_VNNI inline __m512i load16(const uint8_t* p, __mmask16 m) {
   return SGN ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
 }
 
+// The output bounds, broadcast once per call.
 struct Epilogue {
   __m512 lo, hi;
 };
-
-template <bool TAIL>
-HWOPT_VNNI inline void store16(const DwConvInt8& p, const Epilogue& e, __m512i acc, __m512 scale, __m512 shift,
-                               void* dst, int64_t offset, __mmask16 m) {
-  const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), scale, shift), e.lo), e.hi);
-  if (p.dst == DwConvInt8::Dst::f32) {
-    float* d = static_cast<float*>(dst) + offset;
-    if (TAIL)
-      _mm512_mask_storeu_ps(d, m, v);
-    else
-      _mm512_storeu_ps(d, v);
-    return;
-  }
-  // In range after the clamp: the truncating narrowing keeps the integer's bits (u8 or s8).
-  const __m128i b = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v));  // nearest, ties to even
-  uint8_t* d = static_cast<uint8_t*>(dst) + offset;
-  if (TAIL)
-    _mm_mask_storeu_epi8(d, m, b);
-  else
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(d), b);
-}
 
 // NB consecutive outputs of one row starting at input column ix0: each input pixel of the three
 // rows is widened once and used by every output whose window covers it; columns outside the
@@ -144,9 +108,9 @@ HWOPT_VNNI inline void strip(const DwConvInt8& p, const Epilogue& e, const uint8
       }
     }
   }
-  const __m512 scale = _mm512_loadu_ps(p.scale.data() + cb), shift = _mm512_loadu_ps(p.shift.data() + cb);
+  const __m512 scale = _mm512_loadu_ps(p.out.scale.data() + cb), shift = _mm512_loadu_ps(p.out.shift.data() + cb);
 #pragma GCC unroll 16
-  for (int j = 0; j < NB; ++j) store16<TAIL>(p, e, acc[j], scale, shift, dst, out_offset + j * C + cb, m);
+  for (int j = 0; j < NB; ++j) store16<TAIL>(p.dst, e.lo, e.hi, acc[j], scale, shift, dst, out_offset + j * C + cb, m);
 }
 
 // Outputs ox .. ox + NB - 1 of a row, every channel block.
@@ -164,7 +128,7 @@ template <int SW, bool SGN>
 HWOPT_VNNI void vnni_rows(const DwConvInt8& p, const uint8_t* src, void* dst, int64_t r0, int64_t r1) {
   // Outputs per strip: their accumulators stay in registers with the three weights and the input.
   constexpr int NB = SW == 1 ? 16 : 8;
-  const Epilogue e{_mm512_set1_ps(p.lo), _mm512_set1_ps(p.hi)};
+  const Epilogue e{_mm512_set1_ps(p.out.lo), _mm512_set1_ps(p.out.hi)};
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t n = r / p.out_h, oy = r % p.out_h;
     const int64_t out_row = r * p.out_w * p.channels;
@@ -221,9 +185,9 @@ HWOPT_VBMI inline void strip_vbmi(const DwConvInt8& p, const Epilogue& e, const 
       if (kx == 2) acc[j] = _mm512_dpbusd_epi32(acc[j], v, w2);
     }
   }
-  const __m512 scale = _mm512_loadu_ps(p.scale.data() + cb), shift = _mm512_loadu_ps(p.shift.data() + cb);
+  const __m512 scale = _mm512_loadu_ps(p.out.scale.data() + cb), shift = _mm512_loadu_ps(p.out.shift.data() + cb);
 #pragma GCC unroll 16
-  for (int j = 0; j < NB; ++j) store16<TAIL>(p, e, acc[j], scale, shift, dst, out_offset + j * C + cb, m);
+  for (int j = 0; j < NB; ++j) store16<TAIL>(p.dst, e.lo, e.hi, acc[j], scale, shift, dst, out_offset + j * C + cb, m);
 }
 
 template <int SW, int NB>
@@ -239,7 +203,7 @@ HWOPT_VBMI inline void strip_vbmi_all_channels(const DwConvInt8& p, const Epilog
 template <int SW>
 HWOPT_VBMI void vbmi_rows(const DwConvInt8& p, const uint8_t* src, void* dst, int64_t r0, int64_t r1) {
   constexpr int NB = SW == 1 ? 16 : 8;
-  const Epilogue e{_mm512_set1_ps(p.lo), _mm512_set1_ps(p.hi)};
+  const Epilogue e{_mm512_set1_ps(p.out.lo), _mm512_set1_ps(p.out.hi)};
   // Byte 4c + k of a column is row k's channel c (lane k, byte c); byte 4c + 3 is lane 3's (0).
   alignas(64) uint8_t idx[64];
   for (int c = 0; c < 16; ++c)

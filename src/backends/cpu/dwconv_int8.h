@@ -2,18 +2,18 @@
 // backend's own kernel for MobileNet-style depthwise layers, where oneDNN 2.6's depthwise INT8
 // kernel runs at a fraction of what the memory and the VNNI units allow. Any stride and padding
 // (TensorFlow's asymmetric "SAME" included), per-channel weight scales, bias, a clamp
-// activation (ReLU, ReLU6/Clip) and a u8, s8 or FP32 destination; the same arithmetic as
-// oneDNN's INT8 convolution: real = acc × src_scale × w_scale[c] + bias[c], clamp, divide by
-// the destination scale, round to nearest even, saturate.
+// activation (ReLU, ReLU6/Clip) and a u8, s8 or FP32 destination (int8_output.h).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "backends/cpu/int8_output.h"
+
 namespace hwopt::cpu {
 
 struct DwConvInt8 {
-  enum class Dst { u8, s8, f32 };
+  using Dst = Int8Dst;
   int64_t batch = 0, channels = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
   int64_t stride_h = 1, stride_w = 1, pad_top = 0, pad_left = 0;  // dilation 1
   bool src_signed = false;                                        // s8 source, else u8
@@ -29,16 +29,13 @@ struct DwConvInt8 {
                float act_hi, float dst_scale);
 
   /// Per tap (ky * 3 + kx), per channel padded to 16: the s8 weight as a 16-bit integer in the
-  /// low half of 32 bits, the upper half 0. The output is clamp(acc × scale[c] + shift[c], lo, hi) rounded to nearest even, where scale and
-  /// shift include the destination's scale and [lo, hi] is the activation's clamp in the
-  /// destination's units intersected with its integer range.
+  /// low half of 32 bits, the upper half 0.
   int64_t channels_padded = 0;
   std::vector<int32_t> weights;
   /// The same weights for the u8 source kernel (VBMI): per block of 16 channels, per column kx,
   /// each channel's 4 bytes [row 0, row 1, row 2, 0] as vpdpbusd multiplies them.
   std::vector<int8_t> column_weights;
-  std::vector<float> scale, shift;
-  float lo = 0.f, hi = 0.f;
+  Int8Output out;  // from the accumulator to the destination
 };
 
 /// True if the vectorized kernel can run here (AVX-512 F/BW/VL and VNNI).
