@@ -482,8 +482,9 @@ KernelFn make_conv(const NodeContext& nc, KernelFn reference) {
 
 // The own INT8 3x3 depthwise kernel (dwconv_int8.h) for a Conv/FusedConv with one [1, 3, 3]
 // filter per channel, static INT8, no residual and a clamp activation: oneDNN 2.6's INT8
-// depthwise kernel runs it at 30-50 GOP/s per core here, this one 1.3-2.5x faster (docs/benchmarks.md). Source and
-// destination channels-last, like oneDNN's INT8 convolutions around it (no reorder between them).
+// depthwise kernel runs it at 30-50 GOP/s per core here, this one 1.3-2.5x faster
+// (docs/benchmarks.md). Source and destination channels-last, like oneDNN's INT8 convolutions
+// around it (no reorder between them).
 
 // The activation as a clamp on real values; false if it is not one.
 bool clamp_of(const ConvAttrs& a, float* lo, float* hi) {

@@ -124,26 +124,11 @@ HWOPT_VNNI inline void strip_all_channels(const DwConvInt8& p, const Epilogue& e
     strip<SW, NB, SGN, true>(p, e, rows, ix0, full, dst, o, static_cast<__mmask16>((1u << (C - full)) - 1u));
 }
 
-template <int SW, bool SGN>
-HWOPT_VNNI void vnni_rows(const DwConvInt8& p, const uint8_t* src, void* dst, int64_t r0, int64_t r1) {
-  // Outputs per strip: their accumulators stay in registers with the three weights and the input.
-  constexpr int NB = SW == 1 ? 16 : 8;
-  const Epilogue e{_mm512_set1_ps(p.out.lo), _mm512_set1_ps(p.out.hi)};
-  for (int64_t r = r0; r < r1; ++r) {
-    const int64_t n = r / p.out_h, oy = r % p.out_h;
-    const int64_t out_row = r * p.out_w * p.channels;
-    const uint8_t* rows[3];
-    for (int64_t ky = 0; ky < 3; ++ky) {
-      const int64_t iy = oy * p.stride_h - p.pad_top + ky;
-      rows[ky] = iy < 0 || iy >= p.in_h ? nullptr : src + (n * p.in_h + iy) * p.in_w * p.channels;
-    }
-    int64_t ox = 0;
-    for (; ox + NB <= p.out_w; ox += NB) strip_all_channels<SW, NB, SGN>(p, e, rows, ox, dst, out_row);
-    // The rest of the row in strips of 4, 2 and 1.
-    for (; ox + 4 <= p.out_w; ox += 4) strip_all_channels<SW, 4, SGN>(p, e, rows, ox, dst, out_row);
-    for (; ox + 2 <= p.out_w; ox += 2) strip_all_channels<SW, 2, SGN>(p, e, rows, ox, dst, out_row);
-    for (; ox < p.out_w; ++ox) strip_all_channels<SW, 1, SGN>(p, e, rows, ox, dst, out_row);
-  }
+template <int SW, int NB, bool SGN>
+HWOPT_VNNI void widening_strips(const DwConvInt8& p, const uint8_t* const rows[3], int64_t ox, void* dst,
+                                int64_t out_row) {
+  strip_all_channels<SW, NB, SGN>(p, Epilogue{_mm512_set1_ps(p.out.lo), _mm512_set1_ps(p.out.hi)}, rows, ox, dst,
+                                  out_row);
 }
 
 // The u8 source path on CPUs with AVX-512 VBMI: the three rows' bytes of one input column are
@@ -200,15 +185,59 @@ HWOPT_VBMI inline void strip_vbmi_all_channels(const DwConvInt8& p, const Epilog
     strip_vbmi<SW, NB, true>(p, e, rows, ix0, full, dst, o, static_cast<__mmask16>((1u << (C - full)) - 1u), perm);
 }
 
-template <int SW>
-HWOPT_VBMI void vbmi_rows(const DwConvInt8& p, const uint8_t* src, void* dst, int64_t r0, int64_t r1) {
-  constexpr int NB = SW == 1 ? 16 : 8;
-  const Epilogue e{_mm512_set1_ps(p.out.lo), _mm512_set1_ps(p.out.hi)};
+template <int SW, int NB>
+HWOPT_VBMI void column_strips(const DwConvInt8& p, const uint8_t* const rows[3], int64_t ox, void* dst, int64_t out_row) {
   // Byte 4c + k of a column is row k's channel c (lane k, byte c); byte 4c + 3 is lane 3's (0).
-  alignas(64) uint8_t idx[64];
-  for (int c = 0; c < 16; ++c)
-    for (int k = 0; k < 4; ++k) idx[4 * c + k] = static_cast<uint8_t>(k * 16 + c);
-  const __m512i perm = _mm512_load_si512(idx);
+  alignas(64) static constexpr uint8_t kIndex[64] = {
+      0,  16, 32, 48, 1,  17, 33, 49, 2,  18, 34, 50, 3,  19, 35, 51, 4,  20, 36, 52, 5,  21,
+      37, 53, 6,  22, 38, 54, 7,  23, 39, 55, 8,  24, 40, 56, 9,  25, 41, 57, 10, 26, 42, 58,
+      11, 27, 43, 59, 12, 28, 44, 60, 13, 29, 45, 61, 14, 30, 46, 62, 15, 31, 47, 63};
+  strip_vbmi_all_channels<SW, NB>(p, Epilogue{_mm512_set1_ps(p.out.lo), _mm512_set1_ps(p.out.hi)}, rows, ox, dst,
+                                  out_row, _mm512_load_si512(kIndex));
+}
+
+#pragma GCC diagnostic pop
+
+// One vectorized kernel: its strips of NB outputs (every channel block) for NB = 16 or 8, 4, 2, 1.
+using StripFn = void (*)(const DwConvInt8&, const uint8_t* const[3], int64_t, void*, int64_t);
+struct Strips {
+  int nb = 0;
+  StripFn wide = nullptr, four = nullptr, two = nullptr, one = nullptr;
+};
+
+template <int SW, bool SGN>
+Strips widening() {
+  constexpr int NB = SW == 1 ? 16 : 8;  // accumulators in registers with the weights and the input
+  return {NB, widening_strips<SW, NB, SGN>, widening_strips<SW, 4, SGN>, widening_strips<SW, 2, SGN>,
+          widening_strips<SW, 1, SGN>};
+}
+
+template <int SW>
+Strips columns() {
+  constexpr int NB = SW == 1 ? 16 : 8;
+  return {NB, column_strips<SW, NB>, column_strips<SW, 4>, column_strips<SW, 2>, column_strips<SW, 1>};
+}
+
+bool has_vbmi() {
+  static const bool has = __builtin_cpu_supports("avx512vbmi");
+  return has;
+}
+
+// The vectorized kernel for p, if one applies (.nb == 0: none).
+Strips pick_vectorized(const DwConvInt8& p) {
+  if (!p.src_signed && p.column_kernel && has_vbmi() && !p.column_weights.empty()) {
+    if (p.stride_w == 1) return columns<1>();
+    if (p.stride_w == 2) return columns<2>();
+  }
+  // Strips for horizontal strides 1 and 2 (MobileNet's); other strides run the scalar kernel.
+  if (p.stride_w == 1) return p.src_signed ? widening<1, true>() : widening<1, false>();
+  if (p.stride_w == 2) return p.src_signed ? widening<2, true>() : widening<2, false>();
+  return {};
+}
+
+// Output rows r0 .. r1 - 1 (over the batch) in strips: as many of k.nb outputs as fit, the rest in
+// strips of 4, 2 and 1.
+void vectorized_rows(const DwConvInt8& p, const Strips& k, const uint8_t* src, void* dst, int64_t r0, int64_t r1) {
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t n = r / p.out_h, oy = r % p.out_h;
     const int64_t out_row = r * p.out_w * p.channels;
@@ -218,31 +247,11 @@ HWOPT_VBMI void vbmi_rows(const DwConvInt8& p, const uint8_t* src, void* dst, in
       rows[ky] = iy < 0 || iy >= p.in_h ? nullptr : src + (n * p.in_h + iy) * p.in_w * p.channels;
     }
     int64_t ox = 0;
-    for (; ox + NB <= p.out_w; ox += NB) strip_vbmi_all_channels<SW, NB>(p, e, rows, ox, dst, out_row, perm);
-    for (; ox + 4 <= p.out_w; ox += 4) strip_vbmi_all_channels<SW, 4>(p, e, rows, ox, dst, out_row, perm);
-    for (; ox + 2 <= p.out_w; ox += 2) strip_vbmi_all_channels<SW, 2>(p, e, rows, ox, dst, out_row, perm);
-    for (; ox < p.out_w; ++ox) strip_vbmi_all_channels<SW, 1>(p, e, rows, ox, dst, out_row, perm);
+    for (; ox + k.nb <= p.out_w; ox += k.nb) k.wide(p, rows, ox, dst, out_row);
+    for (; ox + 4 <= p.out_w; ox += 4) k.four(p, rows, ox, dst, out_row);
+    for (; ox + 2 <= p.out_w; ox += 2) k.two(p, rows, ox, dst, out_row);
+    for (; ox < p.out_w; ++ox) k.one(p, rows, ox, dst, out_row);
   }
-}
-
-#pragma GCC diagnostic pop
-
-using RowsFn = void (*)(const DwConvInt8&, const uint8_t*, void*, int64_t, int64_t);
-
-bool has_vbmi() {
-  static const bool has = __builtin_cpu_supports("avx512vbmi");
-  return has;
-}
-
-RowsFn pick_vnni(const DwConvInt8& p) {
-  if (!p.src_signed && p.column_kernel && has_vbmi() && !p.column_weights.empty()) {
-    if (p.stride_w == 1) return vbmi_rows<1>;
-    if (p.stride_w == 2) return vbmi_rows<2>;
-  }
-  // Strips for horizontal strides 1 and 2 (MobileNet's); other strides run the scalar kernel.
-  if (p.stride_w == 1) return p.src_signed ? vnni_rows<1, true> : vnni_rows<1, false>;
-  if (p.stride_w == 2) return p.src_signed ? vnni_rows<2, true> : vnni_rows<2, false>;
-  return nullptr;
 }
 
 }  // namespace
@@ -263,10 +272,10 @@ void dwconv3x3_int8_scalar(const DwConvInt8& p, const void* src, void* dst) {
 
 void dwconv3x3_int8(const DwConvInt8& p, const void* src, void* dst, bool parallel) {
   const int64_t rows = p.batch * p.out_h;
-  const RowsFn fast = dwconv_int8_fast_available() ? pick_vnni(p) : nullptr;
+  const Strips fast = dwconv_int8_fast_available() ? pick_vectorized(p) : Strips{};
   auto run = [&](int64_t b, int64_t e) {
-    if (fast)
-      fast(p, static_cast<const uint8_t*>(src), dst, b, e);
+    if (fast.nb > 0)
+      vectorized_rows(p, fast, static_cast<const uint8_t*>(src), dst, b, e);
     else if (p.src_signed)
       scalar_rows(p, static_cast<const int8_t*>(src), dst, b, e);
     else
