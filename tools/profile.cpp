@@ -29,6 +29,7 @@ struct ProfileArgs {
   std::string device = "cpu";
   std::string backend = "cpu";
   int threads = 0;
+  bool pin_threads = false;
   int batch = 0;
   std::vector<std::string> inputs;
   std::vector<std::string> dims;
@@ -182,6 +183,7 @@ int run_profile(const ProfileArgs& a) {
   SessionOptions so;
   so.backend = a.backend;
   so.threads = a.threads;
+  so.pin_threads = a.pin_threads;
   so.optimize = !a.no_optimize;
   so.disabled_passes = a.disabled_passes;
   if (Status st = apply_precision(a.model, a.precision, so); !st.ok()) return fail(st);
@@ -256,6 +258,7 @@ CommandRunner add_profile_command(CLI::App& app) {
       ->default_val("cpu")
       ->check(CLI::IsMember({"cpu", "reference"}));
   cmd->add_option("--threads", args->threads, "intra-op threads (0 = physical cores)")->default_val(0)->check(CLI::Range(0, 1024));
+  cmd->add_flag("--pin-threads", args->pin_threads, "bind each intra-op thread to its own core");
   add_precision_options(cmd, &args->precision);
   cmd->add_option("--batch", args->batch, "size of the symbolic first (batch) dimension of the inputs")->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--input,-i", args->inputs, "NAME=FILE.npy: an input from a NumPy file (repeatable); others are random");

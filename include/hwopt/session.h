@@ -37,6 +37,10 @@ struct SessionOptions {
   std::string backend = "reference";
   /// Intra-op threads; 0 = the number of physical cores.
   int threads = 0;
+  /// Bind intra-op thread i (the thread calling run() is thread 0) to one CPU of the process's
+  /// affinity mask, a different physical core per thread while there are cores: no migration
+  /// between cores mid-run. Done before a run, once per calling thread and thread count.
+  bool pin_threads = false;
   /// Run the graph optimization pipeline (constant folding, eliminations, fusions) before planning.
   bool optimize = false;
   /// Pass names to skip when optimizing (see `hwopt optimize --list-passes`).

@@ -39,4 +39,41 @@ void set_intra_op_threads(int threads) { omp_set_num_threads(threads > 0 ? threa
 
 int intra_op_threads() { return omp_get_max_threads(); }
 
+std::vector<int> cpus_by_core() {
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  const bool have_mask = sched_getaffinity(0, sizeof(mask), &mask) == 0;
+  std::vector<int> first, rest;
+  if (cpuinfo_initialize()) {
+    std::set<const cpuinfo_core*> seen;
+    for (uint32_t i = 0; i < cpuinfo_get_processors_count(); ++i) {
+      const cpuinfo_processor* p = cpuinfo_get_processor(i);
+      if (p->linux_id < 0 || (have_mask && !CPU_ISSET(p->linux_id, &mask))) continue;
+      (seen.insert(p->core).second ? first : rest).push_back(p->linux_id);
+    }
+  } else if (have_mask) {
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &mask)) first.push_back(c);
+  }
+  first.insert(first.end(), rest.begin(), rest.end());
+  return first;
+}
+
+bool pin_intra_op_threads(int threads) {
+  thread_local int pinned_for = 0;  // the team size this thread's team was pinned for
+  if (threads < 1 || pinned_for == threads) return true;
+  const std::vector<int> cpus = cpus_by_core();
+  if (cpus.empty()) return false;
+  bool ok = true;
+#pragma omp parallel num_threads(threads) reduction(&& : ok)
+  {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpus[static_cast<size_t>(omp_get_thread_num()) % cpus.size()], &one);
+    ok = sched_setaffinity(0, sizeof(one), &one) == 0;
+  }
+  if (ok) pinned_for = threads;
+  return ok;
+}
+
 }  // namespace hwopt

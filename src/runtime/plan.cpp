@@ -371,7 +371,10 @@ Expected<std::vector<RtValue>> Plan::run(std::vector<RtValue> inputs, const RunO
   state.steps = stats ? &stats->steps : nullptr;
   auto t0 = std::chrono::steady_clock::now();
   state.start = t0;
-  if (options_.backend != "reference") set_intra_op_threads(options_.threads);
+  if (options_.backend != "reference") {
+    set_intra_op_threads(options_.threads);
+    if (options_.pin_threads) pin_intra_op_threads(intra_op_threads());
+  }
   try {
     auto outs = run_graph(main(), std::move(inputs), nullptr, state);
     if (stats) {

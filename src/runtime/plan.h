@@ -19,6 +19,7 @@ namespace hwopt {
 struct PlanOptions {
   std::string backend = "reference";  // "cpu": backend candidates first, reference last
   int threads = 0;                     // intra-op threads; 0 = physical cores
+  bool pin_threads = false;            // SessionOptions::pin_threads
   std::string precision = "fp32";      // SessionOptions::precision
   std::map<std::string, ActivationRange> ranges;  // SessionOptions::activation_ranges
   std::set<std::string> fp32_nodes;                // SessionOptions::fp32_nodes

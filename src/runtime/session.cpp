@@ -115,6 +115,7 @@ Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, co
   PlanOptions po;
   po.backend = options.backend;
   po.threads = options.threads;
+  po.pin_threads = options.pin_threads;
   po.precision = options.precision;
   po.layout = options.layout;
   po.ranges = std::move(ranges);
