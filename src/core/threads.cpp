@@ -9,20 +9,38 @@
 
 namespace hwopt {
 
-int physical_cores() {
-  static const int cores = [] {
-    if (!cpuinfo_initialize()) return logical_cpus();
-    // Count distinct cores among the processors this process may run on.
-    cpu_set_t mask;
-    CPU_ZERO(&mask);
-    bool have_mask = sched_getaffinity(0, sizeof(mask), &mask) == 0;
+namespace {
+
+// The CPUs this process may run on: one per physical core (libcpuinfo's cores, in order), and
+// the other logical CPUs of those cores. Without libcpuinfo every allowed CPU counts as a core.
+struct CoreCpus {
+  std::vector<int> one_per_core, others;
+};
+
+CoreCpus core_cpus() {
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  const bool have_mask = sched_getaffinity(0, sizeof(mask), &mask) == 0;
+  CoreCpus out;
+  if (cpuinfo_initialize()) {
     std::set<const cpuinfo_core*> seen;
     for (uint32_t i = 0; i < cpuinfo_get_processors_count(); ++i) {
       const cpuinfo_processor* p = cpuinfo_get_processor(i);
-      if (have_mask && p->linux_id >= 0 && !CPU_ISSET(p->linux_id, &mask)) continue;
-      seen.insert(p->core);
+      if (p->linux_id < 0 || (have_mask && !CPU_ISSET(p->linux_id, &mask))) continue;
+      (seen.insert(p->core).second ? out.one_per_core : out.others).push_back(p->linux_id);
     }
-    int n = static_cast<int>(seen.size());
+  } else if (have_mask) {
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &mask)) out.one_per_core.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+int physical_cores() {
+  static const int cores = [] {
+    const int n = static_cast<int>(core_cpus().one_per_core.size());
     return n > 0 ? n : logical_cpus();
   }();
   return cores;
@@ -40,23 +58,9 @@ void set_intra_op_threads(int threads) { omp_set_num_threads(threads > 0 ? threa
 int intra_op_threads() { return omp_get_max_threads(); }
 
 std::vector<int> cpus_by_core() {
-  cpu_set_t mask;
-  CPU_ZERO(&mask);
-  const bool have_mask = sched_getaffinity(0, sizeof(mask), &mask) == 0;
-  std::vector<int> first, rest;
-  if (cpuinfo_initialize()) {
-    std::set<const cpuinfo_core*> seen;
-    for (uint32_t i = 0; i < cpuinfo_get_processors_count(); ++i) {
-      const cpuinfo_processor* p = cpuinfo_get_processor(i);
-      if (p->linux_id < 0 || (have_mask && !CPU_ISSET(p->linux_id, &mask))) continue;
-      (seen.insert(p->core).second ? first : rest).push_back(p->linux_id);
-    }
-  } else if (have_mask) {
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-      if (CPU_ISSET(c, &mask)) first.push_back(c);
-  }
-  first.insert(first.end(), rest.begin(), rest.end());
-  return first;
+  CoreCpus c = core_cpus();
+  c.one_per_core.insert(c.one_per_core.end(), c.others.begin(), c.others.end());
+  return c.one_per_core;
 }
 
 bool pin_intra_op_threads(int threads) {

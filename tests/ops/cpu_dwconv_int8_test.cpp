@@ -9,8 +9,7 @@
 #include <random>
 
 #include "backends/cpu/dwconv_int8.h"
-#include "backends/cpu/own_util.h"
-#include "op_test_util.h"
+#include "cpu_own_test_util.h"
 
 namespace hwopt {
 namespace {
@@ -110,10 +109,11 @@ TEST(CpuDwConvInt8, NarrowerIsaRunsTheScalarKernel) {
   std::mt19937 rng(3);
   const std::vector<uint8_t> src = random_bytes(6 * 6 * 20, rng);
   std::vector<uint8_t> a(6 * 6 * 20), b(a.size());
-  cpu::own::isa_limit() = static_cast<int>(cpu::own::Isa::avx2);
-  EXPECT_FALSE(cpu::dwconv_int8_fast_available());
-  cpu::dwconv3x3_int8(p, src.data(), a.data());
-  cpu::own::isa_limit() = static_cast<int>(cpu::own::Isa::avx512);
+  {
+    testing::IsaGuard guard(cpu::own::Isa::avx2);
+    EXPECT_FALSE(cpu::dwconv_int8_fast_available());
+    cpu::dwconv3x3_int8(p, src.data(), a.data());
+  }
   cpu::dwconv3x3_int8_scalar(p, src.data(), b.data());
   EXPECT_EQ(a, b);
 }

@@ -11,15 +11,10 @@
 
 #include "backends/cpu/dynamic_quant.h"
 #include "backends/cpu/own_util.h"
+#include "cpu_own_test_util.h"
 
 namespace hwopt::cpu {
 namespace {
-
-struct IsaGuard {
-  explicit IsaGuard(own::Isa isa) : saved(own::isa_limit().load()) { own::isa_limit() = static_cast<int>(isa); }
-  ~IsaGuard() { own::isa_limit() = saved; }
-  int saved;
-};
 
 std::vector<float> values(int64_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -38,7 +33,7 @@ int8_t expected(float x, float inv) {
 
 TEST(CpuDynamicQuant, MatchesThePlainLoopOnBothPaths) {
   for (own::Isa isa : {own::Isa::avx512, own::Isa::baseline}) {
-    IsaGuard guard(isa);
+    testing::IsaGuard guard(isa);
     for (int64_t n : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{17}, int64_t{1000}, int64_t{300001}}) {
       std::vector<float> x = values(n, static_cast<uint32_t>(n));
       // Ties at the scale of 1: k + 0.5 must round to even; beyond +-127 clamps; one NaN.

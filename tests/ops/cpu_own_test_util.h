@@ -251,6 +251,17 @@ inline void expect_candidate_matches(const std::string& name, const std::string&
   }
 }
 
+/// Limits the own kernels to `isa` for its lifetime (restored even when an assertion returns early).
+struct IsaGuard {
+  explicit IsaGuard(cpu::own::Isa isa) : saved(cpu::own::isa_limit().load()) {
+    cpu::own::isa_limit() = static_cast<int>(isa);
+  }
+  ~IsaGuard() { cpu::own::isa_limit() = saved; }
+  IsaGuard(const IsaGuard&) = delete;
+  IsaGuard& operator=(const IsaGuard&) = delete;
+  int saved;
+};
+
 /// Runs f(isa) with the own kernels limited to each ISA in turn (the widest first), so the
 /// narrower code paths are tested on a machine that has the wider ones.
 template <typename F>

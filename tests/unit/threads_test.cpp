@@ -1,6 +1,7 @@
 // Intra-op threads: the CPU order pinning uses, pinning itself (each thread of the team on its own
 // CPU), and a session run with SessionOptions::pin_threads giving the same outputs. Pinning runs
 // on a thread of its own, so the test binary's main thread keeps its affinity.
+#include <cpuinfo.h>
 #include <gtest/gtest.h>
 #include <omp.h>
 #include <sched.h>
@@ -20,7 +21,15 @@ TEST(Threads, CpusByCoreListEachAllowedCpuOnceCoresFirst) {
   ASSERT_FALSE(cpus.empty());
   EXPECT_EQ(std::set<int>(cpus.begin(), cpus.end()).size(), cpus.size()) << "a CPU listed twice";
   EXPECT_EQ(static_cast<int>(cpus.size()), logical_cpus());
-  EXPECT_GE(static_cast<int>(cpus.size()), physical_cores());
+  ASSERT_GE(static_cast<int>(cpus.size()), physical_cores());
+  // The first physical_cores() CPUs lie on different cores (pinning fills cores before siblings).
+  ASSERT_TRUE(cpuinfo_initialize());
+  std::set<const cpuinfo_core*> cores;
+  for (int i = 0; i < physical_cores(); ++i)
+    for (uint32_t k = 0; k < cpuinfo_get_processors_count(); ++k)
+      if (cpuinfo_get_processor(k)->linux_id == cpus[static_cast<size_t>(i)])
+        cores.insert(cpuinfo_get_processor(k)->core);
+  EXPECT_EQ(static_cast<int>(cores.size()), physical_cores());
 }
 
 // The CPU set of each thread of a team of n, after pinning from this (fresh) thread.

@@ -530,17 +530,18 @@ class OwnDwConvKernel {
         weights_(*nc.constant_input(1)),
         prec_(conv_precision(nc)),
         qweights_(quantize_per_channel(weights_)),
-        fallback_(make_conv(nc, std::move(reference))) {
+        reference_(std::move(reference)) {
     if (nc.has_input(2)) bias_ = nc.constant_input(2)->contiguous();
     clamp_of(attrs_, &lo_, &hi_);
   }
 
   void operator()(KernelContext& ctx) {
     const Tensor& x = ctx.input(0);
-    // What the check could not see (a 4-D input with the weights' channels) goes to oneDNN.
+    // What the check could not see (a float 4-D input, the constant weights) goes to the
+    // reference kernel, as in ConvKernel; a channel count that does not match is its error.
     if (x.dtype() != DType::float32 || x.rank() != 4 || x.dim(1) != weights_.dim(0) ||
         ctx.input(1).storage() != weights_.storage())
-      return fallback_(ctx);
+      return run_plain(ctx, reference_);
     auto entry = cache_.get(shape_key(ctx), [&] { return create(x); });
     const Tensor src = convert_to(x, entry->src_desc, prec_.src_scale);  // nothing if x is already
     Tensor dst = allocate_like(entry->dst_desc, DType::float32, entry->out_shape, prec_.dst_scale);
@@ -581,7 +582,7 @@ class OwnDwConvKernel {
   KernelPrecision prec_;
   QuantizedWeights qweights_;
   float lo_ = 0.f, hi_ = 0.f;
-  KernelFn fallback_;  // oneDNN, for inputs the kernel does not take
+  KernelFn reference_;
   ShapeCache<OwnDwEntry> cache_;
 };
 

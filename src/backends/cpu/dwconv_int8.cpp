@@ -74,6 +74,31 @@ struct Epilogue {
   __m512 lo, hi;
 };
 
+// Both vectorized kernels: input column q of a strip (16 channels in x) multiplied with the tap
+// weights w0..w2 and added to every output j that reads it (tap kx = q - j * SW): vpdpbusd for
+// the column kernel's bytes (BYTES), vpdpwssd for the widening kernel's 32-bit lanes. Inlined with
+// q known, so only the outputs that read column q remain.
+template <int SW, int NB, bool BYTES>
+HWOPT_VNNI inline void add_column(__m512i (&acc)[NB], int q, __m512i x, __m512i w0, __m512i w1, __m512i w2) {
+#pragma GCC unroll 16
+  for (int j = 0; j < NB; ++j) {
+    const int kx = q - j * SW;
+    if (kx == 0) acc[j] = BYTES ? _mm512_dpbusd_epi32(acc[j], x, w0) : _mm512_dpwssd_epi32(acc[j], x, w0);
+    if (kx == 1) acc[j] = BYTES ? _mm512_dpbusd_epi32(acc[j], x, w1) : _mm512_dpwssd_epi32(acc[j], x, w1);
+    if (kx == 2) acc[j] = BYTES ? _mm512_dpbusd_epi32(acc[j], x, w2) : _mm512_dpwssd_epi32(acc[j], x, w2);
+  }
+}
+
+// Both vectorized kernels: a strip's NB outputs of channel block cb from their accumulators.
+template <int NB, bool TAIL>
+HWOPT_VNNI inline void store_strip(const DwConvInt8& p, const Epilogue& e, const __m512i (&acc)[NB], int64_t cb,
+                                   void* dst, int64_t out_offset, __mmask16 m) {
+  const __m512 scale = _mm512_loadu_ps(p.out.scale.data() + cb), shift = _mm512_loadu_ps(p.out.shift.data() + cb);
+#pragma GCC unroll 16
+  for (int j = 0; j < NB; ++j)
+    store16<TAIL>(p.dst, e.lo, e.hi, acc[j], scale, shift, dst, out_offset + j * p.channels + cb, m);
+}
+
 // NB consecutive outputs of one row starting at input column ix0: each input pixel of the three
 // rows is widened once and used by every output whose window covers it; columns outside the
 // image (the padding) are skipped. rows[ky] is the input row's first pixel, null for a row in
@@ -97,20 +122,10 @@ HWOPT_VNNI inline void strip(const DwConvInt8& p, const Epilogue& e, const uint8
 #pragma GCC unroll 64
     for (int q = 0; q < Q; ++q) {
       if (q < q_lo || q >= q_hi) continue;
-      const __m512i x = load16<SGN, TAIL>(row + (ix0 + q) * C, m);
-      // Output j reads input column q with tap kx = q - j * SW.
-#pragma GCC unroll 16
-      for (int j = 0; j < NB; ++j) {
-        const int kx = q - j * SW;
-        if (kx == 0) acc[j] = _mm512_dpwssd_epi32(acc[j], x, w0);
-        if (kx == 1) acc[j] = _mm512_dpwssd_epi32(acc[j], x, w1);
-        if (kx == 2) acc[j] = _mm512_dpwssd_epi32(acc[j], x, w2);
-      }
+      add_column<SW, NB, false>(acc, q, load16<SGN, TAIL>(row + (ix0 + q) * C, m), w0, w1, w2);
     }
   }
-  const __m512 scale = _mm512_loadu_ps(p.out.scale.data() + cb), shift = _mm512_loadu_ps(p.out.shift.data() + cb);
-#pragma GCC unroll 16
-  for (int j = 0; j < NB; ++j) store16<TAIL>(p.dst, e.lo, e.hi, acc[j], scale, shift, dst, out_offset + j * C + cb, m);
+  store_strip<NB, TAIL>(p, e, acc, cb, dst, out_offset, m);
 }
 
 // Outputs ox .. ox + NB - 1 of a row, every channel block.
@@ -161,18 +176,9 @@ HWOPT_VBMI inline void strip_vbmi(const DwConvInt8& p, const Epilogue& e, const 
     __m512i v = _mm512_zextsi128_si512(load_row<TAIL>(rows[0], off, m));
     v = _mm512_inserti32x4(v, load_row<TAIL>(rows[1], off, m), 1);
     v = _mm512_inserti32x4(v, load_row<TAIL>(rows[2], off, m), 2);
-    v = _mm512_permutexvar_epi8(perm, v);
-#pragma GCC unroll 16
-    for (int j = 0; j < NB; ++j) {
-      const int kx = q - j * SW;
-      if (kx == 0) acc[j] = _mm512_dpbusd_epi32(acc[j], v, w0);
-      if (kx == 1) acc[j] = _mm512_dpbusd_epi32(acc[j], v, w1);
-      if (kx == 2) acc[j] = _mm512_dpbusd_epi32(acc[j], v, w2);
-    }
+    add_column<SW, NB, true>(acc, q, _mm512_permutexvar_epi8(perm, v), w0, w1, w2);
   }
-  const __m512 scale = _mm512_loadu_ps(p.out.scale.data() + cb), shift = _mm512_loadu_ps(p.out.shift.data() + cb);
-#pragma GCC unroll 16
-  for (int j = 0; j < NB; ++j) store16<TAIL>(p.dst, e.lo, e.hi, acc[j], scale, shift, dst, out_offset + j * C + cb, m);
+  store_strip<NB, TAIL>(p, e, acc, cb, dst, out_offset, m);
 }
 
 template <int SW, int NB>
@@ -218,14 +224,9 @@ Strips columns() {
   return {NB, column_strips<SW, NB>, column_strips<SW, 4>, column_strips<SW, 2>, column_strips<SW, 1>};
 }
 
-bool has_vbmi() {
-  static const bool has = __builtin_cpu_supports("avx512vbmi");
-  return has;
-}
-
 // The vectorized kernel for p, if one applies (.nb == 0: none).
 Strips pick_vectorized(const DwConvInt8& p) {
-  if (!p.src_signed && p.column_kernel && has_vbmi() && !p.column_weights.empty()) {
+  if (!p.src_signed && p.column_kernel && own::use_avx512_vbmi() && !p.column_weights.empty()) {
     if (p.stride_w == 1) return columns<1>();
     if (p.stride_w == 2) return columns<2>();
   }
@@ -256,12 +257,7 @@ void vectorized_rows(const DwConvInt8& p, const Strips& k, const uint8_t* src, v
 
 }  // namespace
 
-bool dwconv_int8_fast_available() {
-  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-                          __builtin_cpu_supports("avx512vnni");
-  return has && own::use_avx512();
-}
+bool dwconv_int8_fast_available() { return own::use_avx512_vnni(); }
 
 void dwconv3x3_int8_scalar(const DwConvInt8& p, const void* src, void* dst) {
   if (p.src_signed)

@@ -43,6 +43,18 @@ inline bool use_avx512() {
   return has && isa_limit().load(std::memory_order_relaxed) >= static_cast<int>(Isa::avx512);
 }
 
+/// use_avx512() and VNNI (vpdpbusd/vpdpwssd: the own INT8 kernels).
+inline bool use_avx512_vnni() {
+  static const bool has = __builtin_cpu_supports("avx512vnni");
+  return has && use_avx512();
+}
+
+/// use_avx512() and VBMI (vpermb: byte interleaves).
+inline bool use_avx512_vbmi() {
+  static const bool has = __builtin_cpu_supports("avx512vbmi");
+  return has && use_avx512();
+}
+
 /// Most dims a kernel indexes with fixed-size arrays inside a parallel region (no allocation
 /// there: an exception must not leave an OpenMP region). Higher ranks go to the reference.
 constexpr int64_t kMaxDims = 16;

@@ -52,12 +52,7 @@ HWOPT_VBMI void rows_vbmi(const float* src, int64_t height, int64_t width, float
 
 }  // namespace
 
-bool quantize_image3_available() {
-  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-                          __builtin_cpu_supports("avx512vbmi");
-  return has && own::use_avx512();
-}
+bool quantize_image3_available() { return own::use_avx512_vbmi(); }
 
 void quantize_image3(const float* src, int64_t batch, int64_t height, int64_t width, float factor, bool is_signed,
                      void* dst) {
