@@ -1,6 +1,7 @@
 // fuse_conv_depthwise: a pointwise convolution (1x1, stride 1, no padding, one group, with its
-// activation) whose only reader is a 3x3 depthwise convolution (stride 1 or 2, padding 1, with its
-// activation) becomes one ai.hwopt FusedConvDepthwise node
+// activation) whose only reader is a 3x3 depthwise convolution (stride 1 or 2, pads of 0 to 2:
+// PyTorch's 1 and TensorFlow's "SAME" [0, 0, 1, 1] at stride 2, with its activation) becomes one
+// ai.hwopt FusedConvDepthwise node
 //   Y = dw_activation(DepthwiseConv(activation(Conv(X, W, B)), Wdw, Bdw))
 // with inputs X, W, B?, Wdw, Bdw? and attributes activation, activation_params, dw_strides,
 // dw_pads, dw_activation, dw_activation_params, and `intermediate`: the name the expanded tensor
@@ -80,8 +81,9 @@ class FuseConvDepthwise final : public Pass {
       if (!wd || dw.inputs[0] != mid || wd->dim(0) != w->dim(0) || wd->dim(1) != 1 || wd->dim(2) != 3 ||
           wd->dim(3) != 3 || attr_int(dw, "group", 1) != w->dim(0))
         continue;
-      const ir::Attribute* pads = dw.attr("pads");  // absent means no padding
-      if (!pads || pads->ints != std::vector<int64_t>{1, 1, 1, 1})
+      const ir::Attribute* pads_attr = dw.attr("pads");  // absent means no padding
+      const std::vector<int64_t> pads = pads_attr ? pads_attr->ints : std::vector<int64_t>{0, 0, 0, 0};
+      if (pads.size() != 4 || std::any_of(pads.begin(), pads.end(), [](int64_t p) { return p < 0 || p > 2; }))
         continue;
       const ir::Attribute* st = dw.attr("strides");
       const int64_t s = st && !st->ints.empty() ? st->ints[0] : 1;
@@ -97,7 +99,7 @@ class FuseConvDepthwise final : public Pass {
       for (const char* a : {"activation", "activation_params"})
         if (const ir::Attribute* v = pw.attr(a)) fused.attributes.push_back(*v);
       fused.attributes.push_back(make_attr("dw_strides", std::vector<int64_t>{s, s}));
-      fused.attributes.push_back(make_attr("dw_pads", std::vector<int64_t>{1, 1, 1, 1}));
+      fused.attributes.push_back(make_attr("dw_pads", pads));
       fused.attributes.push_back(make_attr("intermediate", mid));
       for (const char* a : {"activation", "activation_params"})
         if (const ir::Attribute* v = dw.attr(a)) {

@@ -8,12 +8,17 @@
 
 #include <algorithm>
 #include <limits>
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <mutex>
 #include <optional>
 
 #include "backends/backend.h"
 #include "backends/cpu/dwconv_int8.h"
 #include "backends/cpu/matmul_util.h"
 #include "backends/cpu/onednn.h"
+#include "backends/cpu/own_util.h"
 #include "backends/cpu/post_ops.h"
 #include "backends/cpu/precision.h"
 
@@ -111,7 +116,8 @@ bool reads_int8(const NodeContext& nc, const ir::Node& n) {
 
 // FusedConvDepthwise: the depthwise weights (input 3) [C, 1, 3, 3] with C the pointwise
 // weights' output channels, a constant bias (input 4), a 1x1 pointwise kernel, dw_strides
-// 1 or 2 and dw_pads 1 (what oneDNN's depthwise post-op computes), activations it can fuse.
+// 1 or 2, dw_pads of 0 to 2 (1: oneDNN's depthwise post-op; others two primitives, see
+// ConvEntry::split), activations oneDNN can fuse.
 std::string check_conv_depthwise(const NodeContext& nc) {
   if (std::string why = check_conv(nc); !why.empty()) return why;
   const Tensor* w = nc.constant_input(1);
@@ -126,7 +132,8 @@ std::string check_conv_depthwise(const NodeContext& nc) {
   if (nc.has_input(4) && !nc.constant_input(4)) return "the depthwise bias is not a constant initializer";
   const std::vector<int64_t> st = get_ints(nc.node, "dw_strides"), pd = get_ints(nc.node, "dw_pads");
   if (st.size() != 2 || st[0] != st[1] || (st[0] != 1 && st[0] != 2)) return "dw_strides are not [1, 1] or [2, 2]";
-  if (pd != std::vector<int64_t>{1, 1, 1, 1}) return "dw_pads are not [1, 1, 1, 1]";
+  if (pd.size() != 4 || std::any_of(pd.begin(), pd.end(), [](int64_t v) { return v < 0 || v > 2; }))
+    return "dw_pads are not 4 pads of 0 to 2";
   const ir::Attribute* act = nc.node.attr("dw_activation");
   if (act && !activation_supported(act->s)) return fmt::format("activation '{}' has no oneDNN post-op", act->s);
   return "";
@@ -246,12 +253,20 @@ struct ConvEntry {
   Tensor dw_weights_holder, dw_bias_holder;
   Shape out_shape;
   bool use_reference = false;  // oneDNN has no fused primitive for this shape
+  // FusedConvDepthwise as two primitives where oneDNN's depthwise post-op does not apply
+  // (dw_pads other than 1: TensorFlow's "SAME" stride 2): `prim` writes the intermediate, then
+  // this depthwise convolution reads it.
+  bool split = false;
+  dnnl::convolution_forward dw_prim;
+  dnnl::convolution_forward::primitive_desc dw_pd;
+  dnnl::memory::desc dst_desc() const { return split ? dw_pd.dst_desc() : pd.dst_desc(); }
 };
 
-// The depthwise half of FusedConvDepthwise (3x3, padding 1).
+// The depthwise half of FusedConvDepthwise (3x3).
 struct DepthwiseStage {
   Tensor weights, bias;  // [C, 1, 3, 3]; [C] (zeros when the node has none)
   int64_t stride = 1;
+  std::vector<int64_t> pads;  // top, left, bottom, right
   std::string activation;
   std::vector<float> activation_params;
   QuantType mid;              // INT8: how the intermediate is stored between the two halves
@@ -279,6 +294,7 @@ class ConvKernel {
         std::fill_n(dw.bias.data<float>(), dw.bias.numel(), 0.f);
       }
       dw.stride = get_ints(nc.node, "dw_strides").at(0);
+      dw.pads = get_ints(nc.node, "dw_pads");
       if (const ir::Attribute* a = nc.node.attr("dw_activation")) dw.activation = a->s;
       if (const ir::Attribute* a = nc.node.attr("dw_activation_params")) dw.activation_params = a->floats;
       if (prec_.int8()) {
@@ -299,7 +315,7 @@ class ConvKernel {
     if (entry->use_reference) return run_reference(ctx);
     // Quantizes, converts to BF16 or reorders as the primitive needs (nothing if x already is).
     const Tensor src = convert_to(x, entry->pd.src_desc(), prec_.src_scale);
-    Tensor dst = allocate_like(entry->pd.dst_desc(), DType::float32, entry->out_shape, prec_.dst_scale);
+    Tensor dst = allocate_like(entry->dst_desc(), DType::float32, entry->out_shape, prec_.dst_scale);
     if (has_sum) {
       const Tensor& z = ctx.input(3);
       HWOPT_KCHECK(z.shape() == entry->out_shape, "residual input Z has shape {} but the convolution output is {}",
@@ -312,21 +328,39 @@ class ConvKernel {
         reorder_into(z, dst, entry->pd.dst_desc(), prec_.dst_scale);
       }
     }
+    // Split FusedConvDepthwise: the pointwise primitive writes the intermediate, stored as its
+    // INT8 type at its scale (or FP32).
+    const Tensor mid = entry->split ? allocate_like(entry->pd.dst_desc(), DType::float32, mid_shape(x),
+                                                    prec_.int8() ? dw_->mid.scale : 0.f)
+                                    : Tensor();
+    const Tensor& first_dst = entry->split ? mid : dst;
     std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, memory_of(src, entry->pd.src_desc())},
                                                 {DNNL_ARG_WEIGHTS, entry->weights},
-                                                {DNNL_ARG_DST, memory_of(dst, entry->pd.dst_desc())}};
+                                                {DNNL_ARG_DST, memory_of(first_dst, entry->pd.dst_desc())}};
     if (bias_.defined()) args[DNNL_ARG_BIAS] = entry->bias;
-    if (dw_) {
+    if (dw_ && !entry->split) {
       args[DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS] = entry->dw_weights;
       args[DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS] = entry->dw_bias;
     }
     execute_with_scratchpad(entry->prim, args);
+    if (entry->split)
+      execute_with_scratchpad(entry->dw_prim, {{DNNL_ARG_SRC, memory_of(mid, entry->pd.dst_desc())},
+                                               {DNNL_ARG_WEIGHTS, entry->dw_weights},
+                                               {DNNL_ARG_BIAS, entry->dw_bias},
+                                               {DNNL_ARG_DST, memory_of(dst, entry->dw_pd.dst_desc())}});
     stream().wait();
     ctx.set_output(0, std::move(dst));
   }
 
  private:
   void run_reference(KernelContext& ctx) { run_plain(ctx, reference_); }
+
+  // The pointwise half's output shape (FusedConvDepthwise): x's, with its output channels.
+  Shape mid_shape(const Tensor& x) const {
+    Shape m = x.shape();
+    m[1] = weights_.dim(0);
+    return m;
+  }
 
   ConvEntry create(const Tensor& x, bool has_sum) const {
     const int64_t spatial = x.rank() - 2;
@@ -367,8 +401,10 @@ class ConvKernel {
           fixed ? act(x.shape(), prec_.src) : any(x.shape(), prec_.src), any(wshape, prec_.weights), bias_desc,
           fixed ? act(out, stage_dt) : any(out, stage_dt), s, d, pl, pr);
     };
+    // dw_pads other than 1: two primitives (ConvEntry::split).
+    const bool split = dw_ && dw_->pads != std::vector<int64_t>{1, 1, 1, 1};
     dnnl::primitive_attr attr = user_scratchpad_attr();
-    dnnl::post_ops ops;
+    dnnl::post_ops ops, dw_ops;  // dw_ops: the depthwise primitive's when split
     std::vector<float> acc_scales;  // INT8: the real value of one accumulator unit, per channel
     std::vector<float> dw_acc_scales;  // INT8 FusedConvDepthwise: the same for the depthwise half
     if (prec_.int8()) {
@@ -377,8 +413,8 @@ class ConvKernel {
       // residual already stored in the destination (in its units) is summed at that scale.
       const float dst_scale = prec_.dst_scale != 0.f ? prec_.dst_scale : 1.f;
       // FusedConvDepthwise: the pointwise half writes the intermediate at its own scale, and the
-      // depthwise post-op works the same way (its scales make real values, then its activation,
-      // then the destination's scale).
+      // depthwise post-op (or primitive) works the same way (its scales make real values, then
+      // its activation, then the destination's scale).
       const float stage_scale = dw_ ? dw_->mid.scale : dst_scale;
       for (float ws_c : qweights_.scales) acc_scales.push_back(prec_.src_scale * ws_c);
       attr.set_output_scales(1 << 1, acc_scales);
@@ -390,10 +426,12 @@ class ConvKernel {
       if (stage_scale != 1.f) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / stage_scale, 0.f);
       if (dw_) {
         for (float ws_c : dw_->qweights.scales) dw_acc_scales.push_back(dw_->mid.scale * ws_c);
-        ops.append_dw(dnnl::memory::data_type::s8, dnnl::memory::data_type::f32, prec_.dst, 3, dw_->stride, 1, 1 << 1,
-                      dw_acc_scales);
-        append_activation(ops, dw_->activation, dw_->activation_params);
-        if (dst_scale != 1.f) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / dst_scale, 0.f);
+        if (!split)
+          ops.append_dw(dnnl::memory::data_type::s8, dnnl::memory::data_type::f32, prec_.dst, 3, dw_->stride, 1,
+                        1 << 1, dw_acc_scales);
+        dnnl::post_ops& tail = split ? dw_ops : ops;
+        append_activation(tail, dw_->activation, dw_->activation_params);
+        if (dst_scale != 1.f) tail.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / dst_scale, 0.f);
       }
     } else {
       if (has_sum) ops.append_sum(1.f);
@@ -403,12 +441,17 @@ class ConvKernel {
     e.out_shape = out;
     if (dw_) {
       if (!prec_.int8()) {
-        ops.append_dw(dnnl::memory::data_type::f32, dnnl::memory::data_type::f32, dnnl::memory::data_type::f32, 3,
-                      dw_->stride, 1, 0, {});
-        append_activation(ops, dw_->activation, dw_->activation_params);
+        if (!split)
+          ops.append_dw(dnnl::memory::data_type::f32, dnnl::memory::data_type::f32, dnnl::memory::data_type::f32, 3,
+                        dw_->stride, 1, 0, {});
+        append_activation(split ? dw_ops : ops, dw_->activation, dw_->activation_params);
       }
-      // 3x3, padding 1: each spatial dim becomes (d + 2 - 3) / stride + 1.
-      for (int64_t i = 0; i < spatial; ++i) e.out_shape[2 + i] = (out[2 + i] - 1) / dw_->stride + 1;
+      // 3x3: each spatial dim d becomes (d + pad_begin + pad_end - 3) / stride + 1.
+      for (int64_t i = 0; i < spatial; ++i) {
+        const int64_t extent = out[2 + i] + dw_->pads[i] + dw_->pads[i + spatial] - 3;
+        HWOPT_KCHECK(extent >= 0, "spatial dim {} of size {} is too small for the depthwise kernel", i, out[2 + i]);
+        e.out_shape[2 + i] = extent / dw_->stride + 1;
+      }
     }
     attr.set_post_ops(ops);
     try {
@@ -447,8 +490,22 @@ class ConvKernel {
     if (dw_) {
       const int64_t c = dw_->weights.dim(0);
       const Tensor w_plain = (prec_.int8() ? dw_->qweights.values : dw_->weights).contiguous();
+      if (split) {
+        dnnl::primitive_attr dw_attr = user_scratchpad_attr();
+        if (prec_.int8()) dw_attr.set_output_scales(1 << 1, dw_acc_scales);
+        dw_attr.set_post_ops(dw_ops);
+        const dnnl::convolution_forward::desc dw_desc(
+            dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, e.pd.dst_desc(),
+            any({c, 1, 1, 3, 3}, prec_.int8() ? dnnl::memory::data_type::s8 : dnnl::memory::data_type::f32),
+            plain_desc({c}, DType::float32), fixed_layout ? act(e.out_shape, prec_.dst) : any(e.out_shape, prec_.dst),
+            {dw_->stride, dw_->stride}, {0, 0}, {dw_->pads[0], dw_->pads[1]}, {dw_->pads[2], dw_->pads[3]});
+        e.dw_pd = dnnl::convolution_forward::primitive_desc(dw_desc, dw_attr, engine());
+        e.dw_prim = dnnl::convolution_forward(e.dw_pd);
+        e.split = true;
+      }
       const dnnl::memory::desc w_desc =
-          e.pd.query_md(dnnl::query::exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS);
+          split ? e.dw_pd.weights_desc()
+                : e.pd.query_md(dnnl::query::exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS);
       e.dw_weights_holder = reorder_to(Tensor(w_plain.dtype(), {c, 1, 1, 3, 3}, w_plain.storage(), w_plain.offset()), w_desc);
       e.dw_weights = memory_of(e.dw_weights_holder, w_desc);
       e.dw_bias_holder = dw_->bias;
@@ -591,6 +648,239 @@ KernelFn make_own_dwconv(const NodeContext& nc, KernelFn reference) {
   return [kernel](KernelContext& ctx) { (*kernel)(ctx); };
 }
 
+// The own static INT8 FusedConvDepthwise: oneDNN's pointwise INT8 convolution on bands of rows
+// of one image, each band's intermediate then read by the own depthwise kernel (dwconv_int8.h)
+// while it is still in cache. MobileNetV2's expanded tensors (6x the block's channels, at batch
+// 16 up to 19 MB at 112x112) are never written to memory; oneDNN's fused depthwise post-op
+// would do the same but runs its depthwise half at a fraction of the own kernel's speed, and it
+// has no TensorFlow "SAME" padding. Each thread runs whole images (or parts of one at batch 1)
+// through single-threaded primitives: no synchronisation per band.
+std::string check_own_conv_depthwise(const NodeContext& nc) {
+  if (std::string why = check_conv_depthwise(nc); !why.empty()) return why;
+  ConvAttrs dw;
+  if (const ir::Attribute* a = nc.node.attr("dw_activation")) dw.activation = a->s;
+  if (const ir::Attribute* a = nc.node.attr("dw_activation_params")) dw.activation_params = a->floats;
+  float lo = 0, hi = 0;
+  if (!clamp_of(dw, &lo, &hi)) return fmt::format("depthwise activation '{}' is not a clamp", dw.activation);
+  const KernelPrecision p = conv_precision(nc);
+  if (!p.int8() || p.dynamic) return "runs in static INT8 only";
+  if (!dwconv_int8_fast_available()) return "needs AVX-512 VNNI";
+  return "";
+}
+
+// One step of a band schedule: output rows [o0, o1) of an image read intermediate rows [lo, hi);
+// rows [lo, keep_end) are in the buffer from the previous step (whose first row was prev_lo),
+// rows [keep_end, hi) are computed.
+struct BandStep {
+  int64_t o0, o1, lo, keep_end, hi, prev_lo;
+};
+
+// Output rows [oa, ob) of an image in bands of `band` rows.
+std::vector<BandStep> band_schedule(const DwConvInt8& p, int64_t oa, int64_t ob, int64_t band) {
+  std::vector<BandStep> steps;
+  int64_t buf_lo = 0, buf_hi = 0;  // the rows in the buffer (none yet)
+  for (int64_t o0 = oa; o0 < ob; o0 += band) {
+    const int64_t o1 = std::min(ob, o0 + band);
+    const int64_t lo = std::clamp<int64_t>(o0 * p.stride_h - p.pad_top, 0, p.in_h);
+    const int64_t hi = std::clamp<int64_t>((o1 - 1) * p.stride_h - p.pad_top + 3, lo, p.in_h);
+    const int64_t keep_end = lo >= buf_lo && lo < buf_hi ? std::min(buf_hi, hi) : lo;
+    steps.push_back({o0, o1, lo, keep_end, hi, buf_lo});
+    buf_lo = lo;
+    buf_hi = hi;
+  }
+  return steps;
+}
+
+struct OwnConvDwEntry {
+  DwConvInt8 dw;  // the whole depthwise convolution, its source being the intermediate
+  dnnl::memory::desc src_desc, dst_desc;
+  Shape out_shape;
+  int64_t in_channels = 0, splits = 1, buffer_rows = 0;
+  // Task t of batch x splits: image t / splits, output rows part t % splits, its band schedule.
+  std::vector<std::vector<BandStep>> schedules;  // per part
+  struct Pointwise {  // the pointwise convolution of `rows` image rows, for one thread
+    dnnl::convolution_forward prim;
+    dnnl::memory::desc src, dst;
+    dnnl::memory weights;
+    Tensor weights_holder;
+  };
+  std::map<int64_t, Pointwise> pointwise;  // by rows
+  dnnl::memory bias;
+  Tensor bias_holder;
+};
+
+class OwnConvDwKernel {
+ public:
+  OwnConvDwKernel(const NodeContext& nc, KernelFn reference)
+      : attrs_(read_attrs(nc.node)),
+        weights_(*nc.constant_input(1)),
+        dw_weights_(*nc.constant_input(3)),
+        prec_(conv_precision(nc)),
+        mid_(quant_type_of(*intermediate_range(nc))),
+        qweights_(quantize_per_channel(weights_)),
+        dw_qweights_(quantize_per_channel(dw_weights_)),
+        reference_(std::move(reference)) {
+    if (nc.has_input(2)) bias_ = nc.constant_input(2)->contiguous();
+    if (nc.has_input(4)) dw_bias_ = nc.constant_input(4)->contiguous();
+    stride_ = get_ints(nc.node, "dw_strides").at(0);
+    pads_ = get_ints(nc.node, "dw_pads");
+    ConvAttrs dw;
+    if (const ir::Attribute* a = nc.node.attr("dw_activation")) dw.activation = a->s;
+    if (const ir::Attribute* a = nc.node.attr("dw_activation_params")) dw.activation_params = a->floats;
+    clamp_of(dw, &lo_, &hi_);
+  }
+
+  void operator()(KernelContext& ctx) {
+    const Tensor& x = ctx.input(0);
+    if (x.dtype() != DType::float32 || x.rank() != 4 || x.dim(1) != weights_.dim(1) ||
+        ctx.input(1).storage() != weights_.storage() || ctx.input(3).storage() != dw_weights_.storage())
+      return run_plain(ctx, reference_);
+    auto entry = cache_.get(shape_key(ctx), [&] { return create(x); });
+    const OwnConvDwEntry& e = *entry;
+    const Tensor src = convert_to(x, e.src_desc, prec_.src_scale);  // nothing if x is already
+    Tensor dst = allocate_like(e.dst_desc, DType::float32, e.out_shape, prec_.dst_scale);
+    const int64_t tasks = e.dw.batch * e.splits;
+    const int nt = omp_in_parallel() ? 1 : static_cast<int>(std::min<int64_t>(omp_get_max_threads(), tasks));
+    const int64_t mid_row = e.dw.in_w * e.dw.channels, in_row = e.dw.in_w * e.in_channels;
+    const int64_t buffer_bytes = (e.buffer_rows * mid_row + 63) / 64 * 64;
+    const Tensor buffers = own::uninit_tensor(DType::uint8, {nt, buffer_bytes});
+    std::atomic<bool> failed{false};
+    std::string error;
+    std::mutex error_mutex;
+    auto* in = static_cast<uint8_t*>(const_cast<void*>(src.raw_data()));
+    auto run_tasks = [&](int thread, int64_t t0, int64_t t1) {
+      uint8_t* buf = const_cast<uint8_t*>(buffers.data<uint8_t>()) + thread * buffer_bytes;
+      try {
+        for (int64_t t = t0; t < t1 && !failed.load(std::memory_order_relaxed); ++t) {
+          const int64_t n = t / e.splits;
+          for (const BandStep& st : e.schedules[static_cast<size_t>(t % e.splits)]) {
+            // Rows still in the buffer move to its front; the pointwise convolution writes the rest.
+            if (st.keep_end > st.lo && st.lo > st.prev_lo)
+              std::memmove(buf, buf + (st.lo - st.prev_lo) * mid_row, static_cast<size_t>((st.keep_end - st.lo) * mid_row));
+            if (st.hi > st.keep_end) {
+              const OwnConvDwEntry::Pointwise& pw = e.pointwise.at(st.hi - st.keep_end);
+              execute_with_scratchpad(
+                  pw.prim, {{DNNL_ARG_SRC, dnnl::memory(pw.src, engine(), in + (n * e.dw.in_h + st.keep_end) * in_row)},
+                            {DNNL_ARG_WEIGHTS, pw.weights},
+                            {DNNL_ARG_BIAS, e.bias},
+                            {DNNL_ARG_DST, dnnl::memory(pw.dst, engine(), buf + (st.keep_end - st.lo) * mid_row)}});
+            }
+            dwconv3x3_int8_rows(e.dw, buf, n * e.dw.in_h + st.lo, dst.raw_data(), n * e.dw.out_h + st.o0,
+                                n * e.dw.out_h + st.o1);
+          }
+        }
+      } catch (const std::exception& ex) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!failed.exchange(true)) error = ex.what();
+      }
+    };
+    if (nt <= 1) {
+      run_tasks(0, 0, tasks);
+    } else {
+#pragma omp parallel num_threads(nt)
+      {
+        const int t = omp_get_thread_num(), count = omp_get_num_threads();
+        run_tasks(t, tasks * t / count, tasks * (t + 1) / count);
+      }
+    }
+    HWOPT_KCHECK(!failed, "{}", error);
+    ctx.set_output(0, std::move(dst));
+  }
+
+ private:
+  OwnConvDwEntry create(const Tensor& x) const {
+    const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), M = weights_.dim(0);
+    OwnConvDwEntry e;
+    e.in_channels = C;
+    DwConvInt8& p = e.dw;
+    p.batch = N;
+    p.channels = M;
+    p.in_h = H;
+    p.in_w = W;
+    p.stride_h = p.stride_w = stride_;
+    p.pad_top = pads_[0];
+    p.pad_left = pads_[1];
+    const int64_t eh = H + pads_[0] + pads_[2] - 3, ew = W + pads_[1] + pads_[3] - 3;
+    HWOPT_KCHECK(eh >= 0 && ew >= 0, "input of {}x{} is too small for the depthwise kernel", H, W);
+    p.out_h = eh / stride_ + 1;
+    p.out_w = ew / stride_ + 1;
+    e.out_shape = {N, M, p.out_h, p.out_w};
+    p.src_signed = mid_.dt == dnnl::memory::data_type::s8;
+    p.dst = prec_.dst == dnnl::memory::data_type::u8   ? DwConvInt8::Dst::u8
+            : prec_.dst == dnnl::memory::data_type::s8 ? DwConvInt8::Dst::s8
+                                                       : DwConvInt8::Dst::f32;
+    const Tensor dw_w = dw_qweights_.values.contiguous();
+    p.prepare(dw_w.data<int8_t>(), dw_qweights_.scales.data(), mid_.scale,
+              dw_bias_.defined() ? dw_bias_.data<float>() : nullptr, lo_, hi_, prec_.dst_scale);
+    e.src_desc = dnnl::memory::desc(to_dims(x.shape()), prec_.src, tag::nhwc);
+    e.dst_desc = dnnl::memory::desc(to_dims(e.out_shape), prec_.dst, tag::nhwc);
+
+    // Bands: as many output rows as keep the intermediate's rows within kBandBytes (in L2 with
+    // the source and destination rows around it); parts of an image when the batch is smaller
+    // than the threads.
+    constexpr int64_t kBandBytes = 256 << 10;
+    const int64_t mid_row = W * M;
+    const int64_t rows_fit = std::max<int64_t>(3, kBandBytes / std::max<int64_t>(1, mid_row));
+    const int64_t band = std::clamp<int64_t>((rows_fit - 3) / stride_ + 1, 1, p.out_h);
+    const int threads = std::max(1, omp_get_max_threads());
+    e.splits = N >= threads ? 1 : std::min<int64_t>(p.out_h, (threads + N - 1) / N);
+    for (int64_t part = 0; part < e.splits; ++part) {
+      e.schedules.push_back(band_schedule(p, p.out_h * part / e.splits, p.out_h * (part + 1) / e.splits, band));
+      for (const BandStep& st : e.schedules.back()) {
+        e.buffer_rows = std::max(e.buffer_rows, st.hi - st.lo);
+        if (st.hi > st.keep_end) e.pointwise[st.hi - st.keep_end];
+      }
+    }
+
+    // The pointwise convolution as ConvKernel's INT8 one writes the intermediate: real values
+    // from the accumulators (oscale), its activation, the intermediate's scale.
+    std::vector<float> acc_scales;
+    for (float ws_c : qweights_.scales) acc_scales.push_back(prec_.src_scale * ws_c);
+    dnnl::primitive_attr attr = user_scratchpad_attr();
+    attr.set_output_scales(1 << 1, acc_scales);
+    dnnl::post_ops ops;
+    append_activation(ops, attrs_.activation, attrs_.activation_params);
+    if (mid_.scale != 1.f) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / mid_.scale, 0.f);
+    attr.set_post_ops(ops);
+    e.bias_holder = Tensor(DType::float32, {M});  // in accumulator units (added before oscale)
+    for (int64_t m = 0; m < M; ++m)
+      e.bias_holder.data<float>()[m] = bias_.defined() ? bias_.data<float>()[m] / acc_scales[static_cast<size_t>(m)] : 0.f;
+    const dnnl::memory::desc bias_desc = plain_desc({M}, DType::float32);
+    e.bias = memory_of(e.bias_holder, bias_desc);
+    const Tensor w_plain = qweights_.values.contiguous();
+    for (auto& [rows, pw] : e.pointwise) {
+      pw.src = dnnl::memory::desc({1, C, rows, W}, prec_.src, tag::nhwc);
+      pw.dst = dnnl::memory::desc({1, M, rows, W}, mid_.dt, tag::nhwc);
+      const dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                              pw.src, dnnl::memory::desc({M, C, 1, 1}, prec_.weights, tag::any),
+                                              bias_desc, pw.dst, {1, 1}, {0, 0}, {0, 0});
+      // For one thread: it runs inside the parallel region, one image (part) per thread.
+      const auto pd = with_threads(1, [&] { return dnnl::convolution_forward::primitive_desc(d, attr, engine()); });
+      pw.prim = dnnl::convolution_forward(pd);
+      pw.weights_holder = reorder_to(Tensor(w_plain.dtype(), {M, C, 1, 1}, w_plain.storage(), w_plain.offset()),
+                                     pd.weights_desc());
+      pw.weights = memory_of(pw.weights_holder, pd.weights_desc());
+    }
+    return e;
+  }
+
+  ConvAttrs attrs_;
+  Tensor weights_, dw_weights_, bias_, dw_bias_;
+  KernelPrecision prec_;
+  QuantType mid_;  // how the intermediate is stored
+  QuantizedWeights qweights_, dw_qweights_;
+  int64_t stride_ = 1;
+  std::vector<int64_t> pads_;
+  float lo_ = 0.f, hi_ = 0.f;  // the depthwise activation's clamp
+  KernelFn reference_;
+  ShapeCache<OwnConvDwEntry> cache_;
+};
+
+KernelFn make_own_conv_depthwise(const NodeContext& nc, KernelFn reference) {
+  auto kernel = std::make_shared<OwnConvDwKernel>(nc, std::move(reference));
+  return [kernel](KernelContext& ctx) { (*kernel)(ctx); };
+}
+
 std::string conv_variant(const NodeContext& nc) {
   const KernelPrecision p = conv_precision(nc);
   std::string label = p.label();  // "int8(u8->u8)": a residual summed as s8 shows as "int8(u8->u8, s8 sum)"
@@ -612,6 +902,14 @@ Candidate conv_candidate(const char* op, const char* domain, std::string (*check
   return c;
 }
 
+Candidate own_conv_depthwise_candidate() {
+  Candidate c = conv_candidate("FusedConvDepthwise", "ai.hwopt", check_own_conv_depthwise);
+  c.name = "own:conv1x1_dw3x3";
+  c.priority = -1;  // before oneDNN's
+  c.make = make_own_conv_depthwise;
+  return c;
+}
+
 Candidate own_dwconv_candidate(const char* op, const char* domain) {
   Candidate c = conv_candidate(op, domain, check_own_dwconv);
   c.name = "own:dwconv3x3";
@@ -627,5 +925,6 @@ HWOPT_REGISTER_CANDIDATE(conv_candidate("FusedConv", "com.microsoft"));
 HWOPT_REGISTER_CANDIDATE(conv_candidate("FusedConvDepthwise", "ai.hwopt", check_conv_depthwise));
 HWOPT_REGISTER_CANDIDATE(own_dwconv_candidate("Conv", ""));
 HWOPT_REGISTER_CANDIDATE(own_dwconv_candidate("FusedConv", "com.microsoft"));
+HWOPT_REGISTER_CANDIDATE(own_conv_depthwise_candidate());
 
 }  // namespace hwopt::cpu

@@ -26,8 +26,10 @@ void DwConvInt8::prepare(const int8_t* w, const float* w_scales, float src_scale
 
 namespace {
 
+// Output rows r0 .. r1 - 1 over the batch (row r is image r / out_h's row r % out_h); `src` holds
+// the source from its row src_row0 on (rows counted over the batch too).
 template <typename S>
-void scalar_rows(const DwConvInt8& p, const S* src, void* dst, int64_t r0, int64_t r1) {
+void scalar_rows(const DwConvInt8& p, const S* src, int64_t src_row0, void* dst, int64_t r0, int64_t r1) {
   const int64_t C = p.channels, Cp = p.channels_padded;
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t n = r / p.out_h, oy = r % p.out_h;
@@ -41,7 +43,7 @@ void scalar_rows(const DwConvInt8& p, const S* src, void* dst, int64_t r0, int64
           for (int64_t kx = 0; kx < 3; ++kx) {
             const int64_t ix = ox * p.stride_w - p.pad_left + kx;
             if (ix < 0 || ix >= p.in_w) continue;
-            acc += static_cast<int32_t>(src[((n * p.in_h + iy) * p.in_w + ix) * C + c]) *
+            acc += static_cast<int32_t>(src[((n * p.in_h + iy - src_row0) * p.in_w + ix) * C + c]) *
                    static_cast<int16_t>(p.weights[static_cast<size_t>((ky * 3 + kx) * Cp + c)]);
           }
         }
@@ -236,16 +238,17 @@ Strips pick_vectorized(const DwConvInt8& p) {
   return {};
 }
 
-// Output rows r0 .. r1 - 1 (over the batch) in strips: as many of k.nb outputs as fit, the rest in
-// strips of 4, 2 and 1.
-void vectorized_rows(const DwConvInt8& p, const Strips& k, const uint8_t* src, void* dst, int64_t r0, int64_t r1) {
+// Output rows r0 .. r1 - 1 (as in scalar_rows) in strips: as many of k.nb outputs as fit, the rest
+// in strips of 4, 2 and 1.
+void vectorized_rows(const DwConvInt8& p, const Strips& k, const uint8_t* src, int64_t src_row0, void* dst, int64_t r0,
+                     int64_t r1) {
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t n = r / p.out_h, oy = r % p.out_h;
     const int64_t out_row = r * p.out_w * p.channels;
     const uint8_t* rows[3];
     for (int64_t ky = 0; ky < 3; ++ky) {
       const int64_t iy = oy * p.stride_h - p.pad_top + ky;
-      rows[ky] = iy < 0 || iy >= p.in_h ? nullptr : src + (n * p.in_h + iy) * p.in_w * p.channels;
+      rows[ky] = iy < 0 || iy >= p.in_h ? nullptr : src + (n * p.in_h + iy - src_row0) * p.in_w * p.channels;
     }
     int64_t ox = 0;
     for (; ox + k.nb <= p.out_w; ox += k.nb) k.wide(p, rows, ox, dst, out_row);
@@ -261,22 +264,24 @@ bool dwconv_int8_fast_available() { return own::use_avx512_vnni(); }
 
 void dwconv3x3_int8_scalar(const DwConvInt8& p, const void* src, void* dst) {
   if (p.src_signed)
-    scalar_rows(p, static_cast<const int8_t*>(src), dst, 0, p.batch * p.out_h);
+    scalar_rows(p, static_cast<const int8_t*>(src), 0, dst, 0, p.batch * p.out_h);
   else
-    scalar_rows(p, static_cast<const uint8_t*>(src), dst, 0, p.batch * p.out_h);
+    scalar_rows(p, static_cast<const uint8_t*>(src), 0, dst, 0, p.batch * p.out_h);
+}
+
+void dwconv3x3_int8_rows(const DwConvInt8& p, const void* src, int64_t src_row0, void* dst, int64_t r0, int64_t r1) {
+  const Strips fast = dwconv_int8_fast_available() ? pick_vectorized(p) : Strips{};
+  if (fast.nb > 0)
+    vectorized_rows(p, fast, static_cast<const uint8_t*>(src), src_row0, dst, r0, r1);
+  else if (p.src_signed)
+    scalar_rows(p, static_cast<const int8_t*>(src), src_row0, dst, r0, r1);
+  else
+    scalar_rows(p, static_cast<const uint8_t*>(src), src_row0, dst, r0, r1);
 }
 
 void dwconv3x3_int8(const DwConvInt8& p, const void* src, void* dst, bool parallel) {
   const int64_t rows = p.batch * p.out_h;
-  const Strips fast = dwconv_int8_fast_available() ? pick_vectorized(p) : Strips{};
-  auto run = [&](int64_t b, int64_t e) {
-    if (fast.nb > 0)
-      vectorized_rows(p, fast, static_cast<const uint8_t*>(src), dst, b, e);
-    else if (p.src_signed)
-      scalar_rows(p, static_cast<const int8_t*>(src), dst, b, e);
-    else
-      scalar_rows(p, static_cast<const uint8_t*>(src), dst, b, e);
-  };
+  auto run = [&](int64_t b, int64_t e) { dwconv3x3_int8_rows(p, src, 0, dst, b, e); };
   if (!parallel) return run(0, rows);
   // Work: 9 multiply-adds per output element.
   own::parallel_range(rows, rows * p.out_w * p.channels * 9, run);

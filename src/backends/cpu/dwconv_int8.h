@@ -44,6 +44,10 @@ bool dwconv_int8_fast_available();
 /// channels] u8/s8/f32, both densely packed. Parallel over output rows (OpenMP) unless
 /// `parallel` is false. Uses the vectorized kernel when available, else the scalar one.
 void dwconv3x3_int8(const DwConvInt8& p, const void* src, void* dst, bool parallel = true);
+/// Output rows r0 .. r1 - 1 counted over the batch (row r is image r / out_h's row r % out_h) on
+/// the calling thread, with `src` holding the source from its row src_row0 on (also counted over
+/// the batch): the rows the outputs read must be there. `dst` is the whole destination.
+void dwconv3x3_int8_rows(const DwConvInt8& p, const void* src, int64_t src_row0, void* dst, int64_t r0, int64_t r1);
 /// The scalar kernel (the vectorized one is tested against it).
 void dwconv3x3_int8_scalar(const DwConvInt8& p, const void* src, void* dst);
 
