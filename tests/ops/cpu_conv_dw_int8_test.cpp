@@ -1,8 +1,9 @@
-// The own static INT8 FusedConvDepthwise (cpu:own:conv1x1_dw3x3 in backends/cpu/conv.cpp: oneDNN's
-// pointwise convolution on bands of rows, the own depthwise kernel on each band) against the FP32
-// reference within the quantization error and against oneDNN's INT8 FusedConvDepthwise (the
-// fused depthwise post-op, or two primitives for pads other than 1) on the same quantized
-// intermediate; and the oneDNN FP32 kernel's two-primitive path for TensorFlow "SAME" pads.
+// The own static INT8 FusedConvDepthwise (cpu:own:conv1x1_dw3x3 in backends/cpu/conv.cpp: the
+// pointwise convolution on bands of rows, own kernel up to 64 input channels and oneDNN's above,
+// the own depthwise kernel on each band) against the FP32 reference within the quantization
+// error and against oneDNN's INT8 FusedConvDepthwise (the fused depthwise post-op, or two
+// primitives for pads other than 1); and the oneDNN FP32 kernel's two-primitive path for
+// TensorFlow "SAME" pads.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -23,11 +24,13 @@ struct Case {
 // Batch sizes below and above the two threads (an image split between them, or whole images),
 // intermediates of many bands (512 channels x 64 columns: 32 KB a row, several bands of rows),
 // both strides with PyTorch's and TensorFlow's padding, channel counts that are not a multiple
-// of 16.
+// of 16 (the own pointwise kernel declines those), up to 64 input channels and more.
 const std::vector<Case> kCases = {
     {1, 16, 96, 14, 14, 2, {1, 1, 1, 1}}, {2, 24, 144, 9, 9, 1, {1, 1, 1, 1}}, {1, 8, 48, 15, 15, 2, {0, 0, 1, 1}},
     {3, 8, 40, 7, 11, 1, {1, 1, 1, 1}},   {1, 8, 512, 40, 64, 1, {1, 1, 1, 1}}, {1, 8, 512, 41, 64, 2, {0, 0, 1, 1}},
-    {2, 4, 20, 5, 6, 2, {1, 1, 1, 1}},    {5, 8, 32, 6, 6, 1, {0, 0, 0, 0}}};
+    {2, 4, 20, 5, 6, 2, {1, 1, 1, 1}},    {5, 8, 32, 6, 6, 1, {0, 0, 0, 0}},
+    // More than 64 input channels: oneDNN's pointwise kernel on the bands.
+    {1, 96, 128, 10, 12, 1, {1, 1, 1, 1}}, {1, 80, 512, 20, 64, 2, {0, 0, 1, 1}}};
 
 Shape out_shape(const Case& c) {
   return {c.n, c.m, (c.h + c.pads[0] + c.pads[2] - 3) / c.stride + 1, (c.w + c.pads[1] + c.pads[3] - 3) / c.stride + 1};
@@ -79,15 +82,24 @@ TEST(CpuConvDwInt8, MatchesReferenceAndOneDnn) {
         EXPECT_EQ(own.implementation, signed_input ? "cpu:own:conv1x1_dw3x3[int8(s8->f32)]"
                                                    : "cpu:own:conv1x1_dw3x3[int8(u8->f32)]")
             << what;
-        testing::expect_within_precision(own.out(), ref.out(), 0.05, testing::max_abs(ref.out()), 0.995, what);
-        // oneDNN (the own kernels declined below AVX-512) on the same quantized intermediate:
-        // the same integers, so the outputs differ by float rounding at most.
+        testing::expect_within_precision(own.out(), ref.out(), 0.06, testing::max_abs(ref.out()), 0.995, what);
+        // oneDNN (the own kernels declined below AVX-512): the pointwise halves round the
+        // intermediate alike but for values on a tie (one unit apart), so the outputs differ by
+        // at most one intermediate unit per tap times the tap's weight.
         testing::IsaGuard guard(cpu::own::Isa::avx2);
         auto onednn = testing::run_backend_op("cpu", "FusedConvDepthwise", inputs, attrs, 1, 1, "ai.hwopt", {1, 2, 3, 4},
                                               2, "int8", ranges);
         ASSERT_TRUE(onednn.error.empty()) << onednn.error;
         EXPECT_EQ(onednn.implementation.rfind("cpu:onednn:conv[int8", 0), 0u) << onednn.implementation;
-        EXPECT_LE(max_abs_diff(own.out(), onednn.out()), 1e-4 * testing::max_abs(ref.out()) + 1e-5) << what;
+        const float mid_unit = testing::range_of(mid.out()).threshold / 127.f;
+        double taps = 0;  // the largest sum of one channel's |depthwise weights|
+        for (int64_t ch = 0; ch < c.m; ++ch) {
+          double sum = 0;
+          for (int64_t t = 0; t < 9; ++t) sum += std::fabs(inputs[3].data<float>()[ch * 9 + t]);
+          taps = std::max(taps, sum);
+        }
+        EXPECT_LE(max_abs_diff(own.out(), onednn.out()), mid_unit * taps * 1.01 + 1e-4 * testing::max_abs(ref.out()))
+            << what;
       }
 }
 

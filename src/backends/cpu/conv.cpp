@@ -19,6 +19,7 @@
 #include "backends/cpu/matmul_util.h"
 #include "backends/cpu/onednn.h"
 #include "backends/cpu/own_util.h"
+#include "backends/cpu/pointwise_int8.h"
 #include "backends/cpu/post_ops.h"
 #include "backends/cpu/precision.h"
 
@@ -705,6 +706,9 @@ struct OwnConvDwEntry {
     Tensor weights_holder;
   };
   std::map<int64_t, Pointwise> pointwise;  // by rows
+  // Few input channels: the own pointwise kernel instead (pointwise_int8.h).
+  bool own_pointwise = false;
+  PointwiseInt8 own_pw;
   dnnl::memory bias;
   Tensor bias_holder;
 };
@@ -757,7 +761,10 @@ class OwnConvDwKernel {
             // Rows still in the buffer move to its front; the pointwise convolution writes the rest.
             if (st.keep_end > st.lo && st.lo > st.prev_lo)
               std::memmove(buf, buf + (st.lo - st.prev_lo) * mid_row, static_cast<size_t>((st.keep_end - st.lo) * mid_row));
-            if (st.hi > st.keep_end) {
+            if (st.hi > st.keep_end && e.own_pointwise) {
+              pointwise_int8(e.own_pw, in + (n * e.dw.in_h + st.keep_end) * in_row, buf + (st.keep_end - st.lo) * mid_row,
+                             (st.hi - st.keep_end) * e.dw.in_w);
+            } else if (st.hi > st.keep_end) {
               const OwnConvDwEntry::Pointwise& pw = e.pointwise.at(st.hi - st.keep_end);
               execute_with_scratchpad(
                   pw.prim, {{DNNL_ARG_SRC, dnnl::memory(pw.src, engine(), in + (n * e.dw.in_h + st.keep_end) * in_row)},
@@ -848,6 +855,25 @@ class OwnConvDwKernel {
     const dnnl::memory::desc bias_desc = plain_desc({M}, DType::float32);
     e.bias = memory_of(e.bias_holder, bias_desc);
     const Tensor w_plain = qweights_.values.contiguous();
+    // Up to 64 input channels (MobileNetV2's blocks 1 to 10) the own pointwise kernel: oneDNN's
+    // spends most of its time in its output stage there; with more, the multiply-adds dominate
+    // and oneDNN's runs them as well (docs/benchmarks.md, session 7).
+    constexpr int64_t kOwnPointwiseMaxChannels = 64;
+    float pw_lo = 0, pw_hi = 0;
+    if (C <= kOwnPointwiseMaxChannels && clamp_of(attrs_, &pw_lo, &pw_hi)) {
+      PointwiseInt8& q = e.own_pw;
+      q.in_channels = C;
+      q.out_channels = M;
+      q.src_signed = prec_.src == dnnl::memory::data_type::s8;
+      q.dst = mid_.dt == dnnl::memory::data_type::s8 ? Int8Dst::s8 : Int8Dst::u8;
+      q.prepare(w_plain.data<int8_t>(), qweights_.scales.data(), prec_.src_scale,
+                bias_.defined() ? bias_.data<float>() : nullptr, pw_lo, pw_hi, mid_.scale);
+      if (q.vectorized()) {
+        e.own_pointwise = true;
+        e.pointwise.clear();
+        return e;
+      }
+    }
     for (auto& [rows, pw] : e.pointwise) {
       pw.src = dnnl::memory::desc({1, C, rows, W}, prec_.src, tag::nhwc);
       pw.dst = dnnl::memory::desc({1, M, rows, W}, mid_.dt, tag::nhwc);
