@@ -9,7 +9,7 @@
 // MobileNetV2/EfficientNet block: fused, the expanded tensor (6x the block's channels, the
 // largest tensor of the block) is consumed tile by tile while it is still in cache instead of
 // being written to memory and read back (the CPU backend runs it as one oneDNN convolution with a
-// depthwise post-op).
+// depthwise post-op in FP32, and with its own banded kernel in static INT8).
 //
 // The pass changes nothing a value computes, but the expanded tensor stops being a graph value,
 // so static INT8 calibration, which needs its range, would not see it: the FP32 sessions that

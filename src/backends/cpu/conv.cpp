@@ -2,8 +2,9 @@
 // destination in the session's layout (SessionOptions::layout: nChw16c by default), reduced
 // precision ones in the formats oneDNN picks (format_tag::any); weights reordered once per input
 // shape; bias, residual sum and activation fused as post-ops. The depthwise half of
-// FusedConvDepthwise is oneDNN's depthwise post-op (FP32 and static INT8). A static INT8 3x3
-// depthwise Conv/FusedConv runs on the own kernel of dwconv_int8.h instead.
+// FusedConvDepthwise is oneDNN's depthwise post-op (pads 1) or a second primitive (other pads).
+// A static INT8 3x3 depthwise Conv/FusedConv runs on the own kernel of dwconv_int8.h instead, and
+// a static INT8 FusedConvDepthwise on the own banded kernel (OwnConvDwKernel).
 #include <fmt/format.h>
 
 #include <algorithm>

@@ -2,6 +2,8 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "backends/cpu/own_util.h"
@@ -24,6 +26,16 @@ void PointwiseInt8::prepare(const int8_t* w, const float* w_scales, float src_sc
     for (int64_t k = 0; k < K; ++k) sum += w[m * K + k];
     shift_u8[static_cast<size_t>(m)] -= 128.f * static_cast<float>(sum) * out.scale[static_cast<size_t>(m)];
   }
+  // The packs' saturation is the clamp when the clamp is the integer range and no value can
+  // leave int32 on the way (|acc| < K x 255 x 128).
+  const bool full_range = dst == Int8Dst::u8 ? out.lo == 0.f && out.hi == 255.f : out.lo == -128.f && out.hi == 127.f;
+  double largest = 0;
+  for (int64_t m = 0; m < M; ++m) {
+    const size_t c = static_cast<size_t>(m);
+    largest = std::max(largest, static_cast<double>(K) * 255 * 128 * std::fabs(out.scale[c]) +
+                                    std::max(std::fabs(out.shift[c]), std::fabs(shift_u8[c])));
+  }
+  clamp_by_packing = full_range && largest < 2e9;
   packed.clear();
   if (K % 4 != 0) return;
   packed.assign(static_cast<size_t>(K * M), 0);
@@ -58,7 +70,9 @@ namespace {
 
 // P pixels x NB blocks of 16 output channels from channel cb: the weights of a group of 4 input
 // channels are loaded once and used by every pixel, each pixel's 4 source bytes broadcast once.
-template <int P, int NB, bool SGN>
+// The output stage: one multiply-add per value, the clamp unless the packs' saturation is it
+// (CLAMP false), and two levels of saturating packs to bytes, reordered by one permute.
+template <int P, int NB, bool SGN, bool U8, bool CLAMP>
 HWOPT_VNNI inline void tile(const PointwiseInt8& p, const uint8_t* src, uint8_t* dst, int64_t cb) {
   const int64_t K = p.in_channels, M = p.out_channels;
   __m512i acc[P][NB];
@@ -85,57 +99,71 @@ HWOPT_VNNI inline void tile(const PointwiseInt8& p, const uint8_t* src, uint8_t*
   const float* shift = (SGN ? p.shift_u8 : p.out.shift).data() + cb;
   const float* scale = p.out.scale.data() + cb;
   const __m512 lo = _mm512_set1_ps(p.out.lo), hi = _mm512_set1_ps(p.out.hi);
-  const bool u8 = p.out.dst == Int8Dst::u8;
-  // Dword j of the packed 64 bytes holds block j % 4's channels 4 (j / 4) .. 4 (j / 4) + 3.
+  // After the packs, dword 4 L + b holds block b's channels 4 L .. 4 L + 3: dword j of the output
+  // (block j / 4, channels 4 (j % 4) ..) is dword 4 (j % 4) + j / 4.
   const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
 #pragma GCC unroll 8
   for (int i = 0; i < P; ++i) {
-    __m512i q[NB];
+    __m512i q[4];
 #pragma GCC unroll 4
     for (int j = 0; j < NB; ++j) {
-      const __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[i][j]), _mm512_loadu_ps(scale + j * 16),
-                                       _mm512_loadu_ps(shift + j * 16));
-      q[j] = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi));  // nearest, ties to even
+      __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[i][j]), _mm512_loadu_ps(scale + j * 16),
+                                 _mm512_loadu_ps(shift + j * 16));
+      if (CLAMP) v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+      q[j] = _mm512_cvtps_epi32(v);  // nearest, ties to even
     }
-    uint8_t* o = dst + i * M + cb;
-    if constexpr (NB == 4) {
-      // In range after the clamp: the saturating packs keep the values.
-      const __m512i a = _mm512_packs_epi32(q[0], q[1]), b = _mm512_packs_epi32(q[2], q[3]);
-      const __m512i bytes = u8 ? _mm512_packus_epi16(a, b) : _mm512_packs_epi16(a, b);
-      _mm512_storeu_si512(o, _mm512_permutexvar_epi32(order, bytes));
-    } else {
 #pragma GCC unroll 4
-      for (int j = 0; j < NB; ++j) _mm_storeu_si128(reinterpret_cast<__m128i*>(o + j * 16), _mm512_cvtepi32_epi8(q[j]));
-    }
+    for (int j = NB; j < 4; ++j) q[j] = q[NB - 1];  // fills the packs; not stored
+    const __m512i a = _mm512_packs_epi32(q[0], q[1]), b = _mm512_packs_epi32(q[2], q[3]);
+    const __m512i bytes = _mm512_permutexvar_epi32(order, U8 ? _mm512_packus_epi16(a, b) : _mm512_packs_epi16(a, b));
+    uint8_t* o = dst + i * M + cb;
+    if constexpr (NB == 4)
+      _mm512_storeu_si512(o, bytes);
+    else if constexpr (NB == 2)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), _mm512_castsi512_si256(bytes));
+    else if constexpr (NB == 1)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), _mm512_castsi512_si128(bytes));
+    else
+      _mm512_mask_storeu_epi8(o, (__mmask64{1} << 48) - 1, bytes);
   }
 }
 
-template <int P, bool SGN>
+template <int P, bool SGN, bool U8, bool CLAMP>
 HWOPT_VNNI void pixels_tile(const PointwiseInt8& p, const uint8_t* src, uint8_t* dst) {
   const int64_t M = p.out_channels;
   int64_t cb = 0;
-  for (; cb + 64 <= M; cb += 64) tile<P, 4, SGN>(p, src, dst, cb);
+  for (; cb + 64 <= M; cb += 64) tile<P, 4, SGN, U8, CLAMP>(p, src, dst, cb);
   switch ((M - cb) / 16) {
     case 3:
-      tile<P, 3, SGN>(p, src, dst, cb);
+      tile<P, 3, SGN, U8, CLAMP>(p, src, dst, cb);
       break;
     case 2:
-      tile<P, 2, SGN>(p, src, dst, cb);
+      tile<P, 2, SGN, U8, CLAMP>(p, src, dst, cb);
       break;
     case 1:
-      tile<P, 1, SGN>(p, src, dst, cb);
+      tile<P, 1, SGN, U8, CLAMP>(p, src, dst, cb);
       break;
     default:
       break;
   }
 }
 
-template <bool SGN>
+template <bool SGN, bool U8, bool CLAMP>
 HWOPT_VNNI void vectorized(const PointwiseInt8& p, const uint8_t* src, uint8_t* dst, int64_t pixels) {
   constexpr int P = 4;
   int64_t i = 0;
-  for (; i + P <= pixels; i += P) pixels_tile<P, SGN>(p, src + i * p.in_channels, dst + i * p.out_channels);
-  for (; i < pixels; ++i) pixels_tile<1, SGN>(p, src + i * p.in_channels, dst + i * p.out_channels);
+  for (; i + P <= pixels; i += P)
+    pixels_tile<P, SGN, U8, CLAMP>(p, src + i * p.in_channels, dst + i * p.out_channels);
+  for (; i < pixels; ++i) pixels_tile<1, SGN, U8, CLAMP>(p, src + i * p.in_channels, dst + i * p.out_channels);
+}
+
+template <bool SGN>
+void vectorized_for(const PointwiseInt8& p, const uint8_t* src, uint8_t* dst, int64_t pixels) {
+  const bool u8 = p.out.dst == Int8Dst::u8;
+  if (p.clamp_by_packing)
+    (u8 ? vectorized<SGN, true, false> : vectorized<SGN, false, false>)(p, src, dst, pixels);
+  else
+    (u8 ? vectorized<SGN, true, true> : vectorized<SGN, false, true>)(p, src, dst, pixels);
 }
 
 #pragma GCC diagnostic pop
@@ -147,9 +175,9 @@ void pointwise_int8(const PointwiseInt8& p, const void* src, void* dst, int64_t 
   const auto* s = static_cast<const uint8_t*>(src);
   auto* d = static_cast<uint8_t*>(dst);
   if (p.src_signed)
-    vectorized<true>(p, s, d, pixels);
+    vectorized_for<true>(p, s, d, pixels);
   else
-    vectorized<false>(p, s, d, pixels);
+    vectorized_for<false>(p, s, d, pixels);
 }
 
 }  // namespace hwopt::cpu

@@ -36,6 +36,9 @@ struct PointwiseInt8 {
   /// An s8 source is read as u8 (x + 128) by vpdpbusd: the shifts with 128 x sum of the
   /// channel's weights taken out.
   std::vector<float> shift_u8;
+  /// The clamp is the destination's whole integer range, which the output stage's saturating
+  /// packs apply anyway (ReLU6 into a u8 intermediate whose scale is 6 / 255 or finer).
+  bool clamp_by_packing = false;
 };
 
 /// `pixels` pixels: src [pixels, K], dst [pixels, M], densely packed, on the calling thread.
