@@ -49,6 +49,7 @@ struct BenchArgs {
   std::string backend = "cpu";
   int threads = 0;
   bool pin_threads = false;
+  int inter_op = 1;
   bool no_optimize = false;
   std::vector<std::string> dims;
   uint64_t seed = 0;
@@ -166,7 +167,8 @@ struct Loaded {
   std::optional<tune::Config> tuned;  // a tuned artifact's configuration
 };
 
-Expected<Loaded> load(const std::string& path, const std::string& backend, int threads, bool pin_threads, bool optimize,
+Expected<Loaded> load(const std::string& path, const std::string& backend, int threads, bool pin_threads, int inter_op,
+                      bool optimize,
                       const std::vector<std::string>& disabled_passes, const std::string& layout,
                       const PrecisionArgs& precision) {
   Expected<std::unique_ptr<Session>> s = Status(StatusCode::internal, "not loaded");
@@ -181,6 +183,7 @@ Expected<Loaded> load(const std::string& path, const std::string& backend, int t
     SessionOptions so = plan->options;
     if (threads > 0) so.threads = threads;
     so.pin_threads = pin_threads;
+    so.inter_op = inter_op;
     s = Session::load(plan->model_path, so);
     tuned = plan->config;
   } else {
@@ -188,6 +191,7 @@ Expected<Loaded> load(const std::string& path, const std::string& backend, int t
     so.backend = backend;
     so.threads = threads;
     so.pin_threads = pin_threads;
+    so.inter_op = inter_op;
     so.optimize = optimize;
     so.disabled_passes = disabled_passes;
     so.layout = layout;
@@ -553,7 +557,7 @@ int run_bench(const BenchArgs& given, const CLI::App& cmd) {
   }
   Context c(a);
   c.say("loading " + a.model);
-  auto l = load(a.model, a.backend, a.threads, a.pin_threads, !a.no_optimize, a.disabled_passes, a.layout, a.precision);
+  auto l = load(a.model, a.backend, a.threads, a.pin_threads, a.inter_op, !a.no_optimize, a.disabled_passes, a.layout, a.precision);
   if (!l.ok()) return fail(l.status());
   auto w = bench::Workload::for_session(*l->session, input_factory(*l, *dims), a.input_sets, a.seed);
 
@@ -600,7 +604,7 @@ int run_bench(const BenchArgs& given, const CLI::App& cmd) {
     std::vector<std::string> disabled_b = a.disabled_passes;
     disabled_b.insert(disabled_b.end(), a.vs_disabled_passes.begin(), a.vs_disabled_passes.end());
     const std::string layout_b = a.vs_layout.empty() ? a.layout : a.vs_layout;
-    auto lb = load(path_b, backend_b, threads_b, a.pin_threads, optimize_b, disabled_b, layout_b, precision_b);
+    auto lb = load(path_b, backend_b, threads_b, a.pin_threads, a.inter_op, optimize_b, disabled_b, layout_b, precision_b);
     if (!lb.ok()) return fail(lb.status());
     auto wb = bench::Workload::for_session(*lb->session, input_factory(*lb, *dims), a.input_sets, a.seed);
     std::string name_b = fmt::format("{} ({} backend, {} threads, {}{}", path_b, backend_b, threads_b,
@@ -649,6 +653,9 @@ CommandRunner add_bench_command(CLI::App& app) {
   cmd->add_option("--backend", a->backend, "cpu or reference")->default_val("cpu")->check(CLI::IsMember({"cpu", "reference"}));
   cmd->add_option("--threads", a->threads, "intra-op threads (0 = physical cores)")->default_val(0)->check(CLI::Range(0, 1024));
   cmd->add_flag("--pin-threads", a->pin_threads, "bind each intra-op thread to its own core (with --vs: both models)");
+  cmd->add_option("--inter-op", a->inter_op,
+                  "independent steps run at once, each with threads / N intra-op threads (with --vs: both models)")
+      ->check(CLI::Range(1, 1024));
   add_precision_options(cmd, &a->precision);
   cmd->add_flag("--no-optimize", a->no_optimize, "run the graph as imported");
   cmd->add_option("--dim", a->dims, "NAME=SIZE: a symbolic dimension other than the batch (e.g. sequence=128)");

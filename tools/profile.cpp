@@ -30,6 +30,7 @@ struct ProfileArgs {
   std::string backend = "cpu";
   int threads = 0;
   bool pin_threads = false;
+  int inter_op = 1;
   int batch = 0;
   std::vector<std::string> inputs;
   std::vector<std::string> dims;
@@ -184,6 +185,7 @@ int run_profile(const ProfileArgs& a) {
   so.backend = a.backend;
   so.threads = a.threads;
   so.pin_threads = a.pin_threads;
+  so.inter_op = a.inter_op;
   so.optimize = !a.no_optimize;
   so.disabled_passes = a.disabled_passes;
   if (Status st = apply_precision(a.model, a.precision, so); !st.ok()) return fail(st);
@@ -259,6 +261,8 @@ CommandRunner add_profile_command(CLI::App& app) {
       ->check(CLI::IsMember({"cpu", "reference"}));
   cmd->add_option("--threads", args->threads, "intra-op threads (0 = physical cores)")->default_val(0)->check(CLI::Range(0, 1024));
   cmd->add_flag("--pin-threads", args->pin_threads, "bind each intra-op thread to its own core");
+  cmd->add_option("--inter-op", args->inter_op, "independent steps run at once, each with threads / N intra-op threads")
+      ->check(CLI::Range(1, 1024));
   add_precision_options(cmd, &args->precision);
   cmd->add_option("--batch", args->batch, "size of the symbolic first (batch) dimension of the inputs")->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--input,-i", args->inputs, "NAME=FILE.npy: an input from a NumPy file (repeatable); others are random");

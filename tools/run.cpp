@@ -35,6 +35,7 @@ struct RunArgs {
   std::string backend = "cpu";
   int threads = 0;
   bool pin_threads = false;
+  int inter_op = 1;
   size_t max_memory_mb = 0;
   bool no_optimize = false;
   std::vector<std::string> disabled_passes;
@@ -67,6 +68,7 @@ Expected<tune::LoadedPlan> load_artifact(const RunArgs& a, const CLI::App& cmd, 
   so.max_memory_mb = a.max_memory_mb;
   if (cmd.count("--threads") > 0) so.threads = a.threads;
   so.pin_threads = a.pin_threads;
+  so.inter_op = a.inter_op;
   model = plan->model_path;
   for (const auto& note : plan->notes) std::cout << "relower  " << note << "\n";
   std::string precision = so.precision;
@@ -106,6 +108,7 @@ int run(const RunArgs& a, const CLI::App& cmd) {
     so.backend = a.backend;
     so.threads = a.threads;
     so.pin_threads = a.pin_threads;
+    so.inter_op = a.inter_op;
     so.optimize = !a.no_optimize;
     so.disabled_passes = a.disabled_passes;
     so.max_memory_mb = a.max_memory_mb;
@@ -219,6 +222,8 @@ CommandRunner add_run_command(CLI::App& app) {
       ->check(CLI::IsMember({"cpu", "reference"}));
   cmd->add_option("--threads", args->threads, "intra-op threads (0 = physical cores)")->default_val(0)->check(CLI::Range(0, 1024));
   cmd->add_flag("--pin-threads", args->pin_threads, "bind each intra-op thread to its own core");
+  cmd->add_option("--inter-op", args->inter_op, "independent steps run at once, each with threads / N intra-op threads")
+      ->check(CLI::Range(1, 1024));
   add_precision_options(cmd, &args->precision);
   cmd->add_option("--max-memory-mb", args->max_memory_mb,
                   "cap on the tensor memory of one run, in MiB (0 = none); passing it is an out_of_memory error")

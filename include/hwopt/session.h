@@ -41,6 +41,13 @@ struct SessionOptions {
   /// affinity mask, a different physical core per thread while there are cores: no migration
   /// between cores mid-run. Done before a run, once per calling thread and thread count.
   bool pin_threads = false;
+  /// Inter-op parallelism: up to this many independent steps of the main graph run at once (a
+  /// step starts when the steps writing its inputs have finished), each with `threads` /
+  /// inter_op intra-op threads, so the two levels together stay within `threads` (inter_op is
+  /// capped at `threads`); a step that is the only one ready runs alone on all of them. 1 (the
+  /// default) runs the steps one after another. Worth it for graphs with parallel branches
+  /// whose steps are too small to use every thread; pinning covers the calling thread's team.
+  int inter_op = 1;
   /// Run the graph optimization pipeline (constant folding, eliminations, fusions) before planning.
   bool optimize = false;
   /// Pass names to skip when optimizing (see `hwopt optimize --list-passes`).

@@ -5,6 +5,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <queue>
+#include <thread>
 #include <map>
 #include <mutex>
 #include <set>
@@ -14,6 +18,7 @@
 #include "backends/reference/registry.h"
 #include "core/threads.h"
 #include "runtime/memory_planner.h"
+#include "runtime/worker_pool.h"
 
 namespace hwopt {
 
@@ -142,7 +147,9 @@ Status Plan::build(const ir::Graph& graph, const std::vector<std::string>& outer
     }
     for (const auto& i : node_implicit_inputs(node)) {
       auto it = gp->slot_of.find(i);
-      if (it != gp->slot_of.end()) last_use[it->second] = static_cast<int>(k);
+      if (it == gp->slot_of.end()) continue;
+      last_use[it->second] = static_cast<int>(k);
+      step.implicit_slots.push_back(it->second);
     }
     for (const auto& o : node.outputs) {
       int s = o.empty() ? -1 : gp->slot_of.at(o);
@@ -167,6 +174,24 @@ Status Plan::build(const ir::Graph& graph, const std::vector<std::string>& outer
   std::set<int> keep(gp->output_slots.begin(), gp->output_slots.end());
   for (size_t s = 0; s < last_use.size(); ++s)
     if (last_use[s] >= 0 && !keep.count(static_cast<int>(s))) gp->steps[last_use[s]].free_after.push_back(static_cast<int>(s));
+
+  // The steps' dependencies (values are written once: a step waits only for their writers).
+  gp->successors.assign(gp->steps.size(), {});
+  gp->predecessors.assign(gp->steps.size(), 0);
+  gp->slot_readers.assign(gp->slot_names.size(), 0);
+  for (size_t k = 0; k < gp->steps.size(); ++k) {
+    std::set<int> reads;
+    for (int s : gp->steps[k].input_slots)
+      if (s >= 0) reads.insert(s);
+    reads.insert(gp->steps[k].implicit_slots.begin(), gp->steps[k].implicit_slots.end());
+    std::set<int> writers;
+    for (int s : reads) {
+      if (last_use[s] >= 0 && !keep.count(s)) ++gp->slot_readers[s];
+      if (first_def[s] >= 0 && first_def[s] < static_cast<int>(k)) writers.insert(first_def[s]);
+    }
+    for (int w : writers) gp->successors[w].push_back(static_cast<int>(k));
+    gp->predecessors[k] = static_cast<int>(writers.size());
+  }
 
   // Memory plan of the intermediates whose sizes are known from shape inference.
   std::vector<BufferLifetime> buffers;
@@ -199,6 +224,8 @@ struct OutOfMemory : std::runtime_error {
 
 uint64_t timed_step_count() { return g_timed_steps.load(std::memory_order_relaxed); }
 
+Plan::~Plan() = default;
+
 Expected<std::unique_ptr<Plan>> Plan::create(std::shared_ptr<const ir::Graph> graph, const PlanOptions& options) {
   auto backends = known_backends();
   if (std::find(backends.begin(), backends.end(), options.backend) == backends.end())
@@ -207,6 +234,10 @@ Expected<std::unique_ptr<Plan>> Plan::create(std::shared_ptr<const ir::Graph> gr
   plan->options_ = options;
   plan->graph_ = std::move(graph);
   HWOPT_RETURN_IF_ERROR(plan->build(*plan->graph_, {}));
+  // Inter-op workers: the calling thread and a pool of inter_op - 1 (each gets a thread at least).
+  const int threads = options.threads > 0 ? options.threads : physical_cores();
+  const int workers = std::min(options.inter_op, threads);
+  if (workers > 1) plan->pool_ = std::make_unique<WorkerPool>(workers - 1);
   return plan;
 }
 
@@ -265,6 +296,155 @@ size_t live_bytes(const std::vector<RtValue>& slots, const std::vector<std::pair
 }
 }  // namespace
 
+// The main graph's steps on the calling thread and workers - 1 of the plan's pool. A step is ready when the steps that write what it
+// reads have finished; ready steps start in plan order (the sequential order's memory profile as
+// far as the dependencies allow); a value is freed when its last reader has finished. A step
+// that is the only one ready while none runs (a chain) runs alone on all the intra-op threads;
+// steps that can run together get threads / workers intra-op threads each (at least 1), so the
+// two levels together never use more threads than the intra-op setting. The first error stops
+// the scheduling of new steps and is rethrown once the running ones have finished.
+void Plan::run_concurrently(const GraphPlan& gp, Frame& frame, RunState& state, const SubgraphRunner& runner,
+                            int workers) const {
+  const int threads = options_.threads > 0 ? options_.threads : physical_cores();
+  const int intra = std::max(1, threads / workers);
+  // The scheduler's state, shared with the pool's jobs: a job that starts after this run has
+  // returned (its thread was busy with another run) finds it closed and touches nothing else.
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<int> waiting, readers;
+    std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
+    size_t finished = 0, running = 0;
+    int active = 0;      // threads inside work()
+    bool alone = false;  // a step runs on all the threads: the others wait
+    bool closed = false;
+    std::exception_ptr error;
+  };
+  auto sh = std::make_shared<Shared>();
+  sh->waiting = gp.predecessors;
+  sh->readers = gp.slot_readers;
+  for (size_t k = 0; k < gp.steps.size(); ++k)
+    if (sh->waiting[k] == 0) sh->ready.push(static_cast<int>(k));
+  auto work = [this, sh, &gp, &frame, &state, &runner, threads, intra] {
+    std::unique_lock<std::mutex> lock(sh->mutex);
+    if (sh->closed) return;
+    ++sh->active;
+    for (;;) {
+      sh->changed.wait(lock, [&] {
+        return (!sh->ready.empty() && !sh->alone) || sh->finished == gp.steps.size() ||
+               (sh->error && sh->running == 0);
+      });
+      if (sh->error || sh->ready.empty() || sh->alone) break;
+      const int k = sh->ready.top();
+      sh->ready.pop();
+      const bool all_threads = sh->running == 0 && sh->ready.empty();
+      if (all_threads) sh->alone = true;
+      ++sh->running;
+      lock.unlock();
+      set_intra_op_threads(all_threads ? threads : intra);
+      const PlanStep& step = gp.steps[static_cast<size_t>(k)];
+      std::exception_ptr failed;
+      try {
+        run_step(gp, step, frame, state, runner, &sh->mutex);
+      } catch (...) {
+        failed = std::current_exception();
+      }
+      lock.lock();
+      --sh->running;
+      if (all_threads) sh->alone = false;
+      if (failed) {
+        if (!sh->error) sh->error = failed;
+      } else {
+        ++sh->finished;
+        std::set<int> reads(step.implicit_slots.begin(), step.implicit_slots.end());
+        for (int s : step.input_slots)
+          if (s >= 0) reads.insert(s);
+        for (int s : reads)
+          if (gp.slot_readers[s] > 0 && --sh->readers[s] == 0) frame.slots[s] = RtValue{};
+        for (int next : gp.successors[static_cast<size_t>(k)])
+          if (--sh->waiting[static_cast<size_t>(next)] == 0) sh->ready.push(next);
+      }
+      sh->changed.notify_all();
+    }
+    --sh->active;
+    sh->changed.notify_all();
+  };
+  for (int w = 1; w < workers; ++w) pool_->submit(work);
+  work();
+  std::unique_lock<std::mutex> lock(sh->mutex);
+  sh->changed.wait(lock, [&] { return sh->active == 0; });
+  sh->closed = true;
+  lock.unlock();
+  set_intra_op_threads(threads);
+  if (sh->error) std::rethrow_exception(sh->error);
+}
+
+void Plan::run_step(const GraphPlan& gp, const PlanStep& step, Frame& frame, RunState& state,
+                    const SubgraphRunner& runner, std::mutex* slots_mutex) const {
+  const bool record = state.profile && state.steps && frame.parent == nullptr;
+  const auto t0 = state.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  std::vector<const RtValue*> ins;
+  ins.reserve(step.input_slots.size());
+  std::vector<RtValue> plain;  // inputs converted from a backend layout for this step
+  plain.reserve(step.input_slots.size());
+  for (int s : step.input_slots) {
+    const RtValue* v = s >= 0 ? &frame.slots[s] : nullptr;
+    if (v && v->is_tensor() && !v->tensor.is_plain() &&
+        (!step.accepts_layouts || (!step.accepts_quantized && v->tensor.layout()->quantized()))) {
+      plain.push_back(RtValue::of(v->tensor.to_plain()));
+      v = &plain.back();
+    }
+    ins.push_back(v);
+  }
+  const auto t_kernel = state.profile && !plain.empty() ? std::chrono::steady_clock::now() : t0;
+  StepStat stat;
+  if (record)
+    for (const RtValue* v : ins) stat.inputs.push_back(describe(v));
+  KernelContext ctx(*step.node, std::move(ins), runner);
+  try {
+    step.fn(ctx);
+  } catch (const KernelError& e) {
+    throw KernelError(fmt::format("{}: {}", step.node->label(), e.what()));
+  } catch (const OutOfMemory& e) {  // from a subgraph's step: add the enclosing node
+    throw OutOfMemory(fmt::format("{}: {}", step.node->label(), e.what()));
+  } catch (const std::bad_alloc&) {
+    throw OutOfMemory(fmt::format("{}: out of memory while running it", step.node->label()));
+  } catch (const std::exception& e) {  // e.g. std::out_of_range from a container: still name the node
+    throw KernelError(fmt::format("{}: unexpected error: {}", step.node->label(), e.what()));
+  }
+  const auto t1 = state.profile ? std::chrono::steady_clock::now() : t0;
+  std::unique_lock<std::mutex> lock;
+  if (slots_mutex) lock = std::unique_lock<std::mutex>(*slots_mutex);
+  for (size_t o = 0; o < step.output_slots.size(); ++o) {
+    int s = step.output_slots[o];
+    if (record) stat.outputs.push_back(describe(s >= 0 ? &ctx.outputs()[o] : nullptr));
+    if (s < 0) continue;
+    RtValue& v = ctx.outputs()[o];
+    if (state.observe && frame.parent == nullptr && v.is_tensor())
+      (*state.observe)(step.node->outputs[o], v.tensor.is_plain() ? v.tensor : v.tensor.to_plain());
+    frame.slots[s] = std::move(v);
+  }
+  if (state.profile) {
+    g_timed_steps.fetch_add(1, std::memory_order_relaxed);
+    const auto m0 = std::chrono::steady_clock::now();
+    state.peak_bytes = std::max(state.peak_bytes, live_bytes(frame.slots, gp.initializer_slots));
+    state.profiling_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - m0).count();
+    if (record) {
+      using ms_t = std::chrono::duration<double, std::milli>;
+      stat.node_name = step.node->name;
+      stat.op_type = step.node->op_type;
+      stat.domain = step.node->domain;
+      stat.implementation = step.implementation;
+      stat.fused_from = step.node->fused_from;
+      stat.node_index = static_cast<size_t>(step.node - gp.graph->nodes.data());
+      stat.start_ms = ms_t(t0 - state.start).count();
+      stat.ms = ms_t(t1 - t0).count();
+      stat.layout_ms = ms_t(t_kernel - t0).count();
+      state.steps->push_back(std::move(stat));
+    }
+  }
+}
+
 std::vector<RtValue> Plan::run_graph(const GraphPlan& gp, std::vector<RtValue> inputs, const Frame* parent,
                                      RunState& state) const {
   Frame frame;
@@ -285,69 +465,14 @@ std::vector<RtValue> Plan::run_graph(const GraphPlan& gp, std::vector<RtValue> i
     HWOPT_KCHECK(it != plans_.end(), "subgraph '{}' has no plan", g.name);
     return run_graph(*it->second, std::move(in), &frame, state);
   };
-  std::vector<RtValue> plain;  // inputs converted from a backend layout for this step
-  const bool record = state.profile && state.steps && parent == nullptr;
-  for (const PlanStep& step : gp.steps) {
-    const auto t0 = state.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-    std::vector<const RtValue*> ins;
-    ins.reserve(step.input_slots.size());
-    plain.clear();
-    plain.reserve(step.input_slots.size());
-    for (int s : step.input_slots) {
-      const RtValue* v = s >= 0 ? &frame.slots[s] : nullptr;
-      if (v && v->is_tensor() && !v->tensor.is_plain() &&
-          (!step.accepts_layouts || (!step.accepts_quantized && v->tensor.layout()->quantized()))) {
-        plain.push_back(RtValue::of(v->tensor.to_plain()));
-        v = &plain.back();
-      }
-      ins.push_back(v);
+  const int workers = pool_ ? pool_->size() + 1 : 1;
+  if (parent == nullptr && workers > 1 && gp.steps.size() > 1) {
+    run_concurrently(gp, frame, state, runner, workers);
+  } else {
+    for (const PlanStep& step : gp.steps) {
+      run_step(gp, step, frame, state, runner, nullptr);
+      for (int s : step.free_after) frame.slots[s] = RtValue{};
     }
-    const auto t_kernel = state.profile && !plain.empty() ? std::chrono::steady_clock::now() : t0;
-    StepStat stat;
-    if (record)
-      for (const RtValue* v : ins) stat.inputs.push_back(describe(v));
-    KernelContext ctx(*step.node, std::move(ins), runner);
-    try {
-      step.fn(ctx);
-    } catch (const KernelError& e) {
-      throw KernelError(fmt::format("{}: {}", step.node->label(), e.what()));
-    } catch (const OutOfMemory& e) {  // from a subgraph's step: add the enclosing node
-      throw OutOfMemory(fmt::format("{}: {}", step.node->label(), e.what()));
-    } catch (const std::bad_alloc&) {
-      throw OutOfMemory(fmt::format("{}: out of memory while running it", step.node->label()));
-    } catch (const std::exception& e) {  // e.g. std::out_of_range from a container: still name the node
-      throw KernelError(fmt::format("{}: unexpected error: {}", step.node->label(), e.what()));
-    }
-    const auto t1 = state.profile ? std::chrono::steady_clock::now() : t0;
-    for (size_t o = 0; o < step.output_slots.size(); ++o) {
-      int s = step.output_slots[o];
-      if (record) stat.outputs.push_back(describe(s >= 0 ? &ctx.outputs()[o] : nullptr));
-      if (s < 0) continue;
-      RtValue& v = ctx.outputs()[o];
-      if (state.observe && parent == nullptr && v.is_tensor())
-        (*state.observe)(step.node->outputs[o], v.tensor.is_plain() ? v.tensor : v.tensor.to_plain());
-      frame.slots[s] = std::move(v);
-    }
-    if (state.profile) {
-      g_timed_steps.fetch_add(1, std::memory_order_relaxed);
-      const auto m0 = std::chrono::steady_clock::now();
-      state.peak_bytes = std::max(state.peak_bytes, live_bytes(frame.slots, gp.initializer_slots));
-      state.profiling_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - m0).count();
-      if (record) {
-        using ms_t = std::chrono::duration<double, std::milli>;
-        stat.node_name = step.node->name;
-        stat.op_type = step.node->op_type;
-        stat.domain = step.node->domain;
-        stat.implementation = step.implementation;
-        stat.fused_from = step.node->fused_from;
-        stat.node_index = static_cast<size_t>(step.node - gp.graph->nodes.data());
-        stat.start_ms = ms_t(t0 - state.start).count();
-        stat.ms = ms_t(t1 - t0).count();
-        stat.layout_ms = ms_t(t_kernel - t0).count();
-        state.steps->push_back(std::move(stat));
-      }
-    }
-    for (int s : step.free_after) frame.slots[s] = RtValue{};
   }
   std::vector<RtValue> outs;
   outs.reserve(gp.output_slots.size());

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +21,7 @@ struct PlanOptions {
   std::string backend = "reference";  // "cpu": backend candidates first, reference last
   int threads = 0;                     // intra-op threads; 0 = physical cores
   bool pin_threads = false;            // SessionOptions::pin_threads
+  int inter_op = 1;                    // SessionOptions::inter_op
   std::string precision = "fp32";      // SessionOptions::precision
   std::map<std::string, ActivationRange> ranges;  // SessionOptions::activation_ranges
   std::set<std::string> fp32_nodes;                // SessionOptions::fp32_nodes
@@ -36,6 +38,7 @@ struct PlanStep {
   std::vector<int> input_slots;   // -1: omitted optional input
   std::vector<int> output_slots;  // -1: omitted optional output
   std::vector<int> free_after;    // slots whose last reader is this step
+  std::vector<int> implicit_slots;  // slots its subgraphs read from this graph
   bool accepts_layouts = false;   // inputs may stay in a backend layout (else made plain first)
   bool accepts_quantized = false; // quantized inputs may stay quantized (else dequantized first)
   std::vector<std::string> declined;  // "<candidate>: <reason>" of candidates tried before this one
@@ -51,6 +54,12 @@ struct GraphPlan {
   std::vector<std::pair<int, Tensor>> initializer_slots;
   std::vector<std::pair<int, std::string>> outer_slots;  // values read from enclosing graphs
   std::vector<PlanStep> steps;
+  // For running independent steps at once (PlanOptions::inter_op): per step, the later steps
+  // that read what it writes and how many earlier steps it waits for; per slot, how many steps
+  // read it before it can be freed (0: never freed, e.g. a graph output).
+  std::vector<std::vector<int>> successors;
+  std::vector<int> predecessors;
+  std::vector<int> slot_readers;
   size_t planned_peak_bytes = 0;
   size_t planned_unknown = 0;
 };
@@ -59,9 +68,12 @@ struct GraphPlan {
 /// Tests use it to show that runs without profiling read no clock per step.
 uint64_t timed_step_count();
 
+class WorkerPool;
+
 class Plan {
  public:
   static Expected<std::unique_ptr<Plan>> create(std::shared_ptr<const ir::Graph> graph, const PlanOptions& options);
+  ~Plan();
 
   const ir::Graph& graph() const { return *graph_; }
   const GraphPlan& main() const { return *plans_.at(graph_.get()); }
@@ -77,10 +89,20 @@ class Plan {
   Status build(const ir::Graph& graph, const std::vector<std::string>& outer_names);
   std::vector<RtValue> run_graph(const GraphPlan& gp, std::vector<RtValue> inputs, const Frame* parent,
                                  RunState& state) const;
+  // One step: its inputs made plain where it needs them, the kernel (errors name the node), its
+  // outputs stored in the frame, profile data. `slots_mutex` (concurrent steps): held while
+  // the frame's slots are written or scanned.
+  void run_step(const GraphPlan& gp, const PlanStep& step, Frame& frame, RunState& state,
+                const SubgraphRunner& runner, std::mutex* slots_mutex) const;
+  // The main graph's steps on the calling thread and workers - 1 of pool_, each step as soon as
+  // what it reads is written (PlanOptions::inter_op), each with its share of the intra-op threads.
+  void run_concurrently(const GraphPlan& gp, Frame& frame, RunState& state, const SubgraphRunner& runner,
+                        int workers) const;
 
   PlanOptions options_;
   std::shared_ptr<const ir::Graph> graph_;
   std::unordered_map<const ir::Graph*, std::unique_ptr<GraphPlan>> plans_;
+  std::unique_ptr<WorkerPool> pool_;  // inter-op workers besides the calling thread (or none)
 };
 
 }  // namespace hwopt

@@ -32,6 +32,8 @@ TensorInfo to_info(const ir::ValueInfo& vi) {
 
 // The precision must be one hwopt knows, on a backend and CPU that can run it.
 Status check_precision(const SessionOptions& options) {
+  if (options.inter_op < 1 || options.inter_op > 1024)
+    return Status(StatusCode::invalid_argument, fmt::format("inter_op must be 1 to 1024, got {}", options.inter_op));
   const std::string& p = options.precision;
   if (p != "fp32" && p != "bf16" && p != "int8" && p != "int8-dynamic")
     return Status(StatusCode::invalid_argument,
@@ -116,6 +118,7 @@ Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, co
   po.backend = options.backend;
   po.threads = options.threads;
   po.pin_threads = options.pin_threads;
+  po.inter_op = options.inter_op;
   po.precision = options.precision;
   po.layout = options.layout;
   po.ranges = std::move(ranges);

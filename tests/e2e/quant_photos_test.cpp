@@ -160,10 +160,14 @@ TEST_F(QuantPhotos, FallbackKeepsSensitiveLayersInFp32UntilTheBudgetIsMet) {
   for (const auto& step : cand.value()->plan_steps()) {
     const bool is_kept = std::find(kept.begin(), kept.end(), step.node) != kept.end();
     const bool is_int8 = step.implementation.find("[int8(") != std::string::npos;
-    if (is_kept) EXPECT_FALSE(is_int8) << step.node;
+    if (is_kept) {
+      EXPECT_FALSE(is_int8) << step.node;
+    }
     if (step.op_type.find("Conv") == std::string::npos) continue;
     ++convs;
-    if (!is_kept) EXPECT_TRUE(is_int8) << step.node << " " << step.implementation;
+    if (!is_kept) {
+      EXPECT_TRUE(is_int8) << step.node << " " << step.implementation;
+    }
   }
   EXPECT_GE(convs, 30u);  // MobileNetV2's 52 convolutions, some fused in pairs
   std::cout << "kept in FP32:";

@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <random>
 #include <thread>
+
+#include <onnx/defs/parser.h>
 
 #include "core/npy.h"
 #include "hwopt/session.h"
@@ -102,6 +105,124 @@ TEST(SessionThreads, EightThreadsUnderAMemoryCap) {
   auto session = Session::load(kModel, o);
   ASSERT_TRUE(session.ok()) << session.status().to_string();
   expect_concurrent_matches_serial(*session.value(), 8, 2);
+}
+
+// Inter-op parallelism (SessionOptions::inter_op): four independent branches of MatMul, Relu,
+// MatMul, one of them through a Reshape whose shape is an input, summed at the end. The
+// matrices are large enough (192 x 192) that a step outlasts starting the second worker.
+std::unique_ptr<Session> wide_session(const std::string& backend, int threads, int inter_op) {
+  const char* text = R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    wide (float[192, 192] x, float[192, 192] w0, float[192, 192] w1, float[192, 192] w2, float[192, 192] w3, int64[2] shape)
+        => (float[192, 192] y) {
+      a0 = MatMul(x, w0)
+      b0 = Relu(a0)
+      c0 = MatMul(b0, w0)
+      a1 = MatMul(x, w1)
+      b1 = Relu(a1)
+      c1 = MatMul(b1, w1)
+      a2 = MatMul(x, w2)
+      b2 = Relu(a2)
+      c2 = MatMul(b2, w2)
+      a3 = MatMul(x, w3)
+      b3 = Relu(a3)
+      c3 = MatMul(b3, w3)
+      r3 = Reshape(c3, shape)
+      s01 = Add(c0, c1)
+      s23 = Add(c2, r3)
+      y = Add(s01, s23)
+    }
+  )";
+  onnx::ModelProto mp;
+  EXPECT_TRUE(onnx::OnnxParser::Parse(mp, text).IsOK());
+  std::string bytes;
+  mp.SerializeToString(&bytes);
+  SessionOptions o;
+  o.backend = backend;
+  o.threads = threads;
+  o.inter_op = inter_op;
+  auto s = Session::load_from_bytes(bytes.data(), bytes.size(), o);
+  EXPECT_TRUE(s.ok()) << s.status().to_string();
+  return s.ok() ? std::move(s).value() : nullptr;
+}
+
+std::map<std::string, Tensor> wide_inputs(std::vector<int64_t> shape = {192, 192}) {
+  std::map<std::string, Tensor> in;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (const char* name : {"x", "w0", "w1", "w2", "w3"}) {
+    Tensor t(DType::float32, {192, 192});
+    for (int64_t k = 0; k < t.numel(); ++k) t.data<float>()[k] = u(rng) * 0.1f;
+    in[name] = t;
+  }
+  Tensor s(DType::int64, {2});
+  s.data<int64_t>()[0] = shape[0];
+  s.data<int64_t>()[1] = shape[1];
+  in["shape"] = s;
+  return in;
+}
+
+TEST(SessionThreads, InterOpMatchesSequentialAndRunsBranchesAtOnce) {
+  // Under TSan, the reference backend only: libgomp's teams are invisible to it.
+  for (const char* backend : kTsan ? std::vector<const char*>{"reference"} : std::vector<const char*>{"reference", "cpu"}) {
+    SCOPED_TRACE(backend);
+    auto serial = wide_session(backend, 2, 1);
+    auto parallel = wide_session(backend, 2, 2);
+    ASSERT_TRUE(serial && parallel);
+    const auto in = wide_inputs();
+    auto want = serial->run(in);
+    ASSERT_TRUE(want.ok()) << want.status().to_string();
+    bool overlapped = false;
+    for (int r = 0; r < 10 && !overlapped; ++r) {
+      RunStats stats;
+      auto got = parallel->run(in, {}, &stats);
+      ASSERT_TRUE(got.ok()) << got.status().to_string();
+      const Tensor &a = want->at("y"), &b = got->at("y");
+      for (int64_t k = 0; k < a.numel(); ++k) ASSERT_NEAR(a.data<float>()[k], b.data<float>()[k], 1e-4f) << k;
+      ASSERT_EQ(stats.steps.size(), 16u);  // every step ran once
+      for (size_t i = 0; i < stats.steps.size(); ++i)
+        for (size_t j = i + 1; j < stats.steps.size(); ++j) {
+          const StepStat &p = stats.steps[i], &q = stats.steps[j];
+          overlapped = overlapped || (p.start_ms < q.start_ms + q.ms && q.start_ms < p.start_ms + p.ms);
+        }
+    }
+    EXPECT_TRUE(overlapped) << "no two steps ran at the same time in 10 runs";
+    // From several threads at once too.
+    std::vector<std::thread> pool;
+    std::vector<int> bad(4, 0);
+    for (int t = 0; t < 4; ++t)
+      pool.emplace_back([&, t] {
+        auto got = parallel->run(in);
+        if (!got.ok()) {
+          bad[static_cast<size_t>(t)] = 1;
+          return;
+        }
+        const Tensor &a = want->at("y"), &b = got->at("y");
+        for (int64_t k = 0; k < a.numel(); ++k)
+          if (std::fabs(a.data<float>()[k] - b.data<float>()[k]) > 1e-4f) bad[static_cast<size_t>(t)] = 1;
+      });
+    for (auto& t : pool) t.join();
+    for (int t = 0; t < 4; ++t) EXPECT_EQ(bad[static_cast<size_t>(t)], 0) << "thread " << t;
+  }
+}
+
+TEST(SessionThreads, InterOpErrorInOneBranchNamesTheNode) {
+  auto parallel = wide_session("reference", 2, 2);
+  ASSERT_TRUE(parallel);
+  auto got = parallel->run(wide_inputs({7, 7}));  // 192 x 192 values do not make 7 x 7
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.status().message().find("Reshape"), std::string::npos) << got.status().to_string();
+  // The session still runs afterwards.
+  EXPECT_TRUE(parallel->run(wide_inputs()).ok());
+}
+
+TEST(SessionThreads, InterOpOutOfRangeIsRefused) {
+  SessionOptions o;
+  o.inter_op = 0;
+  auto s = Session::load(kModel, o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::invalid_argument);
+  EXPECT_NE(s.status().message().find("inter_op"), std::string::npos);
 }
 
 }  // namespace

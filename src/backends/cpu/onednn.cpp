@@ -1,5 +1,7 @@
 #include "backends/cpu/onednn.h"
 
+#include <omp.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -209,6 +211,9 @@ std::string shape_key(const KernelContext& ctx) {
     if (!t.is_plain()) key += t.layout()->name();
     key += ';';
   }
+  // The threads the primitives are created for (oneDNN partitions the work by them): with
+  // inter-op parallelism one step may run on all threads or on a share of them.
+  key += fmt::format("t{}", omp_in_parallel() ? 1 : omp_get_max_threads());
   return key;
 }
 
