@@ -1,6 +1,6 @@
 // The own INT8 pointwise kernel (src/backends/cpu/pointwise_int8.h) against oneDNN's INT8 1x1
-// convolution on MobileNetV2's expansion shapes, the way the INT8 FusedConvDepthwise runs them:
-// one image on one thread, u8 source, u8 destination with per-channel scales, bias and ReLU6.
+// convolution on MobileNetV2's expansion and projection shapes: one image on one thread (the way
+// the INT8 FusedConvDepthwise runs its expansion), u8 source, u8 destination with per-channel scales, bias and ReLU6.
 // Same data, interleaved, median of 200 runs each; also checks that the two agree within one
 // unit.
 //
@@ -46,7 +46,10 @@ int main() {
   }
   dnnl::engine eng(dnnl::engine::kind::cpu, 0);
   dnnl::stream s(eng);
-  const Shape shapes[] = {{112, 16, 96}, {56, 24, 144}, {28, 32, 192}, {14, 64, 384}, {14, 96, 576}, {7, 160, 960}};
+  // The expansions, then the projections.
+  const Shape shapes[] = {{112, 16, 96}, {56, 24, 144}, {28, 32, 192}, {14, 64, 384}, {14, 96, 576}, {7, 160, 960},
+                          {112, 32, 16}, {56, 96, 24},  {56, 144, 24}, {28, 192, 32}, {14, 384, 64}, {14, 576, 96},
+                          {7, 960, 160}, {7, 960, 320}};
   std::mt19937 rng(1);
   std::printf("one image, one thread; GOP/s counts 2 operations per multiply-add\n");
   std::printf("%-16s %10s %10s %10s %10s %7s %s\n", "shape", "own ms", "GOP/s", "oneDNN ms", "GOP/s", "x", "oneDNN kernel");

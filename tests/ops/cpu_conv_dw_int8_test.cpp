@@ -24,7 +24,8 @@ struct Case {
 // Batch sizes below and above the two threads (an image split between them, or whole images),
 // intermediates of many bands (512 channels x 64 columns: 32 KB a row, several bands of rows),
 // both strides with PyTorch's and TensorFlow's padding, channel counts that are not a multiple
-// of 16 (the own pointwise kernel declines those), up to 64 input channels and more.
+// of 16 (partial blocks in the own pointwise kernel), up to 64 input channels (the own pointwise
+// kernel) and more (oneDNN's).
 const std::vector<Case> kCases = {
     {1, 16, 96, 14, 14, 2, {1, 1, 1, 1}}, {2, 24, 144, 9, 9, 1, {1, 1, 1, 1}}, {1, 8, 48, 15, 15, 2, {0, 0, 1, 1}},
     {3, 8, 40, 7, 11, 1, {1, 1, 1, 1}},   {1, 8, 512, 40, 64, 1, {1, 1, 1, 1}}, {1, 8, 512, 41, 64, 2, {0, 0, 1, 1}},

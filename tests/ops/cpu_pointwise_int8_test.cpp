@@ -1,8 +1,8 @@
 // The own INT8 pointwise kernel (backends/cpu/pointwise_int8.h): the vectorized kernel against the
-// scalar one over input and output channel counts (64-channel packs and 16-channel tails), pixel
-// counts (4-pixel tiles and the rest), u8/s8 sources and destinations and clamps. A u8 source
-// matches bit for bit; an s8 one is read as u8 (x + 128) with the weights' sum taken out of the
-// shift, so a value on a rounding tie may land one unit away.
+// scalar one over input and output channel counts (64-channel packs, 16-channel blocks, partial
+// blocks), pixel counts (4-pixel tiles and the rest), u8/s8 sources and destinations and clamps.
+// A u8 source matches bit for bit; an s8 one is read as u8 (x + 128) with the
+// weights' sum taken out of the shift, so a value on a rounding tie may land one unit away.
 #include <cmath>
 #include <random>
 
@@ -20,7 +20,8 @@ TEST(CpuPointwiseInt8, VectorizedMatchesScalar) {
   struct Dims {
     int64_t k, m;
   };
-  const Dims dims[] = {{4, 16}, {16, 96}, {24, 144}, {32, 192}, {64, 384}, {8, 48}, {160, 960}, {12, 64}, {20, 80}};
+  const Dims dims[] = {{4, 16},  {16, 96}, {24, 144}, {32, 192}, {64, 384}, {8, 48},
+                       {160, 960}, {12, 64}, {20, 80}, {144, 24}, {96, 40}, {8, 8}, {4, 100}};
   int checked = 0;
   for (const Dims& d : dims)
     for (int64_t pixels : {1, 3, 4, 9})
@@ -50,11 +51,14 @@ TEST(CpuPointwiseInt8, VectorizedMatchesScalar) {
             std::vector<uint8_t> src(static_cast<size_t>(pixels * d.k));
             std::uniform_int_distribution<int> sd(0, 255);
             for (auto& v : src) v = static_cast<uint8_t>(sd(rng));
-            std::vector<uint8_t> fast(static_cast<size_t>(pixels * d.m), 0xAB), scalar(fast.size(), 0xCD);
+            // One byte past the output: a partial block must not write beyond its channels.
+            std::vector<uint8_t> fast(static_cast<size_t>(pixels * d.m) + 1, 0xAB), scalar(fast.size(), 0xAB);
             cpu::pointwise_int8(p, src.data(), fast.data(), pixels);
             cpu::pointwise_int8_scalar(p, src.data(), scalar.data(), pixels);
+            ASSERT_EQ(fast.back(), 0xAB) << "K " << d.k << " M " << d.m << ": wrote past the output";
             int off_by_one = 0, saturated = 0;
-            for (size_t i = 0; i < fast.size(); ++i) {
+            const size_t outputs = fast.size() - 1;
+            for (size_t i = 0; i < outputs; ++i) {
               const int a = dst == Int8Dst::s8 ? static_cast<int8_t>(fast[i]) : fast[i];
               const int e = dst == Int8Dst::s8 ? static_cast<int8_t>(scalar[i]) : scalar[i];
               if (e == 255 || e == 127 || e == -128) ++saturated;
@@ -63,16 +67,16 @@ TEST(CpuPointwiseInt8, VectorizedMatchesScalar) {
                   << "K " << d.k << " M " << d.m << " pixels " << pixels << " value " << i << ": " << a << " vs " << e;
               ++off_by_one;
             }
-            EXPECT_LE(off_by_one * 100, static_cast<int>(fast.size())) << "K " << d.k << " M " << d.m;
-            EXPECT_LT(saturated * 4, static_cast<int>(fast.size())) << "the outputs should mostly be in range";
+            EXPECT_LE(off_by_one * 100, static_cast<int>(outputs)) << "K " << d.k << " M " << d.m;
+            EXPECT_LT(saturated * 4, static_cast<int>(outputs)) << "the outputs should mostly be in range";
             ++checked;
           }
   EXPECT_GT(checked, 0);
 }
 
-// Channel counts the vectorized kernel does not take run the scalar kernel.
+// Input channel counts the vectorized kernel does not take run the scalar kernel.
 TEST(CpuPointwiseInt8, OtherChannelCountsRunTheScalarKernel) {
-  for (auto [k, m] : {std::pair<int64_t, int64_t>{6, 16}, {16, 24}}) {
+  for (auto [k, m] : {std::pair<int64_t, int64_t>{6, 16}, {18, 24}}) {
     PointwiseInt8 p;
     p.in_channels = k;
     p.out_channels = m;

@@ -18,19 +18,19 @@ struct PointwiseInt8 {
   bool src_signed = false;                    // s8 source, else u8
   Int8Dst dst = Int8Dst::u8;                  // u8 or s8
 
-  /// True if the vectorized kernel takes these channel counts (K a multiple of 4, M of 16) and
-  /// the CPU has AVX-512 VNNI; otherwise pointwise_int8 runs the scalar kernel.
+  /// True if the vectorized kernel takes these channel counts (K a multiple of 4) and the CPU
+  /// has AVX-512 VNNI; otherwise pointwise_int8 runs the scalar kernel.
   bool vectorized() const;
 
   /// Fills the tables below from s8 weights [M, K] (row-major), their per-channel scales, the
   /// source's scale, the bias (nullptr: none), the activation's clamp on real values (-inf/inf:
-  /// none) and the destination's scale.
+  /// none) and the destination's scale. The fields above are set first.
   void prepare(const int8_t* w, const float* w_scales, float src_scale, const float* bias_values, float act_lo,
                float act_hi, float dst_scale);
 
   std::vector<int8_t> weights;  // [M, K] as given (the scalar kernel)
-  /// For vpdpbusd: per group of 4 input channels g, per output channel m, its 4 weights
-  /// [K/4][M][4].
+  /// For vpdpbusd: per group of 4 input channels g, per output channel m (padded to a multiple
+  /// of 16 with zero weights), its 4 weights [K/4][M16][4].
   std::vector<int8_t> packed;
   Int8Output out;
   /// An s8 source is read as u8 (x + 128) by vpdpbusd: the shifts with 128 x sum of the
