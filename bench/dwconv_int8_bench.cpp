@@ -1,28 +1,25 @@
 // The own INT8 3x3 depthwise kernel (src/backends/cpu/dwconv_int8.h) against oneDNN's INT8
 // depthwise convolution on MobileNetV2's depthwise shapes, same data, same epilogue (per-channel
-// scales, bias, ReLU6, u8 destination), interleaved, best and median of 30 runs each; also
+// scales, bias, ReLU6, u8 destination), interleaved, median of 30 runs each; also
 // checks that the two agree within one unit. Threads: OMP_NUM_THREADS (default: all).
 //
 //   build-bench/dwconv_int8_bench [batch]      (docs/benchmarks.md, session 6)
 #include <dnnl.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <vector>
 
 #include "backends/cpu/dwconv_int8.h"
+#include "interleaved.h"
 
 namespace {
 
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 struct Shape {
   int h, c, stride, pad_begin, pad_end;  // square input, TF "SAME" for stride 2 (0 before, 1 after)
@@ -92,18 +89,7 @@ int main(int argc, char** argv) {
     run_onednn();
     size_t off = 0;
     for (size_t i = 0; i < own.size(); ++i) off += std::abs(static_cast<int>(own[i]) - static_cast<int>(ref[i])) > 1;
-    std::vector<double> t_own, t_dnn;
-    for (int r = 0; r < 30; ++r) {
-      double t = now_s();
-      run_own();
-      t_own.push_back(now_s() - t);
-      t = now_s();
-      run_onednn();
-      t_dnn.push_back(now_s() - t);
-    }
-    std::sort(t_own.begin(), t_own.end());
-    std::sort(t_dnn.begin(), t_dnn.end());
-    const double a = t_own[15], b = t_dnn[15];  // medians
+    const auto [a, b] = hwopt::bench::interleaved_medians(run_own, run_onednn, 30);
     const double ops = 2.0 * 9 * n * oh * oh * sh.c;
     char name[64];
     std::snprintf(name, sizeof name, "%dx%dx%d s%d", sh.h, sh.h, sh.c, sh.stride);

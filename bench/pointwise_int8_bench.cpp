@@ -9,22 +9,19 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <vector>
 
 #include "backends/cpu/pointwise_int8.h"
+#include "interleaved.h"
 
 namespace {
 
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 struct Shape {
   int h, k, m;  // square image, input and output channels
@@ -96,18 +93,7 @@ int main() {
     run_onednn();
     size_t off = 0;
     for (size_t i = 0; i < own.size(); ++i) off += std::abs(static_cast<int>(own[i]) - static_cast<int>(ref[i])) > 1;
-    std::vector<double> t_own, t_dnn;
-    for (int r = 0; r < 200; ++r) {
-      double t = now_s();
-      run_own();
-      t_own.push_back(now_s() - t);
-      t = now_s();
-      run_onednn();
-      t_dnn.push_back(now_s() - t);
-    }
-    std::sort(t_own.begin(), t_own.end());
-    std::sort(t_dnn.begin(), t_dnn.end());
-    const double a = t_own[100], b = t_dnn[100];  // medians
+    const auto [a, b] = hwopt::bench::interleaved_medians(run_own, run_onednn, 200);
     const double ops = 2.0 * px * sh.k * sh.m;
     char name[64];
     std::snprintf(name, sizeof name, "%dx%d %d->%d", sh.h, sh.h, sh.k, sh.m);

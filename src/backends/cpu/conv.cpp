@@ -560,6 +560,19 @@ bool clamp_of(const ConvAttrs& a, float* lo, float* hi) {
   return *lo <= *hi;
 }
 
+// The own INT8 kernels' destination type for a oneDNN data type.
+Int8Dst int8_dst_of(dnnl::memory::data_type dt) {
+  return dt == dnnl::memory::data_type::u8 ? Int8Dst::u8 : dt == dnnl::memory::data_type::s8 ? Int8Dst::s8 : Int8Dst::f32;
+}
+
+// What every own INT8 convolution kernel needs: static INT8, AVX-512 VNNI.
+std::string check_own_int8(const NodeContext& nc) {
+  const KernelPrecision p = conv_precision(nc);
+  if (!p.int8() || p.dynamic) return "runs in static INT8 only";
+  if (!dwconv_int8_fast_available()) return "needs AVX-512 VNNI";
+  return "";
+}
+
 std::string check_own_dwconv(const NodeContext& nc) {
   if (std::string why = check_conv(nc); !why.empty()) return why;
   const Tensor* w = nc.constant_input(1);
@@ -570,10 +583,7 @@ std::string check_own_dwconv(const NodeContext& nc) {
   if (nc.has_input(3)) return "has a residual input";
   float lo = 0, hi = 0;
   if (!clamp_of(a, &lo, &hi)) return fmt::format("activation '{}' is not a clamp", a.activation);
-  const KernelPrecision p = conv_precision(nc);
-  if (!p.int8() || p.dynamic) return "runs in static INT8 only";
-  if (!dwconv_int8_fast_available()) return "needs AVX-512 VNNI";
-  return "";
+  return check_own_int8(nc);
 }
 
 struct OwnDwEntry {
@@ -625,9 +635,7 @@ class OwnDwConvKernel {
     p.pad_top = g.pads[0];
     p.pad_left = g.pads[1];
     p.src_signed = prec_.src == dnnl::memory::data_type::s8;
-    p.dst = prec_.dst == dnnl::memory::data_type::u8   ? DwConvInt8::Dst::u8
-            : prec_.dst == dnnl::memory::data_type::s8 ? DwConvInt8::Dst::s8
-                                                       : DwConvInt8::Dst::f32;
+    p.dst = int8_dst_of(prec_.dst);
     const Tensor w = qweights_.values.contiguous();
     p.prepare(w.data<int8_t>(), qweights_.scales.data(), prec_.src_scale,
               bias_.defined() ? bias_.data<float>() : nullptr, lo_, hi_, prec_.dst_scale);
@@ -657,17 +665,20 @@ KernelFn make_own_dwconv(const NodeContext& nc, KernelFn reference) {
 // would do the same but runs its depthwise half at a fraction of the own kernel's speed, and it
 // has no TensorFlow "SAME" padding. Each thread runs whole images (or parts of one at batch 1)
 // through single-threaded primitives: no synchronisation per band.
+// FusedConvDepthwise's depthwise activation (dw_activation, dw_activation_params).
+ConvAttrs depthwise_activation(const ir::Node& n) {
+  ConvAttrs dw;
+  if (const ir::Attribute* a = n.attr("dw_activation")) dw.activation = a->s;
+  if (const ir::Attribute* a = n.attr("dw_activation_params")) dw.activation_params = a->floats;
+  return dw;
+}
+
 std::string check_own_conv_depthwise(const NodeContext& nc) {
   if (std::string why = check_conv_depthwise(nc); !why.empty()) return why;
-  ConvAttrs dw;
-  if (const ir::Attribute* a = nc.node.attr("dw_activation")) dw.activation = a->s;
-  if (const ir::Attribute* a = nc.node.attr("dw_activation_params")) dw.activation_params = a->floats;
+  const ConvAttrs dw = depthwise_activation(nc.node);
   float lo = 0, hi = 0;
   if (!clamp_of(dw, &lo, &hi)) return fmt::format("depthwise activation '{}' is not a clamp", dw.activation);
-  const KernelPrecision p = conv_precision(nc);
-  if (!p.int8() || p.dynamic) return "runs in static INT8 only";
-  if (!dwconv_int8_fast_available()) return "needs AVX-512 VNNI";
-  return "";
+  return check_own_int8(nc);
 }
 
 // One step of a band schedule: output rows [o0, o1) of an image read intermediate rows [lo, hi);
@@ -729,10 +740,7 @@ class OwnConvDwKernel {
     if (nc.has_input(4)) dw_bias_ = nc.constant_input(4)->contiguous();
     stride_ = get_ints(nc.node, "dw_strides").at(0);
     pads_ = get_ints(nc.node, "dw_pads");
-    ConvAttrs dw;
-    if (const ir::Attribute* a = nc.node.attr("dw_activation")) dw.activation = a->s;
-    if (const ir::Attribute* a = nc.node.attr("dw_activation_params")) dw.activation_params = a->floats;
-    clamp_of(dw, &lo_, &hi_);
+    clamp_of(depthwise_activation(nc.node), &lo_, &hi_);
   }
 
   void operator()(KernelContext& ctx) {
@@ -814,9 +822,7 @@ class OwnConvDwKernel {
     p.out_w = ew / stride_ + 1;
     e.out_shape = {N, M, p.out_h, p.out_w};
     p.src_signed = mid_.dt == dnnl::memory::data_type::s8;
-    p.dst = prec_.dst == dnnl::memory::data_type::u8   ? DwConvInt8::Dst::u8
-            : prec_.dst == dnnl::memory::data_type::s8 ? DwConvInt8::Dst::s8
-                                                       : DwConvInt8::Dst::f32;
+    p.dst = int8_dst_of(prec_.dst);
     const Tensor dw_w = dw_qweights_.values.contiguous();
     p.prepare(dw_w.data<int8_t>(), dw_qweights_.scales.data(), mid_.scale,
               dw_bias_.defined() ? dw_bias_.data<float>() : nullptr, lo_, hi_, prec_.dst_scale);
@@ -866,7 +872,7 @@ class OwnConvDwKernel {
       q.in_channels = C;
       q.out_channels = M;
       q.src_signed = prec_.src == dnnl::memory::data_type::s8;
-      q.dst = mid_.dt == dnnl::memory::data_type::s8 ? Int8Dst::s8 : Int8Dst::u8;
+      q.dst = int8_dst_of(mid_.dt);
       q.prepare(w_plain.data<int8_t>(), qweights_.scales.data(), prec_.src_scale,
                 bias_.defined() ? bias_.data<float>() : nullptr, pw_lo, pw_hi, mid_.scale);
       if (q.vectorized()) {
