@@ -132,6 +132,7 @@ struct StepStat {
   double start_ms = 0;                  // since the run began
   double ms = 0;                        // the step, including any input layout conversion
   double layout_ms = 0;                 // of `ms`: converting inputs out of a backend layout
+  int worker = 0;                       // inter-op worker that ran it (0: the thread calling run())
   std::vector<ValueDesc> inputs, outputs;
 };
 

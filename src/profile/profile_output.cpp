@@ -109,6 +109,10 @@ json profile_to_chrome_trace(const Profile& p) {
   meta("process_name", -1, fmt::format("hwopt {} ({} backend)", p.model, p.backend));
   meta("thread_name", kRunsTid, "runs");
   meta("thread_name", kExecutorTid, fmt::format("executor ({} intra-op threads)", p.threads));
+  int workers = 1;  // inter-op workers seen: a track each
+  for (const auto& run : p.trace_runs)
+    for (const auto& st : run) workers = std::max(workers, st.worker + 1);
+  for (int w = 1; w < workers; ++w) meta("thread_name", kExecutorTid + w, fmt::format("inter-op worker {}", w));
   double offset_us = 0;
   for (size_t r = 0; r < p.trace_runs.size(); ++r) {
     const auto& run = p.trace_runs[r];
@@ -121,7 +125,7 @@ json profile_to_chrome_trace(const Profile& p) {
       json args{{"op_type", st.op_type}, {"implementation", st.implementation}, {"inputs", ins}, {"outputs", outs}};
       if (!st.fused_from.empty()) args["onnx_nodes"] = st.fused_from;
       if (st.layout_ms > 0) args["layout_ms"] = st.layout_ms;
-      events.push_back({{"ph", "X"}, {"pid", kPid}, {"tid", kExecutorTid}, {"name", st.node_name.empty() ? st.op_type : st.node_name},
+      events.push_back({{"ph", "X"}, {"pid", kPid}, {"tid", kExecutorTid + st.worker}, {"name", st.node_name.empty() ? st.op_type : st.node_name},
                         {"cat", st.op_type}, {"ts", ts}, {"dur", st.ms * 1e3}, {"args", args}});
       end_us = std::max(end_us, st.start_ms * 1e3 + st.ms * 1e3);
     }

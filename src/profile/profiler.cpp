@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <chrono>
 #include <set>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace hwopt::profile {
@@ -155,7 +156,15 @@ Expected<Profile> profile_session(const Session& session, const std::map<std::st
   prof.stages.steady_ms = prof.end_to_end.median;
   prof.peak_rss_bytes = peak_rss_bytes();
 
-  // Every profiled run executes the same steps of the main graph; align them by position.
+  // Every profiled run executes the same steps of the main graph; align them by position, in the
+  // first run's order (with --inter-op the runs record their steps as they finish, which varies).
+  std::unordered_map<size_t, size_t> position;
+  for (size_t s = 0; s < runs.front().size(); ++s) position.emplace(runs.front()[s].node_index, s);
+  for (auto& r : runs)
+    std::stable_sort(r.begin(), r.end(), [&](const StepStat& a, const StepStat& b) {
+      const auto pa = position.find(a.node_index), pb = position.find(b.node_index);
+      return (pa == position.end() ? SIZE_MAX : pa->second) < (pb == position.end() ? SIZE_MAX : pb->second);
+    });
   size_t n_steps = runs.front().size();
   for (const auto& r : runs) n_steps = std::min(n_steps, r.size());
   const ir::Graph& graph = session.graph();

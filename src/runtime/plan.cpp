@@ -325,7 +325,7 @@ void Plan::run_concurrently(const GraphPlan& gp, Frame& frame, RunState& state, 
   sh->readers = gp.slot_readers;
   for (size_t k = 0; k < gp.steps.size(); ++k)
     if (sh->waiting[k] == 0) sh->ready.push(static_cast<int>(k));
-  auto work = [this, sh, &gp, &frame, &state, &runner, threads, intra] {
+  auto work = [this, sh, &gp, &frame, &state, &runner, threads, intra](int worker) {
     std::unique_lock<std::mutex> lock(sh->mutex);
     if (sh->closed) return;
     ++sh->active;
@@ -345,7 +345,7 @@ void Plan::run_concurrently(const GraphPlan& gp, Frame& frame, RunState& state, 
       const PlanStep& step = gp.steps[static_cast<size_t>(k)];
       std::exception_ptr failed;
       try {
-        run_step(gp, step, frame, state, runner, &sh->mutex);
+        run_step(gp, step, frame, state, runner, &sh->mutex, worker);
       } catch (...) {
         failed = std::current_exception();
       }
@@ -369,8 +369,8 @@ void Plan::run_concurrently(const GraphPlan& gp, Frame& frame, RunState& state, 
     --sh->active;
     sh->changed.notify_all();
   };
-  for (int w = 1; w < workers; ++w) pool_->submit(work);
-  work();
+  for (int w = 1; w < workers; ++w) pool_->submit([work, w] { work(w); });
+  work(0);
   std::unique_lock<std::mutex> lock(sh->mutex);
   sh->changed.wait(lock, [&] { return sh->active == 0; });
   sh->closed = true;
@@ -380,7 +380,7 @@ void Plan::run_concurrently(const GraphPlan& gp, Frame& frame, RunState& state, 
 }
 
 void Plan::run_step(const GraphPlan& gp, const PlanStep& step, Frame& frame, RunState& state,
-                    const SubgraphRunner& runner, std::mutex* slots_mutex) const {
+                    const SubgraphRunner& runner, std::mutex* slots_mutex, int worker) const {
   const bool record = state.profile && state.steps && frame.parent == nullptr;
   const auto t0 = state.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   std::vector<const RtValue*> ins;
@@ -440,6 +440,7 @@ void Plan::run_step(const GraphPlan& gp, const PlanStep& step, Frame& frame, Run
       stat.start_ms = ms_t(t0 - state.start).count();
       stat.ms = ms_t(t1 - t0).count();
       stat.layout_ms = ms_t(t_kernel - t0).count();
+      stat.worker = worker;
       state.steps->push_back(std::move(stat));
     }
   }

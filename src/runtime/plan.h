@@ -93,7 +93,7 @@ class Plan {
   // outputs stored in the frame, profile data. `slots_mutex` (concurrent steps): held while
   // the frame's slots are written or scanned.
   void run_step(const GraphPlan& gp, const PlanStep& step, Frame& frame, RunState& state,
-                const SubgraphRunner& runner, std::mutex* slots_mutex) const;
+                const SubgraphRunner& runner, std::mutex* slots_mutex, int worker = 0) const;
   // The main graph's steps on the calling thread and workers - 1 of pool_, each step as soon as
   // what it reads is written (PlanOptions::inter_op), each with its share of the intra-op threads.
   void run_concurrently(const GraphPlan& gp, Frame& frame, RunState& state, const SubgraphRunner& runner,

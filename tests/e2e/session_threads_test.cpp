@@ -172,14 +172,15 @@ TEST(SessionThreads, InterOpMatchesSequentialAndRunsBranchesAtOnce) {
     const auto in = wide_inputs();
     auto want = serial->run(in);
     ASSERT_TRUE(want.ok()) << want.status().to_string();
-    bool overlapped = false;
-    for (int r = 0; r < 10 && !overlapped; ++r) {
+    bool overlapped = false, pool_ran = false;
+    for (int r = 0; r < 10 && !(overlapped && pool_ran); ++r) {
       RunStats stats;
       auto got = parallel->run(in, {}, &stats);
       ASSERT_TRUE(got.ok()) << got.status().to_string();
       const Tensor &a = want->at("y"), &b = got->at("y");
       for (int64_t k = 0; k < a.numel(); ++k) ASSERT_NEAR(a.data<float>()[k], b.data<float>()[k], 1e-4f) << k;
       ASSERT_EQ(stats.steps.size(), 16u);  // every step ran once
+      for (const StepStat& st : stats.steps) pool_ran = pool_ran || st.worker == 1;  // the trace's second track
       for (size_t i = 0; i < stats.steps.size(); ++i)
         for (size_t j = i + 1; j < stats.steps.size(); ++j) {
           const StepStat &p = stats.steps[i], &q = stats.steps[j];
@@ -187,6 +188,7 @@ TEST(SessionThreads, InterOpMatchesSequentialAndRunsBranchesAtOnce) {
         }
     }
     EXPECT_TRUE(overlapped) << "no two steps ran at the same time in 10 runs";
+    EXPECT_TRUE(pool_ran) << "no step ran on the pool's worker";
     // From several threads at once too.
     std::vector<std::thread> pool;
     std::vector<int> bad(4, 0);

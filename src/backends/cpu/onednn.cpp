@@ -213,7 +213,8 @@ std::string shape_key(const KernelContext& ctx) {
   }
   // The threads the primitives are created for (oneDNN partitions the work by them): with
   // inter-op parallelism one step may run on all threads or on a share of them.
-  key += fmt::format("t{}", omp_in_parallel() ? 1 : omp_get_max_threads());
+  key += 't';
+  key += std::to_string(omp_in_parallel() ? 1 : omp_get_max_threads());
   return key;
 }
 
