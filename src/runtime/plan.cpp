@@ -7,11 +7,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
-#include <queue>
-#include <thread>
 #include <map>
 #include <mutex>
+#include <queue>
 #include <set>
+#include <thread>
 #include <unordered_set>
 
 #include "backends/backend.h"

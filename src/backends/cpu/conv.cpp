@@ -8,9 +8,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <limits>
 #include <atomic>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -780,6 +780,7 @@ class OwnConvDwKernel {
                             {DNNL_ARG_WEIGHTS, pw.weights},
                             {DNNL_ARG_BIAS, e.bias},
                             {DNNL_ARG_DST, dnnl::memory(pw.dst, engine(), buf + (st.keep_end - st.lo) * mid_row)}});
+              stream().wait();  // the depthwise kernel reads the band next
             }
             dwconv3x3_int8_rows(e.dw, buf, n * e.dw.in_h + st.lo, dst.raw_data(), n * e.dw.out_h + st.o0,
                                 n * e.dw.out_h + st.o1);
