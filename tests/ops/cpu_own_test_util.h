@@ -252,6 +252,15 @@ inline void expect_candidate_matches(const std::string& name, const std::string&
 }
 
 /// Limits the own kernels to `isa` for its lifetime (restored even when an assertion returns early).
+/// The candidate that ran starts with `chosen` (e.g. "cpu:onednn:conv") and the first candidate
+/// tried before it declined with a reason containing `why`.
+inline void expect_declined(const BackendOpResult& cpu, const std::string& chosen, const std::string& why) {
+  ASSERT_TRUE(cpu.error.empty()) << cpu.error;
+  EXPECT_EQ(cpu.implementation.rfind(chosen, 0), 0u) << cpu.implementation;
+  ASSERT_FALSE(cpu.declined.empty());
+  EXPECT_NE(cpu.declined[0].find(why), std::string::npos) << cpu.declined[0];
+}
+
 struct IsaGuard {
   explicit IsaGuard(cpu::own::Isa isa) : saved(cpu::own::isa_limit().load()) {
     cpu::own::isa_limit() = static_cast<int>(isa);
