@@ -167,7 +167,8 @@ class Tensor {
   /// Allocates a contiguous zero-filled tensor; throws std::bad_alloc on failure or on a shape
   /// whose size overflows. Use Tensor::create for a Status instead.
   Tensor(DType dtype, Shape shape);
-  static Expected<Tensor> create(DType dtype, Shape shape);
+  /// `zero` = false leaves the contents uninitialised (strings are always constructed).
+  static Expected<Tensor> create(DType dtype, Shape shape, bool zero = true);
   /// Like Tensor(dtype, shape) but the contents are left uninitialised: for kernels that
   /// write every element.
   static Tensor uninitialized(DType dtype, Shape shape);

@@ -15,9 +15,17 @@ const std::vector<Tensor>& KernelContext::input_sequence(size_t i) const {
 }
 
 Tensor& KernelContext::allocate_output(size_t i, DType dtype, const Shape& shape) {
+  return allocate(i, dtype, shape, true);
+}
+
+Tensor& KernelContext::allocate_uninitialized_output(size_t i, DType dtype, const Shape& shape) {
+  return allocate(i, dtype, shape, false);
+}
+
+Tensor& KernelContext::allocate(size_t i, DType dtype, const Shape& shape, bool zero) {
   HWOPT_KCHECK(i < outputs_.size(), "output {} does not exist (node has {})", i, outputs_.size());
   for (int64_t d : shape) HWOPT_KCHECK(d >= 0, "output {} would have negative dim in {}", i, shape_str(shape));
-  auto t = Tensor::create(dtype, shape);
+  auto t = Tensor::create(dtype, shape, zero);
   if (!t.ok()) throw KernelError(fmt::format("output {} ('{}'): {}", i, i < node_.outputs.size() ? node_.outputs[i] : std::string(), t.status().message()));
   outputs_[i] = RtValue::of(std::move(t).value());
   return outputs_[i].tensor;

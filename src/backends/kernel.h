@@ -82,6 +82,9 @@ class KernelContext {
   bool wants_output(size_t i) const { return i < node_.outputs.size() && !node_.outputs[i].empty(); }
   /// Allocates output i (zero-filled, contiguous) and returns it for the kernel to fill.
   Tensor& allocate_output(size_t i, DType dtype, const Shape& shape);
+  /// Like allocate_output, without the zero-fill: for kernels that write every element (a
+  /// single-threaded memset of a large output costs as much as a memory-bound kernel).
+  Tensor& allocate_uninitialized_output(size_t i, DType dtype, const Shape& shape);
   /// Sets output i to an existing tensor (a view or a forwarded input; no copy).
   void set_output(size_t i, Tensor t);
   void set_output_sequence(size_t i, std::vector<Tensor> seq, DType elem = DType::undefined);
@@ -112,6 +115,8 @@ class KernelContext {
   std::vector<const RtValue*> inputs_;
   std::vector<RtValue> outputs_;
   SubgraphRunner runner_;
+
+  Tensor& allocate(size_t i, DType dtype, const Shape& shape, bool zero);
 };
 
 using KernelFn = std::function<void(KernelContext&)>;

@@ -286,7 +286,7 @@ void Tensor::compute_contiguous_strides() {
     strides_[i] = strides_[i + 1] * shape_[i + 1];
 }
 
-Expected<Tensor> Tensor::create(DType dtype, Shape shape) {
+Expected<Tensor> Tensor::create(DType dtype, Shape shape, bool zero) {
   int64_t n = shape_numel(shape);
   if (n < 0) return Status(StatusCode::invalid_argument, "tensor shape " + shape_str(shape) + " is negative or too large");
   if (dtype_size(dtype) == 0) return Status(StatusCode::unsupported, std::string("cannot allocate dtype ") + dtype_name(dtype));
@@ -302,7 +302,7 @@ Expected<Tensor> Tensor::create(DType dtype, Shape shape) {
   if (dtype == DType::string) {
     t.storage_ = Storage::allocate_strings(static_cast<size_t>(n));
   } else {
-    t.storage_ = Storage::allocate(static_cast<size_t>(n) * dtype_size(dtype));
+    t.storage_ = Storage::allocate(static_cast<size_t>(n) * dtype_size(dtype), zero);
   }
   if (!t.storage_) {
     const AllocationFailure& f = last_allocation_failure();
@@ -314,13 +314,9 @@ Expected<Tensor> Tensor::create(DType dtype, Shape shape) {
 }
 
 Tensor Tensor::uninitialized(DType dtype, Shape shape) {
-  if (dtype == DType::string) return Tensor(dtype, std::move(shape));
-  int64_t n = shape_numel(shape);
-  if (n < 0 || dtype_size(dtype) == 0 || static_cast<uint64_t>(n) > (uint64_t{1} << 62) / dtype_size(dtype))
-    throw std::bad_alloc();
-  auto storage = Storage::allocate(static_cast<size_t>(n) * dtype_size(dtype), false);
-  if (!storage) throw std::bad_alloc();
-  return Tensor(dtype, std::move(shape), std::move(storage), 0);
+  auto t = create(dtype, std::move(shape), false);
+  if (!t.ok()) throw std::bad_alloc();
+  return std::move(t).value();
 }
 
 Tensor::Tensor(DType dtype, Shape shape) {

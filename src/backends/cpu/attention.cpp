@@ -138,7 +138,7 @@ class SdpaKernel {
     });
     if (!entry->ok) return run_plain(ctx, reference_);
 
-    Tensor& y = ctx.allocate_output(0, DType::float32, {batch[0], batch[1], S, Dv});
+    Tensor& y = ctx.allocate_uninitialized_output(0, DType::float32, {batch[0], batch[1], S, Dv});
     const HeadView qv = head_view(q), kv = head_view(k), vv = head_view(v);
     HeadView mv;
     if (mask.defined()) mv = head_view(mask);

@@ -756,7 +756,7 @@ class OwnConvDwKernel {
     const int nt = omp_in_parallel() ? 1 : std::max(1, omp_get_max_threads());  // buffers for parallel_range's team
     const int64_t mid_row = e.dw.in_w * e.dw.channels, in_row = e.dw.in_w * e.in_channels;
     const int64_t buffer_bytes = (e.buffer_rows * mid_row + 63) / 64 * 64;
-    const Tensor buffers = own::uninit_tensor(DType::uint8, {nt, buffer_bytes});
+    const Tensor buffers = Tensor::uninitialized(DType::uint8, {nt, buffer_bytes});
     std::atomic<bool> failed{false};
     std::string error;
     std::mutex error_mutex;

@@ -164,7 +164,7 @@ class EltwiseKernel {
       e.bias_add = dnnl::binary(dnnl::binary::primitive_desc(d, attr, engine()));
       return e;
     });
-    Tensor dst(DType::float32, x.shape());
+    Tensor dst = Tensor::uninitialized(DType::float32, x.shape());
     execute_with_scratchpad(entry->bias_add, {{DNNL_ARG_SRC_0, memory_of(x, entry->desc)},
                                        {DNNL_ARG_SRC_1, memory_of(bias, entry->bias_desc)},
                                        {DNNL_ARG_DST, memory_of(dst, entry->desc)}});

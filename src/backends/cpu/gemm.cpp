@@ -119,7 +119,7 @@ class GemmKernel {
     auto entry = cache_.get(key, [&] { return create(a, trans_a, b, c, M, K, N, cm, const_b, const_c); });
     if (!entry->ok) return run_plain(ctx, reference_);
 
-    Tensor& dst = ctx.allocate_output(0, DType::float32, {M, N});
+    Tensor& dst = ctx.allocate_uninitialized_output(0, DType::float32, {M, N});
     if (entry->c_as_sum) {
       const Tensor cc = c->contiguous();
       const float* cp = cc.data<float>();

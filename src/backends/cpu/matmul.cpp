@@ -184,7 +184,7 @@ class MatMulKernel {
       entry = cache_.get(dense_key, [&] { return create(p, b, reorder_b); });
       if (!entry->ok) return run_plain(ctx, reference_);
     }
-    Tensor& dst = ctx.allocate_output(0, DType::float32, p.out_shape);
+    Tensor& dst = ctx.allocate_uninitialized_output(0, DType::float32, p.out_shape);
     const bool convert_a = !entry->src_desc.is_zero() && !entry->dynamic;
     const Tensor a_src = convert_a ? reorder_view(a, p.a_desc, entry->src_desc, entry->src_factor) : a;
     std::unordered_map<int, dnnl::memory> args{

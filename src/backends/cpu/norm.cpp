@@ -179,7 +179,7 @@ class LayerNormKernel {
       entry.prim = dnnl::layer_normalization_forward(dnnl::layer_normalization_forward::primitive_desc(d, user_scratchpad_attr(), engine()));
       return entry;
     });
-    Tensor dst(DType::float32, in.shape());
+    Tensor dst = Tensor::uninitialized(DType::float32, in.shape());
     std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, memory_of(x, e->desc)},
                                                 {DNNL_ARG_DST, memory_of(dst, e->desc)},
                                                 {DNNL_ARG_SCALE, memory_of(scale, e->param_desc)}};
@@ -217,7 +217,7 @@ void instance_norm(KernelContext& ctx, const KernelFn& reference) {
   if (!scale.defined() || !bias.defined()) return run_plain(ctx, reference);
   const double eps = ctx.attr_float("epsilon", 1e-5f);
   const Tensor x = in.to_plain().contiguous();
-  Tensor& y = ctx.allocate_output(0, DType::float32, in.shape());
+  Tensor& y = ctx.allocate_uninitialized_output(0, DType::float32, in.shape());
   const float* px = x.data<float>();
   const float* ps = scale.data<float>();
   const float* pb = bias.data<float>();

@@ -279,7 +279,7 @@ void run_arith(KernelContext& ctx, const KernelFn& reference) {
   if (ctx.input(0).dtype() != DType::float32 || ctx.input(1).dtype() != DType::float32 ||
       !binary_setup(ctx, a, b, out_shape, p))
     return reference(ctx);
-  Tensor& y = own::output_uninit(ctx, 0, DType::float32, out_shape);
+  Tensor& y = ctx.allocate_uninitialized_output(0, DType::float32, out_shape);
   if (p.total == 0) return;
   run_binary<Op>(p, a.data<float>(), b.data<float>(), y.data<float>());
 }
@@ -293,7 +293,7 @@ void run_compare(KernelContext& ctx, const KernelFn& reference) {
   if ((dt != DType::float32 && dt != DType::int32 && dt != DType::int64) || ctx.input(1).dtype() != dt ||
       !binary_setup(ctx, a, b, out_shape, p))
     return reference(ctx);
-  Tensor& y = own::output_uninit(ctx, 0, DType::boolean, out_shape);
+  Tensor& y = ctx.allocate_uninitialized_output(0, DType::boolean, out_shape);
   if (p.total == 0) return;
   bool* o = y.data<bool>();
   switch (dt) {
@@ -343,7 +343,7 @@ void run_pow(KernelContext& ctx, const KernelFn& reference) {
   if (xt != DType::float32 || (et != DType::float32 && et != DType::int32 && et != DType::int64) ||
       !binary_setup(ctx, a, b, out_shape, p))
     return reference(ctx);
-  Tensor& y = own::output_uninit(ctx, 0, DType::float32, out_shape);
+  Tensor& y = ctx.allocate_uninitialized_output(0, DType::float32, out_shape);
   if (p.total == 0) return;
   if (b.numel() == 1 && out_shape == a.shape()) {
     double e = 0;
@@ -503,7 +503,7 @@ void run_where(KernelContext& ctx, const KernelFn& reference) {
   Bcast p;
   if (!make_bcast(shapes, out_shape, p)) return reference(ctx);
   const Tensor c = c_in.contiguous(), x = x_in.contiguous(), y = y_in.contiguous();
-  Tensor& out = own::output_uninit(ctx, 0, x.dtype(), out_shape);
+  Tensor& out = ctx.allocate_uninitialized_output(0, x.dtype(), out_shape);
   if (p.total == 0) return;
   switch (elem) {
     case 1:
@@ -593,7 +593,7 @@ void run_erf(KernelContext& ctx, const KernelFn& reference) {
   const Tensor& in = ctx.input(0);
   if (in.dtype() != DType::float32 || !in.is_plain()) return reference(ctx);
   const Tensor x = in.contiguous();
-  Tensor& out = own::output_uninit(ctx, 0, DType::float32, x.shape());
+  Tensor& out = ctx.allocate_uninitialized_output(0, DType::float32, x.shape());
   const float* px = x.data<float>();
   float* py = out.data<float>();
   const int64_t n = x.numel();
@@ -614,7 +614,7 @@ void run_not(KernelContext& ctx, const KernelFn& reference) {
   const Tensor& in = ctx.input(0);
   if (in.dtype() != DType::boolean || !in.is_plain()) return reference(ctx);
   const Tensor x = in.contiguous();
-  Tensor& out = own::output_uninit(ctx, 0, DType::boolean, x.shape());
+  Tensor& out = ctx.allocate_uninitialized_output(0, DType::boolean, x.shape());
   const uint8_t* px = static_cast<const uint8_t*>(x.raw_data());
   uint8_t* py = static_cast<uint8_t*>(out.raw_data());
   parallel_range(x.numel(), x.numel(), [&](int64_t b, int64_t e) {
@@ -798,7 +798,7 @@ void run_cast(KernelContext& ctx, const KernelFn& reference) {
     ctx.set_output(0, x);  // nothing to convert: the input itself
     return;
   }
-  Tensor& out = own::output_uninit(ctx, 0, to, x.shape());
+  Tensor& out = ctx.allocate_uninitialized_output(0, to, x.shape());
   if (x.numel() == 0) return;
   if (to == DType::float16 || x.dtype() == DType::float16) return run_cast_f16(x, out);
   visit_cast_type(x.dtype(), [&](auto s_tag) {

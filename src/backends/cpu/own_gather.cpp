@@ -79,7 +79,7 @@ void run_gather(KernelContext& ctx, const KernelFn& reference) {
     ctx.set_output(0, Tensor(data.dtype(), out_shape, data.storage(), data.offset() + idx[0] * inner));
     return;
   }
-  Tensor& out = own::output_uninit(ctx, 0, data.dtype(), out_shape);
+  Tensor& out = ctx.allocate_uninitialized_output(0, data.dtype(), out_shape);
   if (out.numel() == 0) return;
   const size_t elem = dtype_size(data.dtype());
   if (inner == 1) {
@@ -158,7 +158,7 @@ void run_gather_elements(KernelContext& ctx, const KernelFn& reference) {
   if (!ok) return reference(ctx);  // the reference reports the error or handles the dtype
   const Tensor data = data_in.contiguous();
   const std::vector<int64_t> idx = read_indices(indices, data.dim(axis), axis);
-  Tensor& out = own::output_uninit(ctx, 0, data.dtype(), ishape);
+  Tensor& out = ctx.allocate_uninitialized_output(0, data.dtype(), ishape);
   if (out.numel() == 0) return;
   switch (dtype_size(data.dtype())) {
     case 1:

@@ -196,7 +196,7 @@ void run_dropout(KernelContext& ctx, const KernelFn& reference) {
     return run_plain(ctx, reference);
   ctx.set_output(0, x);
   if (ctx.num_outputs() > 1 && ctx.wants_output(1)) {
-    Tensor mask = own::uninit_tensor(DType::boolean, x.shape());
+    Tensor mask = Tensor::uninitialized(DType::boolean, x.shape());
     std::memset(mask.raw_data(), 1, static_cast<size_t>(mask.numel()));
     ctx.set_output(1, std::move(mask));
   }
@@ -393,7 +393,7 @@ void run_slice(KernelContext& ctx, const KernelFn& reference) {
     ctx.set_output(0, Tensor(x.dtype(), out_shape, x.storage(), x.offset() + base));
     return;
   }
-  Tensor& out = own::output_uninit(ctx, 0, x.dtype(), out_shape);
+  Tensor& out = ctx.allocate_uninitialized_output(0, x.dtype(), out_shape);
   const size_t elem = dtype_size(x.dtype());
   strided_copy(static_cast<const char*>(x.raw_data()) + base * static_cast<int64_t>(elem),
                static_cast<char*>(out.raw_data()), out_shape, strides, elem);
@@ -435,7 +435,7 @@ void run_concat(KernelContext& ctx, const KernelFn& reference) {
     ctx.set_output(0, f);  // one input: the output is that input
     return;
   }
-  Tensor& out = own::output_uninit(ctx, 0, f.dtype(), out_shape);
+  Tensor& out = ctx.allocate_uninitialized_output(0, f.dtype(), out_shape);
   const int64_t total = shape_numel(out_shape);
   if (total == 0) return;
   const size_t elem = dtype_size(f.dtype());
@@ -526,7 +526,7 @@ void run_split(KernelContext& ctx, const KernelFn& reference) {
       } else if (outer * len * inner == 0) {
         ctx.set_output(k, Tensor(x.dtype(), shape));
       } else {
-        Tensor& out = own::output_uninit(ctx, k, x.dtype(), shape);
+        Tensor& out = ctx.allocate_uninitialized_output(k, x.dtype(), shape);
         const char* src = static_cast<const char*>(x.raw_data()) + static_cast<size_t>(begin * inner) * elem;
         strided_copy(src, static_cast<char*>(out.raw_data()), {outer, len * inner}, {dim * inner, 1}, elem);
       }

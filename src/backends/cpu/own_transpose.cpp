@@ -236,7 +236,7 @@ void run_transpose(KernelContext& ctx, const KernelFn& reference) {
     ctx.set_output(0, x.numel() == 0 ? Tensor(x.dtype(), out_shape) : x.reshape(out_shape));
     return;
   }
-  Tensor& out = own::output_uninit(ctx, 0, x.dtype(), out_shape);
+  Tensor& out = ctx.allocate_uninitialized_output(0, x.dtype(), out_shape);
   switch (elem) {
     case 1:
       transpose_typed<uint8_t>(x, out, rp);

@@ -1,5 +1,5 @@
-// Helpers shared by the CPU backend's own kernels (own_*.cpp): uninitialised output tensors,
-// OpenMP range splitting that stays single-threaded for small work, and a candidate builder.
+// Helpers shared by the CPU backend's own kernels (own_*.cpp): OpenMP range splitting that stays
+// single-threaded for small work, the ISA checks and a candidate builder.
 #pragma once
 
 #include <cpuid.h>
@@ -62,30 +62,6 @@ constexpr int64_t kMaxDims = 16;
 /// Below this many elements of work a kernel runs on the calling thread: the OpenMP fork/join
 /// (a few microseconds) costs more than it saves.
 constexpr int64_t kParallelGrain = 32768;
-
-/// A contiguous CPU tensor whose bytes are NOT initialised (the kernel overwrites all of them);
-/// saves the zero-fill pass that KernelContext::allocate_output does. Not for strings.
-inline Tensor uninit_tensor(DType dtype, const Shape& shape) {
-  if (dtype == DType::string) return Tensor(dtype, shape);
-  const int64_t n = shape_numel(shape);
-  HWOPT_KCHECK(n >= 0, "cannot allocate a tensor of shape {}", shape_str(shape));
-  const size_t elem = dtype_size(dtype);
-  HWOPT_KCHECK(elem == 0 || static_cast<uint64_t>(n) <= SIZE_MAX / elem / 2, "tensor of shape {} is too large",
-               shape_str(shape));
-  const size_t bytes = static_cast<size_t>(n) * elem;
-  size_t rounded = (bytes + Storage::kAlignment - 1) / Storage::kAlignment * Storage::kAlignment;
-  if (rounded == 0) rounded = Storage::kAlignment;
-  void* p = std::aligned_alloc(Storage::kAlignment, rounded);
-  if (!p) throw std::bad_alloc();
-  auto storage = Storage::wrap(p, bytes, Device::cpu(), std::shared_ptr<void>(p, std::free));
-  return Tensor(dtype, shape, std::move(storage));
-}
-
-/// Sets output i of ctx to a fresh uninitialised tensor and returns it.
-inline Tensor& output_uninit(KernelContext& ctx, size_t i, DType dtype, const Shape& shape) {
-  ctx.set_output(i, uninit_tensor(dtype, shape));
-  return ctx.outputs()[i].tensor;
-}
 
 /// Threads worth using for `work` elements of simple memory-bound work.
 inline int threads_for(int64_t work) {

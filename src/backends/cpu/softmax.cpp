@@ -104,7 +104,7 @@ class SoftmaxKernel {
     const int64_t inner = ctx.opset() >= 13 ? prod(axis + 1, rank) : 1;
     const Tensor x = in.to_plain().contiguous();
     if (inner > 1) {
-      Tensor& y = ctx.allocate_output(0, DType::float32, in.shape());
+      Tensor& y = ctx.allocate_uninitialized_output(0, DType::float32, in.shape());
       strided_softmax(x.data<float>(), y.data<float>(), outer, n, inner, log_);
       return;
     }
@@ -117,7 +117,7 @@ class SoftmaxKernel {
       entry.prim = dnnl::softmax_v2_forward(dnnl::softmax_v2_forward::primitive_desc(d, user_scratchpad_attr(), engine()));
       return entry;
     });
-    Tensor dst(DType::float32, in.shape());
+    Tensor dst = Tensor::uninitialized(DType::float32, in.shape());
     execute_with_scratchpad(e->prim, {{DNNL_ARG_SRC, memory_of(x, e->desc)}, {DNNL_ARG_DST, memory_of(dst, e->desc)}});
     stream().wait();
     ctx.set_output(0, std::move(dst));
