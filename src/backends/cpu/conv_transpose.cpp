@@ -1,0 +1,223 @@
+// ConvTranspose (1-D to 3-D, groups, dilations, pads, output_padding, output_shape, auto_pad) on
+// oneDNN's deconvolution primitive. Source, weights and destination in the formats oneDNN picks
+// (format_tag::any: nChw16c-style blocked on AVX-512), so a blocked input from a convolution is read
+// as it is and the output stays blocked for the next oneDNN op; the weights are reordered from
+// ONNX's [C, M/group, k...] once per input shape. The output geometry follows the ONNX rules as
+// the reference kernel does; geometries that need negative padding (an output_shape larger than
+// the full transposed convolution) stay with the reference kernel.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "backends/backend.h"
+#include "backends/cpu/matmul_util.h"
+#include "backends/cpu/onednn.h"
+
+namespace hwopt::cpu {
+namespace {
+
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+struct DeconvAttrs {
+  std::vector<int64_t> strides, dilations, pads, output_padding, output_shape;
+  std::string auto_pad = "NOTSET";
+  int64_t group = 1;
+};
+
+DeconvAttrs read_attrs(const ir::Node& n) {
+  DeconvAttrs a;
+  if (const ir::Attribute* x = n.attr("strides")) a.strides = x->ints;
+  if (const ir::Attribute* x = n.attr("dilations")) a.dilations = x->ints;
+  if (const ir::Attribute* x = n.attr("pads")) a.pads = x->ints;
+  if (const ir::Attribute* x = n.attr("output_padding")) a.output_padding = x->ints;
+  if (const ir::Attribute* x = n.attr("output_shape")) a.output_shape = x->ints;
+  if (const ir::Attribute* x = n.attr("auto_pad")) a.auto_pad = x->s;
+  if (const ir::Attribute* x = n.attr("group")) a.group = x->i;
+  return a;
+}
+
+std::string check_conv_transpose(const NodeContext& nc) {
+  if (nc.input_dtype(0) != DType::float32) return "input dtype is not known to be float32";
+  const Tensor* w = nc.constant_input(1);
+  if (!w) return "weights are not a constant initializer";
+  if (w->dtype() != DType::float32) return "weights are not float32";
+  if (w->rank() < 3 || w->rank() > 5)
+    return fmt::format("weights of rank {} (only 1-D to 3-D transposed convolutions)", w->rank());
+  if (nc.has_input(2) && !nc.constant_input(2)) return "bias is not a constant initializer";
+  const DeconvAttrs a = read_attrs(nc.node);
+  if (a.group < 1 || w->dim(0) % a.group != 0) return "group does not divide the input channels";
+  if (a.auto_pad != "NOTSET" && a.auto_pad != "VALID" && a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER")
+    return fmt::format("auto_pad '{}' is unknown", a.auto_pad);
+  return "";
+}
+
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/// oneDNN's geometry for one input shape (strides, dilations as d - 1, pads, output dims), by the
+/// ONNX rules (as ref_conv_transpose computes them). `ok` is false for anything to leave to the
+/// reference kernel: invalid attributes (its errors name them) or negative padding.
+struct Geometry {
+  bool ok = false;
+  dnnl::memory::dims strides, dilation, pad_l, pad_r;
+  Shape out;  // [N, M, spatial...]
+};
+
+Geometry geometry(const DeconvAttrs& a, const Shape& x, const Shape& w) {
+  Geometry g;
+  const size_t n = x.size() - 2;
+  if (w.size() != x.size() || x[1] != w[0] || x[1] % a.group != 0) return g;
+  const auto strides = a.strides.empty() ? std::vector<int64_t>(n, 1) : a.strides;
+  const auto dilations = a.dilations.empty() ? std::vector<int64_t>(n, 1) : a.dilations;
+  const auto out_pad = a.output_padding.empty() ? std::vector<int64_t>(n, 0) : a.output_padding;
+  const auto pads = a.pads.empty() ? std::vector<int64_t>(2 * n, 0) : a.pads;
+  std::vector<int64_t> target = a.output_shape;
+  if (target.size() == n + 2) target.erase(target.begin(), target.begin() + 2);
+  if (strides.size() != n || dilations.size() != n || out_pad.size() != n || pads.size() != 2 * n ||
+      (!target.empty() && target.size() != n))
+    return g;
+  constexpr int64_t kMax = int64_t{1} << 31;
+  g.out = {x[0], w[1] * a.group};
+  for (size_t d = 0; d < n; ++d) {
+    const int64_t s = strides[d], dil = dilations[d], k = w[2 + d], in = x[2 + d];
+    if (s < 1 || s > kMax || dil < 1 || dil > kMax || k < 1 || k > kMax || in < 1 || out_pad[d] < 0 ||
+        out_pad[d] > kMax)
+      return g;
+    const int64_t full = s * (in - 1) + out_pad[d] + (k - 1) * dil + 1;
+    int64_t out = 0, pb = 0;
+    int64_t want = -1;
+    if (!target.empty()) want = target[d];
+    else if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER") want = in * s;
+    if (want >= 0) {
+      const int64_t total = full - want;
+      pb = a.auto_pad == "SAME_UPPER" ? floor_div(total, 2) : total - floor_div(total, 2);
+      out = want;
+    } else if (a.auto_pad == "VALID") {
+      out = full;
+    } else {
+      if (pads[d] < 0 || pads[d + n] < 0) return g;
+      pb = pads[d];
+      out = full - pads[d] - pads[d + n];
+    }
+    const int64_t pe = full - pb - out;
+    if (out < 1 || pb < 0 || pe < 0) return g;
+    g.strides.push_back(s);
+    g.dilation.push_back(dil - 1);
+    g.pad_l.push_back(pb);
+    g.pad_r.push_back(pe);
+    g.out.push_back(out);
+  }
+  g.ok = true;
+  return g;
+}
+
+struct DeconvEntry {
+  bool ok = false;
+  dnnl::deconvolution_forward prim;
+  dnnl::deconvolution_forward::primitive_desc pd;
+  dnnl::memory weights;  // reordered once into pd.weights_desc()
+  Tensor weights_holder;
+  Shape out;
+};
+
+class ConvTransposeKernel {
+ public:
+  ConvTransposeKernel(const NodeContext& nc, KernelFn reference)
+      : attrs_(read_attrs(nc.node)), weights_(nc.constant_input(1)->contiguous()), reference_(std::move(reference)) {
+    if (nc.has_input(2)) bias_ = nc.constant_input(2)->contiguous();
+  }
+
+  void operator()(KernelContext& ctx) {
+    const Tensor& x = ctx.input(0);
+    if (x.dtype() != DType::float32 || x.rank() != weights_.rank() || x.numel() == 0)
+      return run_plain(ctx, reference_);
+    const bool bias_ok = !bias_.defined() || (bias_.rank() == 1 && bias_.dim(0) == weights_.dim(1) * attrs_.group);
+    if (!bias_ok) return run_plain(ctx, reference_);
+    // A BF16-stored input (precision bf16) is read as FP32: the weights stay FP32.
+    const bool as_is = !x.is_plain() && desc_of(x).data_type() == dt::f32;
+    auto e = cache_.get(shape_key(ctx), [&] { return create(x, as_is); });
+    if (!e->ok) return run_plain(ctx, reference_);
+    const Tensor src = reorder_to(as_is ? x : x.to_plain().contiguous(), e->pd.src_desc());
+    Tensor dst = allocate_like(e->pd.dst_desc(), DType::float32, e->out);
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, memory_of(src, e->pd.src_desc())},
+                                                {DNNL_ARG_WEIGHTS, e->weights},
+                                                {DNNL_ARG_DST, memory_of(dst, e->pd.dst_desc())}};
+    if (bias_.defined()) args[DNNL_ARG_BIAS] = memory_of(bias_, e->pd.bias_desc());
+    execute_with_scratchpad(e->prim, args);
+    stream().wait();
+    ctx.set_output(0, std::move(dst));
+  }
+
+ private:
+  DeconvEntry create(const Tensor& x, bool as_is) const {
+    DeconvEntry e;
+    const Geometry g = geometry(attrs_, x.shape(), weights_.shape());
+    if (!g.ok) return e;
+    const int64_t G = attrs_.group, C = x.dim(1), Cg = C / G, Mg = weights_.dim(1);
+    const Shape kernel(weights_.shape().begin() + 2, weights_.shape().end());
+    const int64_t ksp = shape_numel(kernel);
+    // ONNX weights [C, M/G, k...] = [G, Cg, Mg, k...] described as oneDNN's [(G,) Mg, Cg, k...].
+    Shape wdims, wstrides;
+    if (G > 1) {
+      wdims = {G, Mg, Cg};
+      wstrides = {Cg * Mg * ksp, ksp, Mg * ksp};
+    } else {
+      wdims = {Mg, Cg};
+      wstrides = {ksp, Mg * ksp};
+    }
+    int64_t ks = ksp;
+    for (int64_t k : kernel) {
+      ks /= k;
+      wdims.push_back(k);
+      wstrides.push_back(ks);
+    }
+    const dnnl::memory::desc onnx_w = strided_desc(wdims, wstrides);
+    if (onnx_w.is_zero()) return e;
+    try {
+      const dnnl::memory::desc src_d = as_is ? desc_of(x) : dnnl::memory::desc(to_dims(x.shape()), dt::f32, tag::any);
+      const dnnl::memory::desc w_d(to_dims(wdims), dt::f32, tag::any);
+      const dnnl::memory::desc dst_d(to_dims(g.out), dt::f32, tag::any);
+      const dnnl::memory::desc b_d = bias_.defined() ? plain_desc(bias_.shape(), DType::float32) : dnnl::memory::desc();
+      dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
+                                          src_d, w_d, b_d, dst_d, g.strides, g.dilation, g.pad_l, g.pad_r);
+      e.pd = dnnl::deconvolution_forward::primitive_desc(d, user_scratchpad_attr(), engine());
+      e.prim = dnnl::deconvolution_forward(e.pd);
+      e.weights_holder = Tensor::uninitialized(DType::uint8, {static_cast<int64_t>(e.pd.weights_desc().get_size())});
+      e.weights = dnnl::memory(e.pd.weights_desc(), engine(), e.weights_holder.raw_data());
+      dnnl::memory from(onnx_w, engine(), const_cast<void*>(weights_.raw_data()));
+      dnnl::reorder(from, e.weights).execute(stream(), from, e.weights);
+      stream().wait();
+    } catch (const dnnl::error&) {
+      return DeconvEntry{};
+    }
+    e.out = g.out;
+    e.ok = true;
+    return e;
+  }
+
+  DeconvAttrs attrs_;
+  Tensor weights_;  // contiguous constant [C, M/G, k...]
+  Tensor bias_;
+  KernelFn reference_;
+  ShapeCache<DeconvEntry> cache_;
+};
+
+Candidate conv_transpose_candidate() {
+  Candidate c;
+  c.backend = "cpu";
+  c.name = "onednn:deconv";
+  c.op_type = "ConvTranspose";
+  c.accepts_layouts = true;
+  c.check = check_conv_transpose;
+  c.make = [](const NodeContext& nc, KernelFn reference) -> KernelFn {
+    auto kernel = std::make_shared<ConvTransposeKernel>(nc, std::move(reference));
+    return [kernel](KernelContext& ctx) { (*kernel)(ctx); };
+  };
+  return c;
+}
+
+}  // namespace
+
+HWOPT_REGISTER_CANDIDATE(conv_transpose_candidate());
+
+}  // namespace hwopt::cpu
