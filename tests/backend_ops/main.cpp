@@ -96,6 +96,17 @@ std::vector<Case> all_cases() {
     c.push_back({"GlobalAveragePool", "", 1, {}, {f32(x)}});
     c.push_back({"GlobalMaxPool", "", 1, {}, {f32(x)}});
   }
+  // Transposed convolutions (PP-OCR's 2x upsampling with bias, padded with output_padding, grouped).
+  c.push_back({"ConvTranspose", "", 11, {ais("strides", {2, 2})}, {f32({1, 24, 20, 20}), w32({24, 16, 2, 2}), w32({16})}});
+  c.push_back({"ConvTranspose", "", 11, {ais("strides", {2, 2}), ais("pads", {1, 1, 1, 1}), ais("output_padding", {1, 1})},
+               {f32({2, 16, 9, 7}), w32({16, 8, 3, 3})}});
+  c.push_back({"ConvTranspose", "", 11, {ai("group", 4), ais("strides", {2, 1})}, {f32({1, 8, 6, 6}), w32({8, 3, 3, 3})}});
+  // Resize by sizes (empty roi and scales): FPN's nearest 2x, linear up and down.
+  c.push_back({"Resize", "", 13, {as("coordinate_transformation_mode", "asymmetric"), as("nearest_mode", "floor")},
+               {f32({1, 24, 20, 20}), w32({0}), w32({0}), i64({1, 24, 40, 40})}});
+  c.push_back({"Resize", "", 13, {as("mode", "linear")}, {f32({2, 8, 9, 11}), w32({0}), w32({0}), i64({2, 8, 17, 5})}});
+  c.push_back({"Resize", "", 13, {as("mode", "linear"), as("coordinate_transformation_mode", "align_corners")},
+               {f32({1, 3, 16, 16}), w32({0}), w32({0}), i64({1, 3, 7, 30})}});
   // Elementwise activations.
   for (Shape x : {Shape{4, 33}, Shape{2, 8, 5, 7}}) {
     for (const char* op : {"Relu", "Sigmoid", "Tanh", "Exp", "Abs", "Neg", "Softplus", "Erf"}) c.push_back({op, "", 13, {}, {f32(x)}});
