@@ -3,6 +3,7 @@
 
     /usr/bin/python3 bench/compare.py [--backend cpu] [--models resnet50,mobilenetv2,bert_base]
                                       [--batches 1,8] [--rounds 3] [--runs 10] [--warmup 3]
+                                      [--models-dir DIR] [--dim NAME=SIZE ...]
 
 For each model x batch it runs --rounds rounds; each round runs bench/hwopt_bench (--runs timed
 runs after --warmup) and bench/ort_bench.js (the same), alternating which goes first from round to
@@ -119,6 +120,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=3, help="untimed runs after the first (cold) run")
     ap.add_argument("--threads", type=int, default=2, help="intra-op threads for both (default 2)")
     ap.add_argument("--models-dir", default=os.path.join(HERE, "models"))
+    ap.add_argument("--dim", action="append", default=[], metavar="NAME=SIZE",
+                    help="a symbolic dimension other than the batch, for both tools (repeatable), e.g. an image size")
     ap.add_argument("--build-dir", default=None, help="where hwopt_bench and matmul_peak are (default: build/, then build-bench/)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds one tool invocation may take before it is abandoned")
     ap.add_argument("--peak-size", type=int, default=2048, help="matrix size for matmul_peak")
@@ -179,6 +182,8 @@ def main():
         for batch in batches:
             common = ["--batch", str(batch), "--threads", str(args.threads), "--warmup", str(args.warmup),
                       "--runs", str(args.runs)]
+            for d in args.dim:
+                common += ["--dim", d]
             cmds = {
                 "hwopt": [hwopt_bench, path, "--backend", args.backend,
                           "--optimize" if args.optimize else "--no-optimize"] + common,
