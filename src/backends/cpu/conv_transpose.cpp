@@ -118,6 +118,7 @@ struct DeconvEntry {
   dnnl::memory weights;  // reordered once into pd.weights_desc()
   Tensor weights_holder;
   Shape out;
+  bool plain_out = false;  // the destination's bytes are the plain layout's (one channel, channels-last)
 };
 
 class ConvTransposeKernel {
@@ -138,7 +139,8 @@ class ConvTransposeKernel {
     auto e = cache_.get(shape_key(ctx), [&] { return create(x, as_is); });
     if (!e->ok) return run_plain(ctx, reference_);
     const Tensor src = reorder_to(as_is ? x : x.to_plain().contiguous(), e->pd.src_desc());
-    Tensor dst = allocate_like(e->pd.dst_desc(), DType::float32, e->out);
+    Tensor dst = e->plain_out ? Tensor::uninitialized(DType::float32, e->out)
+                              : allocate_like(e->pd.dst_desc(), DType::float32, e->out);
     std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, memory_of(src, e->pd.src_desc())},
                                                 {DNNL_ARG_WEIGHTS, e->weights},
                                                 {DNNL_ARG_DST, memory_of(dst, e->pd.dst_desc())}};
@@ -176,11 +178,26 @@ class ConvTransposeKernel {
     try {
       const dnnl::memory::desc src_d = as_is ? desc_of(x) : dnnl::memory::desc(to_dims(x.shape()), dt::f32, tag::any);
       const dnnl::memory::desc w_d(to_dims(wdims), dt::f32, tag::any);
-      const dnnl::memory::desc dst_d(to_dims(g.out), dt::f32, tag::any);
       const dnnl::memory::desc b_d = bias_.defined() ? plain_desc(bias_.shape(), DType::float32) : dnnl::memory::desc();
-      dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
-                                          src_d, w_d, b_d, dst_d, g.strides, g.dilation, g.pad_l, g.pad_r);
-      e.pd = dnnl::deconvolution_forward::primitive_desc(d, user_scratchpad_attr(), engine());
+      auto make = [&](const dnnl::memory::desc& s_d, const dnnl::memory::desc& d_d) {
+        dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
+                                            s_d, w_d, b_d, d_d, g.strides, g.dilation, g.pad_l, g.pad_r);
+        return dnnl::deconvolution_forward::primitive_desc(d, user_scratchpad_attr(), engine());
+      };
+      // Few output channels (a detector's one-channel probability map): a blocked destination
+      // pads them to 16, multiplying its size and the cost of every later elementwise step
+      // (oneDNN's eltwise has only its reference kernel for one channel in nChw16c). Channels-last
+      // source and destination instead (oneDNN has no fast plain one); one channel is then plain.
+      const int64_t M = g.out[1];
+      const tag cl = x.rank() == 3 ? tag::nwc : x.rank() == 4 ? tag::nhwc : tag::ndhwc;
+      if (M < 8) {
+        e.pd = make(dnnl::memory::desc(to_dims(x.shape()), dt::f32, cl), dnnl::memory::desc(to_dims(g.out), dt::f32, cl));
+        e.plain_out = M == 1;
+      }
+      if (M >= 8 || is_reference_impl(e.pd)) {
+        e.pd = make(src_d, dnnl::memory::desc(to_dims(g.out), dt::f32, tag::any));
+        e.plain_out = false;
+      }
       e.prim = dnnl::deconvolution_forward(e.pd);
       e.weights_holder = Tensor::uninitialized(DType::uint8, {static_cast<int64_t>(e.pd.weights_desc().get_size())});
       e.weights = dnnl::memory(e.pd.weights_desc(), engine(), e.weights_holder.raw_data());
