@@ -101,6 +101,7 @@ std::vector<Case> all_cases() {
   c.push_back({"ConvTranspose", "", 11, {ais("strides", {2, 2}), ais("pads", {1, 1, 1, 1}), ais("output_padding", {1, 1})},
                {f32({2, 16, 9, 7}), w32({16, 8, 3, 3})}});
   c.push_back({"ConvTranspose", "", 11, {ai("group", 4), ais("strides", {2, 1})}, {f32({1, 8, 6, 6}), w32({8, 3, 3, 3})}});
+  c.push_back({"ConvTranspose", "", 11, {ais("strides", {2, 2})}, {f32({1, 24, 160, 160}), w32({24, 24, 2, 2}), w32({24})}});
   // Resize by sizes (empty roi and scales): FPN's nearest 2x, linear up and down.
   c.push_back({"Resize", "", 13, {as("coordinate_transformation_mode", "asymmetric"), as("nearest_mode", "floor")},
                {f32({1, 24, 20, 20}), w32({0}), w32({0}), i64({1, 24, 40, 40})}});
