@@ -2,9 +2,11 @@
 // oneDNN's deconvolution primitive. Source, weights and destination in the formats oneDNN picks
 // (format_tag::any: nChw16c-style blocked on AVX-512), so a blocked input from a convolution is read
 // as it is and the output stays blocked for the next oneDNN op; the weights are reordered from
-// ONNX's [C, M/group, k...] once per input shape. The output geometry follows the ONNX rules as
-// the reference kernel does; geometries that need negative padding (an output_shape larger than
-// the full transposed convolution) stay with the reference kernel.
+// ONNX's [C, M/group, k...] once per input shape. Fewer than 8 output channels are written
+// channels-last instead (nChw16c would pad them to 16), and the bias is added by the kernel, not
+// by oneDNN (its bias pass is slow). The output geometry follows the ONNX rules as the reference
+// kernel does; geometries that need negative padding (an output_shape larger than the full
+// transposed convolution) stay with the reference kernel.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -222,7 +224,6 @@ class ConvTransposeKernel {
     stream().wait();
     if (bias_.defined() && e->bias_layout.kind != BiasLayout::Kind::none)
       add_bias(e->bias_layout, bias_.data<float>(), static_cast<float*>(dst.raw_data()));
-    stream().wait();
     ctx.set_output(0, std::move(dst));
   }
 
@@ -254,7 +255,7 @@ class ConvTransposeKernel {
     try {
       const dnnl::memory::desc src_d = as_is ? desc_of(x) : dnnl::memory::desc(to_dims(x.shape()), dt::f32, tag::any);
       const dnnl::memory::desc w_d(to_dims(wdims), dt::f32, tag::any);
-      auto make_fast = [&](const dnnl::memory::desc& s_d, const dnnl::memory::desc& d_d) {
+      auto make = [&](const dnnl::memory::desc& s_d, const dnnl::memory::desc& d_d) {
         dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
                                             s_d, w_d, d_d, g.strides, g.dilation, g.pad_l, g.pad_r);
         return dnnl::deconvolution_forward::primitive_desc(d, user_scratchpad_attr(), engine());
@@ -266,12 +267,12 @@ class ConvTransposeKernel {
       const int64_t M = g.out[1];
       const tag cl = x.rank() == 3 ? tag::nwc : x.rank() == 4 ? tag::nhwc : tag::ndhwc;
       if (M < 8) {
-        e.pd = make_fast(dnnl::memory::desc(to_dims(x.shape()), dt::f32, cl),
+        e.pd = make(dnnl::memory::desc(to_dims(x.shape()), dt::f32, cl),
                          dnnl::memory::desc(to_dims(g.out), dt::f32, cl));
         e.plain_out = M == 1;
       }
       if (M >= 8 || is_reference_impl(e.pd)) {
-        e.pd = make_fast(src_d, dnnl::memory::desc(to_dims(g.out), dt::f32, tag::any));
+        e.pd = make(src_d, dnnl::memory::desc(to_dims(g.out), dt::f32, tag::any));
         e.plain_out = false;
       }
       if (bias_.defined()) {
