@@ -15,6 +15,7 @@
 #include "backends/cpu/matmul_util.h"
 #include "backends/cpu/onednn.h"
 #include "backends/cpu/own_util.h"
+#include "core/int_math.h"
 
 namespace hwopt::cpu {
 namespace {
@@ -54,8 +55,6 @@ std::string check_conv_transpose(const NodeContext& nc) {
     return fmt::format("auto_pad '{}' is unknown", a.auto_pad);
   return "";
 }
-
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 /// oneDNN's geometry for one input shape (strides, dilations as d - 1, pads, output dims), by the
 /// ONNX rules (as ref_conv_transpose computes them). `ok` is false for anything to leave to the

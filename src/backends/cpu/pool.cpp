@@ -13,6 +13,7 @@
 #include "backends/backend.h"
 #include "backends/cpu/matmul_util.h"
 #include "backends/cpu/onednn.h"
+#include "core/int_math.h"
 
 namespace hwopt::cpu {
 namespace {
@@ -62,9 +63,6 @@ std::string check_pool(const NodeContext& nc) {
     return fmt::format("auto_pad '{}' is unknown", a.auto_pad);
   return "";
 }
-
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
 
 /// oneDNN's geometry for one input shape: strides, kernel, dilations (oneDNN's d - 1), pads and the
 /// output shape. `ok` is false for inputs to leave to the reference kernel (invalid attributes,

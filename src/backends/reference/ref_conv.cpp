@@ -5,12 +5,10 @@
 
 #include "backends/reference/registry.h"
 #include "backends/reference/util.h"
+#include "core/int_math.h"
 
 namespace hwopt::reference {
 namespace {
-
-
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 /// Spatial geometry of a convolution: input/kernel/output sizes, strides, dilations, pads.
 struct Geometry {

@@ -3,12 +3,10 @@
 
 #include "backends/reference/registry.h"
 #include "backends/reference/util.h"
+#include "core/int_math.h"
 
 namespace hwopt::reference {
 namespace {
-
-
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 void ref_conv_transpose(KernelContext& ctx) {
   const Tensor x = ctx.input(0).contiguous();

@@ -4,13 +4,10 @@
 
 #include "backends/reference/registry.h"
 #include "backends/reference/util.h"
+#include "core/int_math.h"
 
 namespace hwopt::reference {
 namespace {
-
-
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
 
 /// One pooling window: the input positions it covers (row-major and column-major spatial offsets)
 /// and how many of its taps lie inside the padded input (the count_include_pad divisor).
