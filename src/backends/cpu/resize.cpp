@@ -106,27 +106,22 @@ class ResizeKernel {
     const float* src = x.data<float>();
     float* dst = y.data<float>();
     const ResizeEntry& en = *e;
-    // Per thread: the blend of two input rows (linear along H).
-    std::vector<float> blends(en.rows.nearest ? 0 : static_cast<size_t>(omp_get_max_threads() * IW));
     own::parallel_range(en.outer * OH, y.numel() + x.numel(), [&](int64_t begin, int64_t end) {
-      float* mixed = blends.data() + (blends.empty() ? 0 : omp_get_thread_num() * IW);
       for (int64_t row = begin; row < end; ++row) {
         const int64_t o = row / OH, oh = row % OH;
         const float* plane = src + o * IH * IW;
         const float* r0 = plane + en.rows.first[oh] * IW;
+        const float* r1 = plane + en.rows.second[oh] * IW;
         const float wr = en.rows.weight[oh];
-        if (wr != 0.f) {  // blend the two input rows first, then resample the blend along W
-          const float* r1 = plane + en.rows.second[oh] * IW;
-          for (int64_t i = 0; i < IW; ++i) mixed[i] = r0[i] + wr * (r1[i] - r0[i]);
-          r0 = mixed;
-        }
+        // Input column i on this output row: one input row, or the two blended (linear along H).
+        auto at = [&](int64_t i) { return wr == 0.f ? r0[i] : r0[i] + wr * (r1[i] - r0[i]); };
         float* out = dst + row * OW;
         if (en.cols.nearest) {
-          for (int64_t ow = 0; ow < OW; ++ow) out[ow] = r0[en.cols.first[ow]];
+          for (int64_t ow = 0; ow < OW; ++ow) out[ow] = at(en.cols.first[ow]);
         } else {
           for (int64_t ow = 0; ow < OW; ++ow) {
-            const float a = r0[en.cols.first[ow]], b = r0[en.cols.second[ow]];
-            out[ow] = a + en.cols.weight[ow] * (b - a);
+            const float a = at(en.cols.first[ow]), c = at(en.cols.second[ow]);
+            out[ow] = a + en.cols.weight[ow] * (c - a);
           }
         }
       }
