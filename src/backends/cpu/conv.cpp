@@ -753,7 +753,10 @@ class OwnConvDwKernel {
     const Tensor src = convert_to(x, e.src_desc, prec_.src_scale);  // nothing if x is already
     Tensor dst = allocate_like(e.dst_desc, DType::float32, e.out_shape, prec_.dst_scale);
     const int64_t tasks = e.dw.batch * e.splits;
-    const int nt = omp_in_parallel() ? 1 : std::max(1, omp_get_max_threads());  // buffers for parallel_range's team
+    // One buffer per thread of parallel_range's team; called inside an outer parallel region it
+    // runs on the calling thread alone, whose omp_get_thread_num() indexes the outer team: buffer 0.
+    const bool nested = omp_in_parallel();
+    const int nt = nested ? 1 : std::max(1, omp_get_max_threads());
     const int64_t mid_row = e.dw.in_w * e.dw.channels, in_row = e.dw.in_w * e.in_channels;
     const int64_t buffer_bytes = (e.buffer_rows * mid_row + 63) / 64 * 64;
     const Tensor buffers = Tensor::uninitialized(DType::uint8, {nt, buffer_bytes});
@@ -793,7 +796,7 @@ class OwnConvDwKernel {
     };
     // Work: the depthwise half's 9 multiply-adds per output (the pointwise half scales with it).
     own::parallel_range(tasks, e.dw.batch * e.dw.out_h * e.dw.out_w * e.dw.channels * 9,
-                        [&](int64_t t0, int64_t t1) { run_tasks(omp_get_thread_num(), t0, t1); });
+                        [&](int64_t t0, int64_t t1) { run_tasks(nested ? 0 : omp_get_thread_num(), t0, t1); });
     HWOPT_KCHECK(!failed, "{}", error);
     ctx.set_output(0, std::move(dst));
   }

@@ -85,10 +85,8 @@ class ResizeKernel {
     if (in.dtype() != DType::float32 || in.rank() < 1) return run_plain(ctx, reference_);
     const Tensor x = in.to_plain().contiguous();
     const ResizeSetup s = reference::resize_setup(ctx, x);  // its errors are the reference's
-    const reference::ResizeParams& p = s.params;
-    if ((p.mode != "nearest" && p.mode != "linear") || p.antialias || p.coord == "tf_crop_and_resize" ||
-        shape_numel(s.out_shape) == 0 || x.numel() == 0)
-      return run_plain(ctx, reference_);
+    // (Cubic, antialias and tf_crop_and_resize were declined by check_resize.)
+    if (shape_numel(s.out_shape) == 0 || x.numel() == 0) return run_plain(ctx, reference_);
     // The output first: the tap tables are sized by the output dims, so a hostile scale must fail
     // on the output's allocation (a clean out_of_memory naming the node), as in the reference.
     Tensor& y = ctx.allocate_uninitialized_output(0, DType::float32, s.out_shape);
