@@ -242,6 +242,30 @@ TEST(CpuConv, Int8MatchesReferenceWithinQuantizationError) {
   }
 }
 
+// A dead output channel (weights ~1e-39, denormal, as in PP-OCRv4's recognizer) with a bias: its
+// weight scale must not make the accumulator unit underflow (the bias in accumulator units was
+// infinite and the channel NaN); it is quantized as zeros and its output is the bias.
+TEST(CpuConv, Int8DeadChannelWithBiasStaysFinite) {
+  for (bool post : {false}) {
+    std::vector<ir::Attribute> attrs = {testing::attr_s("activation", "HardSwish")};
+    if (post) attrs.push_back(testing::attr_floats("post_linear", {0.7f, 0.24f}));
+    const std::string domain = post ? "ai.hwopt" : "com.microsoft";
+    Tensor x = random_tensor({1, 32, 6, 10}, 1);  // signed: the s8 path
+    Tensor w = random_tensor({48, 32, 1, 1}, 2);
+    for (int64_t i = 0; i < 32; ++i) w.data<float>()[5 * 32 + i] = (i % 2 ? 6.8e-39f : -3e-39f);
+    const std::vector<Tensor> inputs = {x, w, random_tensor({48}, 3)};
+    auto ref = testing::run_ref_op("FusedConv", inputs, attrs, 11, 1, domain);
+    ASSERT_TRUE(ref.error.empty()) << ref.error;
+    std::map<std::string, ActivationRange> ranges{{"in0", testing::range_of(x)}};
+    auto cpu = testing::run_backend_op("cpu", "FusedConv", inputs, attrs, 11, 1, domain, {1, 2}, 2, "int8", ranges);
+    ASSERT_TRUE(cpu.error.empty()) << cpu.error;
+    EXPECT_EQ(cpu.implementation, "cpu:onednn:conv[int8(s8->f32)]");
+    testing::expect_within_precision(cpu.out(), ref.out(), 0.03, testing::max_abs(ref.out()), 0.998,
+                                     std::string("dead channel, post_linear ") + (post ? "on" : "off"));
+    for (int64_t i = 0; i < cpu.out().numel(); ++i) ASSERT_TRUE(std::isfinite(cpu.out().element_as_double(i))) << i;
+  }
+}
+
 TEST(CpuConv, Int8WithoutARangeStaysFp32) {
   auto cpu = testing::run_backend_op("cpu", "Conv", {random_tensor({1, 3, 5, 5}, 1), random_tensor({2, 3, 3, 3}, 2)},
                                      {}, 11, 1, "", {1}, 2, "int8", {});

@@ -98,7 +98,10 @@ QuantizedWeights quantize_per_channel(const Tensor& w) {
   for (int64_t o = 0; o < outs; ++o) {
     float m = 0.f;
     for (int64_t i = 0; i < per; ++i) m = std::max(m, std::fabs(s[o * per + i]));
-    const float scale = m > 0.f ? m / kS8Levels : 1.f;
+    // A dead channel (PP-OCRv4's recognizer has one at 7e-39, a denormal) is all zeros: a scale
+    // that small makes the accumulator's unit (source scale x weight scale) underflow, and the bias
+    // divided by it infinite, which oneDNN then turns into NaN for the whole channel.
+    const float scale = m >= kMinWeightScale * kS8Levels ? m / kS8Levels : 1.f;
     q.scales[o] = scale;
     for (int64_t i = 0; i < per; ++i) {
       const float v = std::nearbyint(s[o * per + i] / scale);

@@ -15,6 +15,9 @@ namespace hwopt::cpu {
 /// Levels of a symmetric INT8 range: u8 holds [0, 255] for non-negative values, s8 [-127, 127].
 constexpr float kU8Levels = 255.f;
 constexpr float kS8Levels = 127.f;
+/// The smallest per-channel weight scale quantize_per_channel gives; channels whose largest
+/// weight is below kMinWeightScale x 127 are quantized as all zeros.
+constexpr float kMinWeightScale = 1e-14f;
 
 /// How one activation is stored as INT8: type and scale (value = scale × integer).
 struct QuantType {
@@ -51,7 +54,7 @@ bool bf16_output_ok(const NodeContext& nc, const std::string& value);
 /// Symmetric per-output-channel INT8 weights: `w` [O, ...] as s8 with scale[o] = max|w[o]| / 127.
 struct QuantizedWeights {
   Tensor values;               // int8, the shape of `w`
-  std::vector<float> scales;   // one per output channel (1 where a channel is all zeros)
+  std::vector<float> scales;   // one per output channel (1 where a channel is all zeros or dead)
 };
 QuantizedWeights quantize_per_channel(const Tensor& w);
 
