@@ -40,7 +40,10 @@ namespace hwopt::passes {
 //     Q/K/V projections, which have constant weights, are fused afterwards).
 //  8. fuse_conv_depthwise after fuse_conv_activation and fuse_pad_conv: both convolutions must
 //     already carry their activations and pads, so that the pair is two FusedConv/Conv nodes.
-//  9. eliminate_dead_nodes last: removes whatever the others left unread (constants that fed
+//  9. fuse_conv_post_linear after fuse_pad_conv and fuse_conv_depthwise: it turns a
+//     com.microsoft FusedConv into an ai.hwopt one, which those two no longer recognize; a
+//     convolution followed by a scalar affine is then at least one step.
+// 10. eliminate_dead_nodes last: removes whatever the others left unread (constants that fed
 //     folded or fused nodes, dropout masks, shape computations).
 std::vector<std::unique_ptr<Pass>> default_passes() {
   std::vector<std::unique_ptr<Pass>> p;
@@ -64,6 +67,7 @@ std::vector<std::unique_ptr<Pass>> default_passes() {
   p.push_back(make_fuse_conv_activation());
   p.push_back(make_fuse_pad_conv());  // after the fusions so FusedConv absorbs its Pad too
   p.push_back(make_fuse_conv_depthwise());
+  p.push_back(make_fuse_conv_post_linear());
   p.push_back(make_eliminate_dead_nodes());
   return p;
 }

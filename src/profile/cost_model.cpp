@@ -193,6 +193,7 @@ OpCost conv_cost(const ir::Node& node, const std::vector<ValueDesc>& ins, const 
   auto act = activation_flops(attr_string(node, "activation", ""));
   if (!act) return unknown_cost(OpClass::conv, ins, outs);
   c.flops += *act * y;
+  if (node.attr("post_linear")) c.flops += 2 * y;  // ai.hwopt FusedConv: alpha * y + beta
   c.bytes = io_bytes(ins, outs);
   return c;
 }

@@ -15,7 +15,7 @@
 namespace hwopt::quant {
 
 /// The optimization passes whose results are not standard ONNX (com.microsoft FusedConv,
-/// FusedGemm, Gelu, FastGelu; ai.hwopt FusedMatMul, FusedConvDepthwise,
+/// FusedGemm, Gelu, FastGelu; ai.hwopt FusedMatMul, FusedConv, FusedConvDepthwise,
 /// ScaledDotProductAttention, LayerNormalization): a QDQ model keeps the plain Conv/Gemm/MatMul and activations instead.
 std::vector<std::string> qdq_disabled_passes();
 

@@ -86,6 +86,11 @@ std::vector<Case> all_cases() {
       if (!act.second.empty()) fa.push_back(afs("activation_params", act.second));
       c.push_back({"FusedConv", "com.microsoft", 1, fa, {f32(s.x), w32(s.w), w32({s.w[0]})}});
     }
+    // fuse_conv_post_linear's ai.hwopt FusedConv: PP-LCNet's affine after a HardSwish.
+    auto pa = a;
+    pa.push_back(as("activation", "HardSwish"));
+    pa.push_back(afs("post_linear", {0.8f, -0.25f}));
+    c.push_back({"FusedConv", "ai.hwopt", 1, pa, {f32(s.x), w32(s.w), w32({s.w[0]})}});
   }
   // Pooling.
   for (Shape x : {Shape{1, 8, 16, 16}, Shape{2, 3, 15, 13}}) {

@@ -76,6 +76,21 @@ TEST(CpuConv, FusedActivationsAndResidualMatchReference) {
     }
 }
 
+// ai.hwopt FusedConv: post_linear (alpha * y + beta after the activation, fuse_conv_post_linear)
+// as oneDNN's last post-op, over every case, with and without a residual, for several activations.
+TEST(CpuConv, PostLinearMatchesReference) {
+  const std::vector<std::vector<ir::Attribute>> tails = {
+      {testing::attr_s("activation", "HardSwish"), testing::attr_floats("post_linear", {0.75f, -0.3f})},
+      {testing::attr_s("activation", "Relu"), testing::attr_floats("post_linear", {-1.5f, 2.f})},
+      {testing::attr_floats("post_linear", {2.f, 0.f})},  // no activation (a residual FusedConv)
+  };
+  for (const auto& tail : tails)
+    for (const auto& c : kCases) {
+      check_conv_case(c, "FusedConv", "ai.hwopt", tail, false);
+      check_conv_case(c, "FusedConv", "ai.hwopt", tail, true);
+    }
+}
+
 // FusedConvDepthwise (a 1x1 convolution and the 3x3 depthwise convolution of its result, one
 // oneDNN convolution with a depthwise post-op) against its reference kernel, over batch sizes,
 // channel counts, odd and even spatial sizes, both strides, activations and optional biases.
@@ -190,6 +205,10 @@ void check_conv_precision(const ConvCase& c, const std::string& precision, std::
   if (!c.dilations.empty()) attrs.push_back(testing::attr_ints("dilations", c.dilations));
   if (!c.auto_pad.empty()) attrs.push_back(testing::attr_s("auto_pad", c.auto_pad));
   const std::vector<ir::Attribute> linear_attrs = attrs;  // without the activation
+  // A post_linear makes it fuse_conv_post_linear's ai.hwopt FusedConv.
+  const bool post =
+      std::any_of(extra.begin(), extra.end(), [](const ir::Attribute& a) { return a.name == "post_linear"; });
+  const std::string domain = post ? "ai.hwopt" : "com.microsoft";
   for (auto& a : extra) attrs.push_back(a);
   Tensor x = random_tensor(c.x, 1);
   if (c.x[1] % 2 == 0) {
@@ -197,11 +216,11 @@ void check_conv_precision(const ConvCase& c, const std::string& precision, std::
     for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = std::fabs(x.data<float>()[i]) * 3.f;
   }
   std::vector<Tensor> inputs = {x, random_tensor(c.w, 2), c.bias ? random_tensor({c.w[0]}, 3) : Tensor()};
-  auto ref = testing::run_ref_op("FusedConv", inputs, attrs, 11, 1, "com.microsoft");
+  auto ref = testing::run_ref_op("FusedConv", inputs, attrs, 11, 1, domain);
   ASSERT_TRUE(ref.error.empty()) << ref.error;
   if (residual) {
     inputs.push_back(random_tensor(ref.out().shape(), 4));
-    ref = testing::run_ref_op("FusedConv", inputs, attrs, 11, 1, "com.microsoft");
+    ref = testing::run_ref_op("FusedConv", inputs, attrs, 11, 1, domain);
     ASSERT_TRUE(ref.error.empty()) << ref.error;
   }
   // The error scales with the magnitude before the activation (a Clip to [0, 1] of values up
@@ -210,13 +229,12 @@ void check_conv_precision(const ConvCase& c, const std::string& precision, std::
   ASSERT_TRUE(linear.error.empty()) << linear.error;
   const double max_ref = testing::max_abs(linear.out());
   std::map<std::string, ActivationRange> ranges{{"in0", testing::range_of(x)}};
-  auto cpu = testing::run_backend_op("cpu", "FusedConv", inputs, attrs, 11, 1, "com.microsoft", {1, 2}, 2, precision,
-                                     ranges);
+  auto cpu = testing::run_backend_op("cpu", "FusedConv", inputs, attrs, 11, 1, domain, {1, 2}, 2, precision, ranges);
   ASSERT_TRUE(cpu.error.empty()) << cpu.error;
   // A 3x3 depthwise convolution without a residual runs on the own INT8 kernel
   // (tests/ops/cpu_dwconv_int8_test.cpp) where the CPU has AVX-512 VNNI.
-  const bool own_dw = precision == "int8" && !residual && c.group == c.x[1] && c.w[0] == c.group && c.w.size() == 4 &&
-                      c.w[2] == 3 && c.w[3] == 3 && cpu::dwconv_int8_fast_available();
+  const bool own_dw = precision == "int8" && !residual && !post && c.group == c.x[1] && c.w[0] == c.group &&
+                      c.w.size() == 4 && c.w[2] == 3 && c.w[3] == 3 && cpu::dwconv_int8_fast_available();
   const std::string kernel = own_dw ? "cpu:own:dwconv3x3" : "cpu:onednn:conv";
   const std::string want_impl = precision == "int8" ? kernel + (c.x[1] % 2 == 0 ? "[int8(u8->f32)]" : "[int8(s8->f32)]")
                                                     : "cpu:onednn:conv[bf16(->f32)]";
@@ -239,6 +257,9 @@ TEST(CpuConv, Int8MatchesReferenceWithinQuantizationError) {
     check_conv_precision(c, "int8",
                          {testing::attr_s("activation", "Clip"), testing::attr_floats("activation_params", {0.f, 1.f})},
                          true, 0.03);
+    const std::vector<ir::Attribute> affine = {testing::attr_s("activation", "HardSwish"),
+                                               testing::attr_floats("post_linear", {0.8f, -0.2f})};
+    for (bool residual : {false, true}) check_conv_precision(c, "int8", affine, residual, 0.03);
   }
 }
 
@@ -246,7 +267,7 @@ TEST(CpuConv, Int8MatchesReferenceWithinQuantizationError) {
 // weight scale must not make the accumulator unit underflow (the bias in accumulator units was
 // infinite and the channel NaN); it is quantized as zeros and its output is the bias.
 TEST(CpuConv, Int8DeadChannelWithBiasStaysFinite) {
-  for (bool post : {false}) {
+  for (bool post : {false, true}) {
     std::vector<ir::Attribute> attrs = {testing::attr_s("activation", "HardSwish")};
     if (post) attrs.push_back(testing::attr_floats("post_linear", {0.7f, 0.24f}));
     const std::string domain = post ? "ai.hwopt" : "com.microsoft";

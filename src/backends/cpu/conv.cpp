@@ -1,8 +1,9 @@
-// Conv, FusedConv (com.microsoft) and FusedConvDepthwise (ai.hwopt) on oneDNN: FP32 source and
-// destination in the session's layout (SessionOptions::layout: nChw16c by default), reduced
-// precision ones in the formats oneDNN picks (format_tag::any); weights reordered once per input
-// shape; bias, residual sum and activation fused as post-ops. The depthwise half of
-// FusedConvDepthwise is oneDNN's depthwise post-op (pads 1) or a second primitive (other pads).
+// Conv, FusedConv (com.microsoft; ai.hwopt with post_linear) and FusedConvDepthwise (ai.hwopt) on
+// oneDNN: FP32 source and destination in the session's layout (SessionOptions::layout: nChw16c by
+// default), reduced precision ones in the formats oneDNN picks (format_tag::any); weights
+// reordered once per input shape; bias, residual sum, activation and post_linear fused as
+// post-ops. The depthwise half of FusedConvDepthwise is oneDNN's depthwise post-op (pads 1) or a
+// second primitive (other pads).
 // A static INT8 3x3 depthwise Conv/FusedConv runs on the own kernel of dwconv_int8.h instead, and
 // a static INT8 FusedConvDepthwise on the own banded kernel (OwnConvDwKernel).
 #include <fmt/format.h>
@@ -35,6 +36,7 @@ struct ConvAttrs {
   int64_t group = 1;
   std::string activation;
   std::vector<float> activation_params;
+  std::vector<float> post_linear;  // ai.hwopt FusedConv: [alpha, beta] after the activation
 };
 
 std::vector<int64_t> get_ints(const ir::Node& n, const char* name) {
@@ -51,7 +53,15 @@ ConvAttrs read_attrs(const ir::Node& n) {
   if (const ir::Attribute* x = n.attr("group")) a.group = x->i;
   if (const ir::Attribute* x = n.attr("activation")) a.activation = x->s;
   if (const ir::Attribute* x = n.attr("activation_params")) a.activation_params = x->floats;
+  if (const ir::Attribute* x = n.attr("post_linear")) a.post_linear = x->floats;
   return a;
+}
+
+// ai.hwopt FusedConv's post_linear (alpha * y + beta after the activation) as an eltwise_linear
+// post-op; nothing when the node has none.
+void append_post_linear(dnnl::post_ops& ops, const ConvAttrs& a) {
+  if (a.post_linear.size() == 2)
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, a.post_linear[0], a.post_linear[1]);
 }
 
 // Strides and dilations in [1, 2^31], pads in [0, 2^31]: the output-size arithmetic below then
@@ -76,6 +86,7 @@ std::string check_conv(const NodeContext& nc) {
   if (nc.has_input(2) && !nc.constant_input(2)) return "bias is not a constant initializer";
   ConvAttrs a = read_attrs(nc.node);
   if (!activation_supported(a.activation)) return fmt::format("activation '{}' has no oneDNN post-op", a.activation);
+  if (nc.node.attr("post_linear") && a.post_linear.size() != 2) return "attribute 'post_linear' is not [alpha, beta]";
   if (a.group < 1 || w->dim(0) % a.group != 0) return "group does not divide the output channels";
   // Out-of-range windows are the reference kernel's to refuse (with the node's name).
   if (!window_ok(a)) return "strides, dilations or pads out of range";
@@ -425,7 +436,14 @@ class ConvKernel {
       else if (has_sum)
         ops.append_sum(dst_scale);
       append_activation(ops, attrs_.activation, attrs_.activation_params);
-      if (stage_scale != 1.f) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / stage_scale, 0.f);
+      // post_linear and the destination's scale as one linear post-op: with two consecutive
+      // eltwise_linear post-ops, PP-OCRv4's recognizer in INT8 (oneDNN 2.6, brgconv_1x1 with s8
+      // destinations) read no word at all (tests/e2e/quant_detect_ocr_test.cpp); with one it
+      // reads them all.
+      const float pa = attrs_.post_linear.size() == 2 ? attrs_.post_linear[0] : 1.f;
+      const float pb = attrs_.post_linear.size() == 2 ? attrs_.post_linear[1] : 0.f;
+      if (stage_scale != 1.f || pa != 1.f || pb != 0.f)
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, pa / stage_scale, pb / stage_scale);
       if (dw_) {
         for (float ws_c : dw_->qweights.scales) dw_acc_scales.push_back(dw_->mid.scale * ws_c);
         if (!split)
@@ -438,6 +456,7 @@ class ConvKernel {
     } else {
       if (has_sum) ops.append_sum(1.f);
       append_activation(ops, attrs_.activation, attrs_.activation_params);
+      append_post_linear(ops, attrs_);
     }
     ConvEntry e{};
     e.out_shape = out;
@@ -581,6 +600,7 @@ std::string check_own_dwconv(const NodeContext& nc) {
     return "not a 3x3 depthwise convolution (one [1, 3, 3] filter per channel)";
   if (std::any_of(a.dilations.begin(), a.dilations.end(), [](int64_t d) { return d != 1; })) return "dilated";
   if (nc.has_input(3)) return "has a residual input";
+  if (nc.node.attr("post_linear")) return "has a post_linear";
   float lo = 0, hi = 0;
   if (!clamp_of(a, &lo, &hi)) return fmt::format("activation '{}' is not a clamp", a.activation);
   return check_own_int8(nc);
@@ -953,6 +973,7 @@ Candidate own_dwconv_candidate(const char* op, const char* domain) {
 
 HWOPT_REGISTER_CANDIDATE(conv_candidate("Conv", ""));
 HWOPT_REGISTER_CANDIDATE(conv_candidate("FusedConv", "com.microsoft"));
+HWOPT_REGISTER_CANDIDATE(conv_candidate("FusedConv", "ai.hwopt"));
 HWOPT_REGISTER_CANDIDATE(conv_candidate("FusedConvDepthwise", "ai.hwopt", check_conv_depthwise));
 HWOPT_REGISTER_CANDIDATE(own_dwconv_candidate("Conv", ""));
 HWOPT_REGISTER_CANDIDATE(own_dwconv_candidate("FusedConv", "com.microsoft"));

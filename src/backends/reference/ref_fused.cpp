@@ -2,7 +2,8 @@
 // math as the unfused reference kernels (the Conv/Gemm/MatMul parts run those very kernels), so a
 // fused graph computes what the unfused one did:
 //   com.microsoft  FusedConv, FusedGemm, Gelu, FastGelu   (ONNX Runtime contrib ops)
-//   ai.hwopt       FusedMatMul, FusedConvDepthwise, ScaledDotProductAttention, LayerNormalization
+//   ai.hwopt       FusedMatMul, FusedConv (with post_linear), FusedConvDepthwise, ScaledDotProductAttention,
+//                  LayerNormalization
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -172,11 +173,27 @@ void finish(KernelContext& ctx, const Tensor& y, const Tensor* z, const Tensor* 
   ctx.set_output(0, finished(y, z, bias_last, act));
 }
 
-// FusedConv(X, W, B?, Z?): Y = activation(Conv(X, W, B) + Z).
+// FusedConv(X, W, B?, Z?): Y = activation(Conv(X, W, B) + Z). The ai.hwopt FusedConv adds
+// `post_linear` = [alpha, beta]: Y = alpha * activation(Conv(X, W, B) + Z) + beta, rounded as a
+// Mul by alpha and then an Add of beta would round it (fuse_conv_post_linear).
 void ref_fused_conv(KernelContext& ctx) {
   const Activation act = Activation::parse(ctx.attr_string("activation", ""), ctx.attr_floats("activation_params"));
-  Tensor y = run_onnx_kernel(ctx, "Conv", 11, {0, 1, 2});
-  finish(ctx, y, ctx.has_input(3) ? &ctx.input(3) : nullptr, nullptr, act);
+  Tensor y = finished(run_onnx_kernel(ctx, "Conv", 11, {0, 1, 2}), ctx.has_input(3) ? &ctx.input(3) : nullptr, nullptr,
+                      act);
+  const std::vector<float> post = ctx.attr_floats("post_linear");
+  if (!post.empty()) {
+    HWOPT_KCHECK(post.size() == 2, "attribute 'post_linear' must be [alpha, beta], got {} values", post.size());
+    visit_float(y.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      using C = compute_t<T>;
+      T* p = y.data<T>();
+      for (int64_t i = 0; i < y.numel(); ++i) {
+        const T scaled = static_cast<T>(static_cast<C>(p[i]) * static_cast<C>(post[0]));
+        p[i] = static_cast<T>(static_cast<C>(scaled) + static_cast<C>(post[1]));
+      }
+    });
+  }
+  ctx.set_output(0, std::move(y));
 }
 
 // FusedConvDepthwise(X, W, B?, Wdw, Bdw?): a pointwise (1x1, stride 1, no padding, one group)
@@ -378,6 +395,7 @@ HWOPT_REGISTER_REF_KERNEL("Gelu", "com.microsoft", 1, ref_ms_gelu);
 HWOPT_REGISTER_REF_KERNEL("FastGelu", "com.microsoft", 1, ref_fast_gelu);
 HWOPT_REGISTER_REF_KERNEL("FusedMatMul", "ai.hwopt", 1, ref_fused_matmul);
 HWOPT_REGISTER_REF_KERNEL("FusedConvDepthwise", "ai.hwopt", 1, ref_fused_conv_depthwise);
+HWOPT_REGISTER_REF_KERNEL("FusedConv", "ai.hwopt", 1, ref_fused_conv);
 HWOPT_REGISTER_REF_KERNEL("ScaledDotProductAttention", "ai.hwopt", 1, ref_sdpa);
 HWOPT_REGISTER_REF_KERNEL("LayerNormalization", "ai.hwopt", 1, ref_layer_norm);
 
