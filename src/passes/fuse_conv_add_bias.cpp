@@ -1,6 +1,6 @@
 // fuse_conv_add_bias: Add(Conv(x, W, B), c) with a constant c that varies only along the channel
 // axis ([C,1,1], [1,C,1,1], a scalar, ...) and does not widen the result's rank becomes
-// Conv(x, W, B + c).
+// Conv(x, W, B + c); the same for ConvTranspose (PaddlePaddle exports write its bias that way).
 #include "passes/fold_util.h"
 #include "passes/graph_patch.h"
 #include "passes/pass.h"
@@ -14,7 +14,7 @@ class FuseConvAddBias final : public Pass {
  public:
   std::string name() const override { return "fuse_conv_add_bias"; }
   std::string description() const override {
-    return "fold an Add of a constant per-channel tensor after a Conv into the Conv's bias";
+    return "fold an Add of a constant per-channel tensor after a Conv/ConvTranspose into its bias";
   }
 
   Expected<int> run(ir::Graph& graph, PassContext& ctx) override {
@@ -33,11 +33,17 @@ class FuseConvAddBias final : public Pass {
         const int p = view.producer(y);
         if (!c || p < 0 || view.sole_user(y) != static_cast<int>(i) || claims.any({static_cast<size_t>(p), i})) continue;
         const ir::Node& conv = view.node(p);
-        if (!conv.domain.empty() || conv.op_type != "Conv" || conv.inputs.size() < 2 || conv.outputs.size() != 1) continue;
+        const bool transposed = conv.op_type == "ConvTranspose";
+        if (!conv.domain.empty() || (conv.op_type != "Conv" && !transposed) || conv.inputs.size() < 2 ||
+            conv.outputs.size() != 1)
+          continue;
         const ir::ValueInfo* w = view.info(conv.inputs[1]);
-        if (!w || !w->has_shape || w->shape.size() < 3 || !w->shape[0].known()) continue;
+        if (!w || !w->has_shape || w->shape.size() < 3 || !w->shape[0].known() || !w->shape[1].known()) continue;
         if (w->dtype != c->dtype() || view.dtype(y) != c->dtype()) continue;
-        const int64_t M = w->shape[0].value;
+        // Output channels: W is [M, C/group, k...] for Conv, [C, M/group, k...] for ConvTranspose.
+        const int64_t group = attr_int(conv, "group", 1);
+        if (transposed && group < 1) continue;
+        const int64_t M = transposed ? w->shape[1].value * group : w->shape[0].value;
         auto add_values = channel_values(*c, static_cast<int64_t>(w->shape.size()), M);
         if (!add_values) continue;
         std::vector<double> bias(static_cast<size_t>(M), 0.0);

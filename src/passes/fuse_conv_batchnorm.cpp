@@ -3,6 +3,9 @@
 //   W'[oc, ...] = W[oc, ...] * s[oc],   B'[oc] = (B[oc] - mean[oc]) * s[oc] + beta[oc]
 // (for ConvTranspose the output channel of W[c, j, ...] is group(c) * M/group + j). The new
 // weights are computed in double and stored in the weights' dtype; the BatchNormalization goes.
+// An Add of a constant per-channel tensor between the two (PaddlePaddle exports write a
+// convolution's bias that way) is folded into B first: fuse_conv_add_bias runs after this pass,
+// for the Mul/Add pairs that follow a BatchNormalization.
 #include <algorithm>
 
 #include "passes/fold_util.h"
@@ -29,9 +32,25 @@ class FuseConvBatchnorm final : public Pass {
     for (size_t i = 0; i < view.num_nodes(); ++i) {
       const ir::Node& bn = view.node(i);
       if (!bn.domain.empty() || bn.op_type != "BatchNormalization" || bn.inputs.empty()) continue;
-      const int p = view.producer(bn.inputs[0]);
+      int p = view.producer(bn.inputs[0]);
       if (p < 0 || view.sole_user(bn.inputs[0]) != static_cast<int>(i) || claims.any({static_cast<size_t>(p), i}))
         continue;
+      // Conv -> Add(constant) -> BatchNormalization: the Add's constant, and the Add.
+      const Tensor* add_c = nullptr;
+      int add = -1;
+      if (const ir::Node& a = view.node(p); a.domain.empty() && a.op_type == "Add" && a.opset >= 7 &&
+                                            a.inputs.size() == 2 && a.outputs.size() == 1) {
+        for (int side = 0; side < 2 && add < 0; ++side) {
+          const Tensor* c = view.constant(a.inputs[1 - side]);
+          const int q = view.producer(a.inputs[side]);
+          if (c && q >= 0 && view.sole_user(a.inputs[side]) == p && !claims.has(static_cast<size_t>(q))) {
+            add_c = c;
+            add = p;
+            p = q;
+          }
+        }
+        if (add < 0) continue;
+      }
       const ir::Node& conv = view.node(p);
       const bool transposed = conv.op_type == "ConvTranspose";
       if (!conv.domain.empty() || (conv.op_type != "Conv" && !transposed) || conv.inputs.size() < 2 ||
@@ -49,6 +68,11 @@ class FuseConvBatchnorm final : public Pass {
         const Tensor* b = view.constant(conv.inputs[2]);
         if (!b || b->dtype() != w->dtype() || b->numel() != M) continue;
         bias = *float_values(*b);
+      }
+      if (add_c) {
+        auto added = add_c->dtype() == w->dtype() ? channel_values(*add_c, w->rank(), M) : std::nullopt;
+        if (!added) continue;
+        for (int64_t m = 0; m < M; ++m) bias[m] += (*added)[m];
       }
       auto affine = batchnorm_affine(view, bn, M);
       if (!affine) continue;
@@ -75,10 +99,11 @@ class FuseConvBatchnorm final : public Pass {
       ir::Node fused = conv;
       fused.inputs = {conv.inputs[0], w_name, b_name};
       fused.outputs = {bn.outputs[0]};
-      patch.remove_node(static_cast<size_t>(p));
-      patch.remove_node(i);
-      patch.add_node(i, std::move(fused), {static_cast<size_t>(p), i});
-      claims.take({static_cast<size_t>(p), i});
+      std::vector<size_t> nodes = {static_cast<size_t>(p), i};
+      if (add >= 0) nodes.push_back(static_cast<size_t>(add));
+      for (size_t n : nodes) patch.remove_node(n);
+      patch.add_node(i, std::move(fused), nodes);
+      claims.take(nodes);
       ++count;
     }
     if (count) HWOPT_RETURN_IF_ERROR(patch.apply(graph));

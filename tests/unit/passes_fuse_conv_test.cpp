@@ -70,6 +70,61 @@ TEST(PassFuseConvBatchnorm, FoldsIntoGroupedConvTranspose) {
   EXPECT_EQ(count_op(*r.after->graph, "ConvTranspose"), 1);
 }
 
+// PaddlePaddle writes a convolution's bias as an Add of a [1, M, 1, 1] constant: folded into B
+// on the way (PP-OCRv4's detection head: ConvTranspose -> Add -> BatchNormalization).
+TEST(PassFuseConvBatchnorm, FoldsTheConstantAddBetweenThem) {
+  Case c;
+  c.text = R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 4, 5, 5] x, float[4, 3, 2, 2] w, float[1, 3, 1, 1] a, float[3] s, float[3] beta, float[3] mean,
+       float[3] var, float[6, 4, 3, 3] w2, float[6] b2, float[6, 1, 1] a2, float[6] s2, float[6] beta2, float[6] mean2,
+       float[6] var2) => (float[1, 3, 10, 10] y, float[1, 6, 5, 5] y2) {
+      t = ConvTranspose <strides = [2, 2]> (x, w)
+      u = Add(a, t)
+      y = BatchNormalization(u, s, beta, mean, var)
+      t2 = Conv <pads = [1, 1, 1, 1]> (x, w2, b2)
+      u2 = Add(t2, a2)
+      y2 = BatchNormalization(u2, s2, beta2, mean2, var2)
+    }
+  )";
+  c.random = {"w", "a", "s", "beta", "mean", "w2", "b2", "a2", "s2", "beta2", "mean2"};
+  c.positive = {"var", "var2"};
+  auto r = check_pass(c, "fuse_conv_batchnorm", kFoldTol);
+  ASSERT_TRUE(r.after);
+  EXPECT_EQ(r.rewrites, 2);
+  const auto& g = *r.after->graph;
+  EXPECT_EQ(count_op(g, "BatchNormalization"), 0);
+  EXPECT_EQ(count_op(g, "Add"), 0);
+  ASSERT_NE(find_op(g, "ConvTranspose"), nullptr);
+  EXPECT_EQ(find_op(g, "ConvTranspose")->outputs[0], "y");
+  EXPECT_EQ(find_op(g, "ConvTranspose")->inputs.size(), 3u);
+  EXPECT_EQ(find_op(g, "Conv")->outputs[0], "y2");
+}
+
+// A residual Add (another tensor, not a constant) or an Add whose convolution output is read
+// elsewhere stays, and so does the BatchNormalization after it.
+TEST(PassFuseConvBatchnorm, KeepsANonConstantOrSharedAdd) {
+  Case c;
+  c.text = R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 2, 4, 4] x, float[2, 2, 1, 1] w, float[1, 2, 4, 4] z, float[2, 1, 1] a, float[2] s, float[2] beta,
+       float[2] mean, float[2] var) => (float[1, 2, 4, 4] y, float[1, 2, 4, 4] y2, float[1, 2, 4, 4] t2) {
+      t = Conv(x, w)
+      u = Add(t, z)
+      y = BatchNormalization(u, s, beta, mean, var)
+      t2 = Conv(x, w)
+      u2 = Add(t2, a)
+      y2 = BatchNormalization(u2, s, beta, mean, var)
+    }
+  )";
+  c.random = {"w", "a", "s", "beta", "mean"};
+  c.positive = {"var"};
+  auto r = check_pass(c, "fuse_conv_batchnorm", kFoldTol);
+  ASSERT_TRUE(r.after);
+  EXPECT_EQ(r.rewrites, 0);
+  EXPECT_EQ(count_op(*r.after->graph, "BatchNormalization"), 2);
+}
+
 TEST(PassFuseConvBatchnorm, SkipsWhenTheConvOutputIsReadElsewhere) {
   Case c;
   c.text = R"(
@@ -157,6 +212,28 @@ TEST(PassFuseConvAddBias, FoldsChannelConstantsIntoTheBias) {
   ASSERT_TRUE(r.after);
   EXPECT_EQ(r.rewrites, 2);
   EXPECT_EQ(count_op(*r.after->graph, "Add"), 0);
+}
+
+// ConvTranspose: W is [C, M/group, k...], so the bias has M = W dim 1 x group channels (a grouped
+// one with a bias, and PP-OCRv4's last upsampling to one channel with a scalar Add).
+TEST(PassFuseConvAddBias, FoldsIntoConvTransposeBias) {
+  Case c;
+  c.text = R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 4, 5, 5] x, float[4, 3, 2, 2] w, float[6] b, float[1, 6, 1, 1] a, float[4, 1, 2, 2] w1, float[1] s)
+      => (float[1, 6, 10, 10] y, float[1, 1, 10, 10] z) {
+      t = ConvTranspose <strides = [2, 2], group = 2> (x, w, b)
+      y = Add(t, a)
+      t1 = ConvTranspose <strides = [2, 2]> (x, w1)
+      z = Add(t1, s)
+    }
+  )";
+  c.random = {"w", "b", "a", "w1", "s"};
+  auto r = check_pass(c, "fuse_conv_add_bias");
+  ASSERT_TRUE(r.after);
+  EXPECT_EQ(r.rewrites, 2);
+  EXPECT_EQ(count_op(*r.after->graph, "Add"), 0);
+  EXPECT_EQ(count_op(*r.after->graph, "ConvTranspose"), 2);
 }
 
 TEST(PassFuseConvAddBias, SkipsSpatiallyVaryingConstants) {
