@@ -107,6 +107,8 @@ std::vector<Case> all_cases() {
                {f32({2, 16, 9, 7}), w32({16, 8, 3, 3})}});
   c.push_back({"ConvTranspose", "", 11, {ai("group", 4), ais("strides", {2, 1})}, {f32({1, 8, 6, 6}), w32({8, 3, 3, 3})}});
   c.push_back({"ConvTranspose", "", 11, {ais("strides", {2, 2})}, {f32({1, 24, 160, 160}), w32({24, 24, 2, 2}), w32({24})}});
+  // PP-OCR det's last layer: one output channel, kernel = stride (cpu:own:deconv_patch).
+  c.push_back({"ConvTranspose", "", 11, {ais("strides", {2, 2})}, {f32({1, 24, 320, 320}), w32({24, 1, 2, 2}), w32({1})}});
   // Resize by sizes (empty roi and scales): FPN's nearest 2x, linear up and down.
   c.push_back({"Resize", "", 13, {as("coordinate_transformation_mode", "asymmetric"), as("nearest_mode", "floor")},
                {f32({1, 24, 20, 20}), w32({0}), w32({0}), i64({1, 24, 40, 40})}});

@@ -1,6 +1,7 @@
-// The CPU backend's ConvTranspose (oneDNN deconvolution) against the reference kernel: random
-// data over strides, pads, output_padding, output_shape, auto_pad, groups, dilations, 1-D to 3-D,
-// with and without bias, plain and blocked inputs, one and two threads.
+// The CPU backend's ConvTranspose (oneDNN deconvolution, and the own kernel for a kernel equal to
+// its stride with few outputs per pixel) against the reference kernel: random data over strides,
+// pads, output_padding, output_shape, auto_pad, groups, dilations, 1-D to 3-D, with and without
+// bias, plain and blocked inputs, one and two threads.
 #include "backends/cpu/onednn.h"
 #include "op_test_util.h"
 
@@ -30,7 +31,23 @@ const std::vector<DeconvCase> kCases = {
     {{2, 5, 9}, {5, 3, 4}, 1, {2}, {1, 1}},                                    // 1-D
     {{1, 3, 3, 4, 3}, {3, 2, 2, 3, 2}, 1, {2, 1, 2}, {0, 1, 0, 0, 1, 1}},      // 3-D
     {{1, 32, 20, 20}, {32, 1, 2, 2}, 1, {2, 2}},                               // one output channel
+    // Kernel = stride, few outputs per pixel: cpu:own:deconv_patch (PP-OCR det's last layer is
+    // 24 channels to one at 2x); channels in partial blocks, rectangular patches, batches.
+    {{1, 24, 9, 13}, {24, 1, 2, 2}, 1, {2, 2}},
+    {{2, 3, 4, 5}, {3, 2, 2, 1}, 1, {2, 1}},
+    {{1, 40, 3, 7}, {40, 4, 2, 2}, 1, {2, 2}},                                 // 16 outputs per pixel
+    {{1, 17, 5, 3}, {17, 1, 4, 4}, 1, {4, 4}},
+    {{1, 8, 4, 4}, {8, 1, 4, 5}, 1, {4, 5}},                                   // 20: oneDNN's
 };
+
+// The own kernel takes a 2-D ConvTranspose whose stride is its kernel, one group, no pads,
+// dilations or output shape, and at most 16 outputs per input pixel.
+std::string expected_impl(const DeconvCase& c) {
+  const bool patch = c.x.size() == 4 && c.group == 1 && c.strides == std::vector<int64_t>{c.w[2], c.w[3]} &&
+                     c.pads.empty() && c.output_padding.empty() && c.dilations.empty() && c.output_shape.empty() &&
+                     c.auto_pad.empty() && c.w[1] * c.w[2] * c.w[3] <= 16;
+  return patch ? "cpu:own:deconv_patch" : "cpu:onednn:deconv";
+}
 
 std::vector<ir::Attribute> attrs_of(const DeconvCase& c) {
   std::vector<ir::Attribute> a;
@@ -61,7 +78,7 @@ void check(const DeconvCase& c, bool bias, bool blocked_input, int threads, uint
   if (blocked_input) cpu_inputs[0] = cpu::reorder_to(x, cpu::tagged_desc(x.shape(), DType::float32, tag::nChw16c));
   auto cpu = testing::run_backend_op("cpu", "ConvTranspose", cpu_inputs, attrs_of(c), 11, 1, "", constants, threads);
   ASSERT_TRUE(cpu.error.empty()) << cpu.error;
-  EXPECT_EQ(cpu.implementation, "cpu:onednn:deconv");
+  EXPECT_EQ(cpu.implementation, expected_impl(c));
   std::vector<double> want;
   for (int64_t i = 0; i < ref.out().numel(); ++i) want.push_back(ref.out().element_as_double(i));
   testing::expect_tensor_near(cpu.out(), ref.out().shape(), want, 1e-4, 1e-4);
@@ -101,10 +118,14 @@ TEST(CpuConvTranspose, DeclinesWithReasonsAndErrorsComeFromTheReference) {
   EXPECT_EQ(dynamic_w.implementation, "ref:ConvTranspose");
   ASSERT_FALSE(dynamic_w.declined.empty());
   EXPECT_NE(dynamic_w.declined[0].find("weights are not a constant"), std::string::npos);
-  // Channels of X and W disagree: the reference kernel's message.
+  // Channels of X and W disagree: the reference kernel's message, from either CPU kernel.
   auto bad = testing::run_backend_op("cpu", "ConvTranspose", {random_tensor({1, 5, 5, 5}, 3), w}, {}, 11, 1, "", {1});
   EXPECT_EQ(bad.implementation, "cpu:onednn:deconv");
   EXPECT_NE(bad.error.find("channels"), std::string::npos) << bad.error;
+  auto bad_patch = testing::run_backend_op("cpu", "ConvTranspose", {random_tensor({1, 5, 5, 5}, 3), w},
+                                           {testing::attr_ints("strides", {2, 2})}, 11, 1, "", {1});
+  EXPECT_EQ(bad_patch.implementation, "cpu:own:deconv_patch");
+  EXPECT_NE(bad_patch.error.find("channels"), std::string::npos) << bad_patch.error;
 }
 
 }  // namespace
