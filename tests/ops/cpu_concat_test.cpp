@@ -84,6 +84,59 @@ TEST(CpuConcat, BlockedChannelsStayBlocked) {
   EXPECT_FALSE(r.out().is_plain());
 }
 
+// Constant zero inputs at the end (BlazeFace's channel padding before a residual Add): a blocked
+// first input may end inside a block; the zeros are not read, the output stays blocked, and the
+// lanes past the real channels are zero even where the input's padding lanes were not.
+TEST(CpuConcat, ZeroConstantTailKeepsBlockedLayout) {
+  uint32_t seed = 60;
+  for (const std::vector<int64_t>& channels :
+       {std::vector<int64_t>{24, 4}, {16, 8, 12}, {5, 3}, {28, 8}, {32, 16}, {24, 4, 20}}) {
+    std::vector<Tensor> xs;
+    for (size_t i = 0; i < channels.size(); ++i) {
+      Tensor t = random_tensor({2, channels[i], 5, 3}, seed++);
+      if (i > 0 && (channels.size() == 2 || i + 1 == channels.size()))  // the tail: zeros
+        for (int64_t k = 0; k < t.numel(); ++k) t.data<float>()[k] = 0.f;
+      xs.push_back(t);
+    }
+    SingleOp op;
+    op.op_type = "Concat";
+    op.opset = 13;
+    op.attributes = {testing::attr_i("axis", 1)};
+    op.inputs = xs;
+    op.inputs[0] = blocked(xs[0], tag::nChw16c);
+    if (channels.size() == 3) op.inputs[1] = blocked(xs[1], tag::nChw16c);
+    // Garbage in the first input's padding lanes: the output must not carry it.
+    if (channels[0] % 16 != 0) {
+      Tensor& b = op.inputs[0];
+      float* p = const_cast<float*>(b.data<float>());
+      const int64_t blocks = (channels[0] + 15) / 16, spatial = 15;
+      for (int64_t n = 0; n < 2; ++n)
+        for (int64_t q = 0; q < spatial; ++q)
+          for (int64_t lane = channels[0] % 16; lane < 16; ++lane)
+            p[((n * blocks + blocks - 1) * spatial + q) * 16 + lane] = 7.f;
+    }
+    op.constant_inputs = {xs.size() - 1};
+    auto ref = testing::run_ref_op("Concat", xs, op.attributes, 13);
+    ASSERT_TRUE(ref.error.empty()) << ref.error;
+    SingleOpRunner runner("cpu", op, 2);
+    auto r = runner.run(/*plain=*/false);
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    EXPECT_EQ(r.implementation, "cpu:own:concat_layout");
+    const bool aligned_prefix = channels.size() == 2 || channels[0] % 16 == 0;
+    EXPECT_EQ(r.out().is_plain(), !aligned_prefix) << fmt::format("channels {}", fmt::join(channels, ","));
+    expect_equal(r.out().to_plain(), ref.out());
+    if (!r.out().is_plain()) {  // the padded lanes of the output are zero
+      const Tensor& y = r.out();
+      const int64_t c = y.dim(1), blocks = (c + 15) / 16;
+      const float* p = y.data<float>();
+      for (int64_t n = 0; n < 2; ++n)
+        for (int64_t q = 0; q < 15; ++q)
+          for (int64_t lane = c % 16 ? c % 16 : 16; lane < 16; ++lane)
+            ASSERT_EQ(p[((n * blocks + blocks - 1) * 15 + q) * 16 + lane], 0.f);
+    }
+  }
+}
+
 TEST(CpuConcat, OtherDtypes) {
   std::vector<Tensor> i32 = {Tensor::from_vector<int32_t>({1, 3}, {1, 2, 3}), Tensor::from_vector<int32_t>({2, 3}, {4, 5, 6, 7, 8, 9})};
   check(i32, i32, 0, "cpu:own:concat_layout");

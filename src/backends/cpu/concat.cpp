@@ -5,9 +5,13 @@
 // (and the other nC..Xc formats) a batch's channel blocks are contiguous, so when every input but
 // the last has whole blocks the output's batch is the inputs' batches one after another; in nhwc a
 // pixel's channels are. Inputs in other layouts are reordered to the first blocked input's format.
+// Constant all-zero inputs at the end (channel padding: BlazeFace's residuals concatenate 4 to 8
+// zero channels to a block's input) are not read: the output's channels past the last other input
+// are zero-filled, so that input may end inside a block.
 // (oneDNN's concat primitive measured ~10x slower than these copies for plain and nChw16c data.)
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "backends/backend.h"
@@ -91,9 +95,23 @@ const Format* format_of(const Tensor& t) {
   return nullptr;
 }
 
+/// True if input i is a constant whose elements are all zero (bytes zero: +0.0, integer 0).
+bool zero_constant(const NodeContext& nc, size_t i) {
+  const Tensor* t = nc.has_input(i) ? nc.constant_input(i) : nullptr;
+  if (!t || t->numel() == 0 || !onednn_supports(t->dtype())) return false;
+  const Tensor c = t->contiguous();
+  const auto* b = static_cast<const unsigned char*>(c.raw_data());
+  return std::all_of(b, b + c.numel() * static_cast<int64_t>(dtype_size(c.dtype())), [](unsigned char v) { return v == 0; });
+}
+
 class ConcatKernel {
  public:
-  explicit ConcatKernel(KernelFn reference) : reference_(std::move(reference)) {}
+  ConcatKernel(const NodeContext& nc, KernelFn reference) : reference_(std::move(reference)) {
+    // The trailing run of zero constants.
+    size_t n = nc.num_inputs();
+    while (n > 1 && zero_constant(nc, n - 1)) --n;
+    zero_tail_from_ = n;
+  }
 
   void operator()(KernelContext& ctx) {
     std::vector<const Tensor*> xs;
@@ -130,9 +148,11 @@ class ConcatKernel {
       if ((f = format_of(*x))) break;
     if (!f || shape_numel(out) == 0) return false;
     const int r = static_cast<int>(out.size());
+    // Blocked: inputs from zero_tail_from_ on are zeros, not read (their channels zero-filled).
+    const size_t read = f->block > 0 ? std::min(zero_tail_from_, xs.size()) : xs.size();
     for (size_t i = 0; i < xs.size(); ++i) {
       if (xs[i]->numel() == 0) return false;
-      if (f->block > 0 && i + 1 < xs.size() && xs[i]->dim(1) % f->block != 0) return false;
+      if (f->block > 0 && i + 1 < read && xs[i]->dim(1) % f->block != 0) return false;
     }
     const dnnl::memory::data_type dt = onednn_dtype(xs[0]->dtype());
     const tag t = f->tags[r - 3];
@@ -141,7 +161,10 @@ class ConcatKernel {
     std::vector<size_t> rows;
     // Blocked: one row per batch (its channel blocks); channels last: one row per pixel.
     const int64_t outer = f->block > 0 ? out[0] : shape_numel(out) / out[1];
-    for (const Tensor* x : xs) {
+    int64_t channels_read = 0;
+    for (size_t i = 0; i < read; ++i) {
+      const Tensor* x = xs[i];
+      channels_read += x->dim(1);
       const dnnl::memory::desc d(to_dims(x->shape()), dt, t);
       keep.push_back(!x->is_plain() && desc_of(*x) == d ? *x : reorder_to(x->to_plain(), d));
       srcs.push_back(static_cast<const char*>(keep.back().raw_data()));
@@ -149,12 +172,39 @@ class ConcatKernel {
     }
     const dnnl::memory::desc od(to_dims(out), dt, t);
     Tensor y = allocate_like(od, xs[0]->dtype(), out);
-    copy_rows(srcs, rows, outer, static_cast<char*>(y.raw_data()));
+    auto* yb = static_cast<char*>(y.raw_data());
+    if (read == xs.size()) {
+      copy_rows(srcs, rows, outer, yb);
+    } else {
+      // The read inputs' blocks, then zeros: each batch's remaining blocks, and the lanes past
+      // channels_read in the block it ends in (the last read input's padding, whatever it holds).
+      const size_t out_row = od.get_size() / static_cast<size_t>(outer), es = dtype_size(xs[0]->dtype());
+      size_t used = 0;
+      for (size_t row : rows) used += row;
+      const int64_t spatial = shape_numel(Shape(out.begin() + 2, out.end())), B = f->block;
+      const int64_t lane0 = channels_read % B, partial_block = channels_read / B;
+#pragma omp parallel for schedule(static) if (static_cast<size_t>(outer) * out_row > (1 << 16))
+      for (int64_t o = 0; o < outer; ++o) {
+        char* dst = yb + o * out_row;
+        size_t col = 0;
+        for (size_t i = 0; i < srcs.size(); ++i) {
+          std::memcpy(dst + col, srcs[i] + o * rows[i], rows[i]);
+          col += rows[i];
+        }
+        std::memset(dst + used, 0, out_row - used);
+        if (lane0 != 0) {
+          char* block = dst + static_cast<size_t>(partial_block * spatial * B) * es;
+          for (int64_t p = 0; p < spatial; ++p)
+            std::memset(block + static_cast<size_t>(p * B + lane0) * es, 0, static_cast<size_t>(B - lane0) * es);
+        }
+      }
+    }
     ctx.set_output(0, std::move(y));
     return true;
   }
 
   KernelFn reference_;
+  size_t zero_tail_from_ = 0;  // inputs from this one on are constant zeros
 };
 
 Candidate concat_candidate() {
@@ -164,8 +214,8 @@ Candidate concat_candidate() {
   c.op_type = "Concat";
   c.accepts_layouts = true;
   c.check = check_concat;
-  c.make = [](const NodeContext&, KernelFn reference) -> KernelFn {
-    auto kernel = std::make_shared<ConcatKernel>(std::move(reference));
+  c.make = [](const NodeContext& nc, KernelFn reference) -> KernelFn {
+    auto kernel = std::make_shared<ConcatKernel>(nc, std::move(reference));
     return [kernel](KernelContext& ctx) { (*kernel)(ctx); };
   };
   return c;
