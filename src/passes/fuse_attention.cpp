@@ -152,12 +152,7 @@ class FuseAttention final : public Pass {
       fused.outputs = {out};
       fused.attributes = {make_attr("scale", static_cast<float>(scale))};
       if (k_transposed) fused.attributes.push_back(make_attr("k_transposed", int64_t{1}));
-      size_t last = 0;
-      for (size_t k : nodes) {
-        patch.remove_node(k);
-        last = std::max(last, k);
-      }
-      patch.add_node(last, std::move(fused), nodes);
+      patch.replace_nodes(nodes, std::move(fused));
       claims.take(nodes);
       ++count;
     }

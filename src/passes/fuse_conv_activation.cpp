@@ -68,12 +68,7 @@ class FuseConvActivation final : public Pass {
         fused.attributes.push_back(make_attr("activation", act->name));
         if (!act->params.empty()) fused.attributes.push_back(make_attr("activation_params", act->params));
       }
-      size_t last = 0;
-      for (size_t n : nodes) {
-        patch.remove_node(n);
-        last = std::max(last, n);
-      }
-      patch.add_node(last, std::move(fused), nodes);
+      patch.replace_nodes(nodes, std::move(fused));
       claims.take(nodes);
       ++count;
     }

@@ -101,8 +101,7 @@ class FuseConvBatchnorm final : public Pass {
       fused.outputs = {bn.outputs[0]};
       std::vector<size_t> nodes = {static_cast<size_t>(p), i};
       if (add >= 0) nodes.push_back(static_cast<size_t>(add));
-      for (size_t n : nodes) patch.remove_node(n);
-      patch.add_node(i, std::move(fused), nodes);
+      patch.replace_nodes(nodes, std::move(fused));
       claims.take(nodes);
       ++count;
     }

@@ -74,12 +74,7 @@ class FuseConvPostLinear final : public Pass {
       fused.outputs = {value};
       fused.attributes.push_back(make_attr("post_linear", std::vector<float>{static_cast<float>(alpha),
                                                                             static_cast<float>(beta)}));
-      size_t last = 0;
-      for (size_t n : nodes) {
-        patch.remove_node(n);
-        last = std::max(last, n);
-      }
-      patch.add_node(last, std::move(fused), nodes);
+      patch.replace_nodes(nodes, std::move(fused));
       claims.take(nodes);
       ++count;
     }

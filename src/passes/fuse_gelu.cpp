@@ -178,12 +178,7 @@ class FuseGelu final : public Pass {
       fused.opset = ctx.use_domain(kMicrosoftDomain);
       fused.inputs = {m->x};
       fused.outputs = {m->output};
-      size_t last = 0;
-      for (size_t k : m->nodes) {
-        patch.remove_node(k);
-        last = std::max(last, k);
-      }
-      patch.add_node(last, std::move(fused), m->nodes);
+      patch.replace_nodes(m->nodes, std::move(fused));
       claims.take(m->nodes);
       ++count;
     }

@@ -152,12 +152,7 @@ class FuseLayerNorm final : public Pass {
       }
       ln.outputs = {out};
       ln.attributes = {make_attr("axis", int64_t{-1}), make_attr("epsilon", static_cast<float>(*eps))};
-      size_t last = 0;
-      for (size_t k : nodes) {
-        patch.remove_node(k);
-        last = std::max(last, k);
-      }
-      patch.add_node(last, std::move(ln), nodes);
+      patch.replace_nodes(nodes, std::move(ln));
       claims.take(nodes);
       ++count;
     }

@@ -101,12 +101,7 @@ class FuseMatmulAdd final : public Pass {
       fused.opset = ctx.use_domain(kHwoptDomain);
       if (act) add_activation_attrs(fused, *act, false);
     }
-    size_t last = 0;
-    for (size_t k : nodes) {
-      patch.remove_node(k);
-      last = std::max(last, k);
-    }
-    patch.add_node(last, std::move(fused), nodes);
+    patch.replace_nodes(nodes, std::move(fused));
     claims.take(nodes);
     return 1;
   }
@@ -124,12 +119,7 @@ class FuseMatmulAdd final : public Pass {
     fused.opset = ctx.use_domain(kMicrosoftDomain);
     fused.outputs = {act->output};
     add_activation_attrs(fused, *act, true);
-    size_t last = 0;
-    for (size_t k : nodes) {
-      patch.remove_node(k);
-      last = std::max(last, k);
-    }
-    patch.add_node(last, std::move(fused), nodes);
+    patch.replace_nodes(nodes, std::move(fused));
     claims.take(nodes);
     return 1;
   }

@@ -3,6 +3,7 @@
 // renamed, initializers added. Applying never changes graph inputs or outputs.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -25,6 +26,16 @@ class GraphPatch {
   /// (usually also removed): their names (or what they were fused from) become its `fused_from`.
   void add_node(size_t position, ir::Node node, std::vector<size_t> replaces = {}) {
     added_.push_back({position, std::move(node), std::move(replaces)});
+  }
+  /// Removes `nodes` and inserts `node`, standing for them, where the last of them stood: a
+  /// fusion's usual rewrite (nodes listed in any order; their indices are the graph's).
+  void replace_nodes(const std::vector<size_t>& nodes, ir::Node node) {
+    size_t last = 0;
+    for (size_t n : nodes) {
+      remove_node(n);
+      last = std::max(last, n);
+    }
+    add_node(last, std::move(node), nodes);
   }
   /// Every node input (here and in subgraphs) reading `from` reads `to` instead. Chains resolve
   /// (a->b, b->c reads c). Graph outputs are never redirected: a pass must not redirect a pinned value.
