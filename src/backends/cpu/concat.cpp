@@ -101,7 +101,8 @@ bool zero_constant(const NodeContext& nc, size_t i) {
   if (!t || t->numel() == 0 || !onednn_supports(t->dtype())) return false;
   const Tensor c = t->contiguous();
   const auto* b = static_cast<const unsigned char*>(c.raw_data());
-  return std::all_of(b, b + c.numel() * static_cast<int64_t>(dtype_size(c.dtype())), [](unsigned char v) { return v == 0; });
+  const int64_t bytes = c.numel() * static_cast<int64_t>(dtype_size(c.dtype()));
+  return std::all_of(b, b + bytes, [](unsigned char v) { return v == 0; });
 }
 
 class ConcatKernel {
