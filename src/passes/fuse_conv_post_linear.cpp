@@ -9,8 +9,6 @@
 // beta - c; Div c (x / c only): alpha, beta over c); a Mul then an Add computes what the two nodes
 // did bit for bit, longer chains within rounding. Each intermediate must have no other reader, and
 // a scalar whose rank would widen the result is left alone.
-#include <algorithm>
-
 #include "passes/graph_patch.h"
 #include "passes/pass.h"
 #include "passes/passes.h"

@@ -58,17 +58,23 @@ bool concat_shape(const std::vector<const Tensor*>& xs, int64_t& axis, Shape& ou
   return true;
 }
 
-/// dst row o = the inputs' rows o side by side; input i's rows are rows[i] bytes.
-void copy_rows(const std::vector<const char*>& srcs, const std::vector<size_t>& rows, int64_t outer, char* dst) {
+/// dst row o = the inputs' rows o side by side, then zeros up to `out_row` bytes (0: no zeros);
+/// input i's rows are rows[i] bytes.
+void copy_rows(const std::vector<const char*>& srcs, const std::vector<size_t>& rows, int64_t outer, char* dst,
+               size_t out_row = 0) {
   std::vector<size_t> col(srcs.size() + 1, 0);
   for (size_t i = 0; i < srcs.size(); ++i) col[i + 1] = col[i] + rows[i];
-  const size_t out_row = col.back();
-  const int64_t n = static_cast<int64_t>(srcs.size());
+  out_row = std::max(out_row, col.back());
+  const size_t zeros = out_row - col.back();
+  const int64_t n = static_cast<int64_t>(srcs.size()) + (zeros > 0 ? 1 : 0);  // the zeros as one more part
 #pragma omp parallel for schedule(static) if (static_cast<size_t>(outer) * out_row > (1 << 16))
   for (int64_t t = 0; t < outer * n; ++t) {
     const int64_t o = t / n;
     const size_t i = static_cast<size_t>(t % n);
-    if (rows[i] > 0) std::memcpy(dst + o * out_row + col[i], srcs[i] + o * rows[i], rows[i]);
+    if (i == srcs.size())
+      std::memset(dst + o * out_row + col[i], 0, zeros);
+    else if (rows[i] > 0)
+      std::memcpy(dst + o * out_row + col[i], srcs[i] + o * rows[i], rows[i]);
   }
 }
 
@@ -174,30 +180,19 @@ class ConcatKernel {
     const dnnl::memory::desc od(to_dims(out), dt, t);
     Tensor y = allocate_like(od, xs[0]->dtype(), out);
     auto* yb = static_cast<char*>(y.raw_data());
-    if (read == xs.size()) {
-      copy_rows(srcs, rows, outer, yb);
-    } else {
-      // The read inputs' blocks, then zeros: each batch's remaining blocks, and the lanes past
-      // channels_read in the block it ends in (the last read input's padding, whatever it holds).
-      const size_t out_row = od.get_size() / static_cast<size_t>(outer), es = dtype_size(xs[0]->dtype());
-      size_t used = 0;
-      for (size_t row : rows) used += row;
+    // The read inputs' blocks, then zeros for the zero inputs' whole blocks.
+    const size_t out_row = od.get_size() / static_cast<size_t>(outer);
+    copy_rows(srcs, rows, outer, yb, out_row);
+    if (read < xs.size() && channels_read % f->block != 0) {
+      // And for the lanes past channels_read in the block it ends in (the last read input's
+      // padding, whatever it held).
+      const size_t es = dtype_size(xs[0]->dtype());
       const int64_t spatial = shape_numel(Shape(out.begin() + 2, out.end())), B = f->block;
-      const int64_t lane0 = channels_read % B, partial_block = channels_read / B;
-#pragma omp parallel for schedule(static) if (static_cast<size_t>(outer) * out_row > (1 << 16))
+      const int64_t lane0 = channels_read % B, block = channels_read / B;
       for (int64_t o = 0; o < outer; ++o) {
-        char* dst = yb + o * out_row;
-        size_t col = 0;
-        for (size_t i = 0; i < srcs.size(); ++i) {
-          std::memcpy(dst + col, srcs[i] + o * rows[i], rows[i]);
-          col += rows[i];
-        }
-        std::memset(dst + used, 0, out_row - used);
-        if (lane0 != 0) {
-          char* block = dst + static_cast<size_t>(partial_block * spatial * B) * es;
-          for (int64_t p = 0; p < spatial; ++p)
-            std::memset(block + static_cast<size_t>(p * B + lane0) * es, 0, static_cast<size_t>(B - lane0) * es);
-        }
+        char* first = yb + o * out_row + static_cast<size_t>(block * spatial * B) * es;
+        for (int64_t p = 0; p < spatial; ++p)
+          std::memset(first + static_cast<size_t>(p * B + lane0) * es, 0, static_cast<size_t>(B - lane0) * es);
       }
     }
     ctx.set_output(0, std::move(y));

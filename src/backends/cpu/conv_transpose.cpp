@@ -7,9 +7,20 @@
 // by oneDNN (its bias pass is slow). The output geometry follows the ONNX rules as the reference
 // kernel does; geometries that need negative padding (an output_shape larger than the full
 // transposed convolution) stay with the reference kernel.
+//
+// Before it, the own `cpu:own:deconv_patch` takes a 2-D ConvTranspose whose kernel equals its
+// stride (no overlap: each input pixel writes its own kh x kw patch), no padding, one group, with
+// at most 16 outputs per input pixel (M x kh x kw): it reads a blocked (nChw16c) input as it is and
+// writes the plain output, one dot product over the channels per output value. PP-OCRv4 det's last
+// layer (24 channels at 320x320 to one at 640x640) took 1.4 ms to reorder its input to
+// channels-last for oneDNN plus 1.8 ms; 0.55 ms this way.
 #include <fmt/format.h>
 
+#include <immintrin.h>
+
 #include <algorithm>
+#include <array>
+#include <utility>
 
 #include "backends/backend.h"
 #include "backends/cpu/matmul_util.h"
@@ -306,6 +317,140 @@ class ConvTransposeKernel {
   ShapeCache<DeconvEntry> cache_;
 };
 
+
+// ---- cpu:own:deconv_patch ----
+
+constexpr int64_t kMaxOutputsPerPixel = 16;
+
+std::string check_patch(const NodeContext& nc) {
+  if (std::string why = check_conv_transpose(nc); !why.empty()) return why;
+  const Tensor* w = nc.constant_input(1);
+  if (w->rank() != 4 || (nc.input_rank(0) != -1 && nc.input_rank(0) != 4)) return "not a 2-D transposed convolution";
+  const DeconvAttrs a = read_attrs(nc.node);
+  auto all = [](const std::vector<int64_t>& v, int64_t x) {
+    return std::all_of(v.begin(), v.end(), [&](int64_t e) { return e == x; });
+  };
+  if (a.group != 1 || !all(a.dilations, 1) || !all(a.pads, 0) || !all(a.output_padding, 0) || !a.output_shape.empty() ||
+      (a.auto_pad != "NOTSET" && a.auto_pad != "VALID"))
+    return "groups, dilations, pads, output_padding, output_shape or auto_pad";
+  if (a.strides != std::vector<int64_t>{w->dim(2), w->dim(3)}) return "the stride is not the kernel size";
+  if (w->dim(1) * w->dim(2) * w->dim(3) > kMaxOutputsPerPixel)
+    return fmt::format("{} outputs per input pixel (at most {})", w->dim(1) * w->dim(2) * w->dim(3),
+                       kMaxOutputsPerPixel);
+  if (!own::use_avx512()) return "needs AVX-512";
+  return "";
+}
+
+// GCC 12 warns that the intrinsics' internal _mm512_undefined_* operands are uninitialized when
+// they are inlined into a function with a target attribute (a false positive of its headers).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// One input row of one image: `x` at (n, channel block 0, row h, column 0) in nChw16c, blocks
+// `block_stride` floats apart; `wt` [O][blocks * 16] (padded channels zero); `out` the output at
+// the row's patch origin (row h * kh, column 0), output o at offset[o] + w * kw.
+template <int O>
+__attribute__((target("avx512f,fma"))) void patch_row(const float* x, int64_t block_stride, int64_t blocks,
+                                                      int64_t width, int64_t kw, const float* wt, const float* bias,
+                                                      const int64_t* offset, float* out) {
+  for (int64_t w = 0; w < width; ++w) {
+    __m512 acc[O];
+    for (int o = 0; o < O; ++o) acc[o] = _mm512_setzero_ps();
+    for (int64_t cb = 0; cb < blocks; ++cb) {
+      const __m512 xv = _mm512_loadu_ps(x + cb * block_stride + w * 16);
+      for (int o = 0; o < O; ++o) acc[o] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(wt + (o * blocks + cb) * 16), acc[o]);
+    }
+    for (int o = 0; o < O; ++o) out[offset[o] + w * kw] = _mm512_reduce_add_ps(acc[o]) + bias[o];
+  }
+}
+
+#pragma GCC diagnostic pop
+
+using RowFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, const float*, const float*, const int64_t*,
+                       float*);
+
+template <int... Os>
+RowFn row_fn_of(int o, std::integer_sequence<int, Os...>) {
+  RowFn fn = nullptr;
+  ((Os + 1 == o ? (fn = &patch_row<Os + 1>, 0) : 0), ...);
+  return fn;
+}
+
+class PatchKernel {
+ public:
+  PatchKernel(const NodeContext& nc, KernelFn reference)
+      : weights_(nc.constant_input(1)->contiguous()), reference_(std::move(reference)) {
+    C_ = weights_.dim(0);
+    M_ = weights_.dim(1);
+    kh_ = weights_.dim(2);
+    kw_ = weights_.dim(3);
+    blocks_ = (C_ + 15) / 16;
+    const int64_t outs = M_ * kh_ * kw_;
+    // [o][block * 16 + lane] with o = (m * kh + a) * kw + b; padded channels stay zero.
+    wt_.assign(static_cast<size_t>(outs * blocks_ * 16), 0.f);
+    const float* w = weights_.data<float>();
+    for (int64_t c = 0; c < C_; ++c)
+      for (int64_t o = 0; o < outs; ++o) wt_[static_cast<size_t>(o * blocks_ * 16 + c)] = w[c * outs + o];
+    bias_.assign(static_cast<size_t>(outs), 0.f);
+    if (nc.has_input(2)) {
+      const Tensor b = nc.constant_input(2)->contiguous();
+      if (b.numel() == M_)
+        for (int64_t o = 0; o < outs; ++o) bias_[static_cast<size_t>(o)] = b.data<float>()[o / (kh_ * kw_)];
+      else
+        bad_bias_ = true;  // the reference kernel names the error
+    }
+    row_ = row_fn_of(static_cast<int>(outs), std::make_integer_sequence<int, kMaxOutputsPerPixel>{});
+  }
+
+  void operator()(KernelContext& ctx) {
+    const Tensor& x = ctx.input(0);
+    if (bad_bias_ || !row_ || x.dtype() != DType::float32 || x.rank() != 4 || x.dim(1) != C_ || x.numel() == 0 ||
+        ctx.input(1).storage() != weights_.storage())
+      return run_plain(ctx, reference_);
+    const int64_t N = x.dim(0), H = x.dim(2), W = x.dim(3), OH = H * kh_, OW = W * kw_;
+    const Tensor xb = convert_to(x, dnnl::memory::desc(to_dims(x.shape()), dnnl::memory::data_type::f32,
+                                                       dnnl::memory::format_tag::aBcd16b),
+                                 0.f);  // nothing if x is already blocked
+    Tensor& out = ctx.allocate_uninitialized_output(0, DType::float32, {N, M_, OH, OW});
+    std::array<int64_t, kMaxOutputsPerPixel> offset{};  // of output o = (m * kh + a) * kw + b
+    for (int64_t o = 0; o < M_ * kh_ * kw_; ++o)
+      offset[static_cast<size_t>(o)] = ((o / (kh_ * kw_)) * OH + o / kw_ % kh_) * OW + o % kw_;
+    const float* in = xb.data<float>();
+    float* o = out.data<float>();
+    own::parallel_range(N * H, N * H * W * blocks_ * 16, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t n = r / H, h = r % H;
+        row_(in + (n * blocks_ * H + h) * W * 16, H * W * 16, blocks_, W, kw_, wt_.data(), bias_.data(),
+             offset.data(), o + n * M_ * OH * OW + h * kh_ * OW);
+      }
+    });
+  }
+
+ private:
+  Tensor weights_;
+  int64_t C_ = 0, M_ = 0, kh_ = 0, kw_ = 0, blocks_ = 0;
+  std::vector<float> wt_, bias_;
+  bool bad_bias_ = false;
+  RowFn row_ = nullptr;
+  KernelFn reference_;
+};
+
+Candidate patch_candidate() {
+  Candidate c;
+  c.backend = "cpu";
+  c.name = "own:deconv_patch";
+  c.op_type = "ConvTranspose";
+  c.priority = -1;  // before oneDNN's
+  c.accepts_layouts = true;
+  c.check = check_patch;
+  c.make = [](const NodeContext& nc, KernelFn reference) -> KernelFn {
+    auto kernel = std::make_shared<PatchKernel>(nc, std::move(reference));
+    return [kernel](KernelContext& ctx) { (*kernel)(ctx); };
+  };
+  return c;
+}
+
 Candidate conv_transpose_candidate() {
   Candidate c;
   c.backend = "cpu";
@@ -323,5 +468,6 @@ Candidate conv_transpose_candidate() {
 }  // namespace
 
 HWOPT_REGISTER_CANDIDATE(conv_transpose_candidate());
+HWOPT_REGISTER_CANDIDATE(patch_candidate());
 
 }  // namespace hwopt::cpu
