@@ -436,30 +436,18 @@ class PatchKernel {
   KernelFn reference_;
 };
 
-Candidate patch_candidate() {
+/// A ConvTranspose candidate running `Kernel`.
+template <typename Kernel>
+Candidate deconv_candidate(const char* name, std::string (*check)(const NodeContext&), int priority) {
   Candidate c;
   c.backend = "cpu";
-  c.name = "own:deconv_patch";
+  c.name = name;
   c.op_type = "ConvTranspose";
-  c.priority = -1;  // before oneDNN's
+  c.priority = priority;
   c.accepts_layouts = true;
-  c.check = check_patch;
+  c.check = check;
   c.make = [](const NodeContext& nc, KernelFn reference) -> KernelFn {
-    auto kernel = std::make_shared<PatchKernel>(nc, std::move(reference));
-    return [kernel](KernelContext& ctx) { (*kernel)(ctx); };
-  };
-  return c;
-}
-
-Candidate conv_transpose_candidate() {
-  Candidate c;
-  c.backend = "cpu";
-  c.name = "onednn:deconv";
-  c.op_type = "ConvTranspose";
-  c.accepts_layouts = true;
-  c.check = check_conv_transpose;
-  c.make = [](const NodeContext& nc, KernelFn reference) -> KernelFn {
-    auto kernel = std::make_shared<ConvTransposeKernel>(nc, std::move(reference));
+    auto kernel = std::make_shared<Kernel>(nc, std::move(reference));
     return [kernel](KernelContext& ctx) { (*kernel)(ctx); };
   };
   return c;
@@ -467,7 +455,7 @@ Candidate conv_transpose_candidate() {
 
 }  // namespace
 
-HWOPT_REGISTER_CANDIDATE(conv_transpose_candidate());
-HWOPT_REGISTER_CANDIDATE(patch_candidate());
+HWOPT_REGISTER_CANDIDATE(deconv_candidate<ConvTransposeKernel>("onednn:deconv", check_conv_transpose, 0));
+HWOPT_REGISTER_CANDIDATE(deconv_candidate<PatchKernel>("own:deconv_patch", check_patch, -1));  // before oneDNN's
 
 }  // namespace hwopt::cpu
