@@ -80,27 +80,6 @@ void copy_rows(const std::vector<const char*>& srcs, const std::vector<size_t>& 
 
 using tag = dnnl::memory::format_tag;
 
-/// Channel-axis formats whose batches (blocked) or pixels (channels last) are contiguous runs.
-struct Format {
-  tag tags[3];     // for rank 3, 4, 5
-  int64_t block;   // channel block; 0 for channels last
-};
-const Format kFormats[] = {
-    {{tag::aBc16b, tag::aBcd16b, tag::aBcde16b}, 16},
-    {{tag::aBc8b, tag::aBcd8b, tag::aBcde8b}, 8},
-    {{tag::aBc4b, tag::aBcd4b, tag::aBcde4b}, 4},
-    {{tag::acb, tag::acdb, tag::acdeb}, 0},
-};
-
-/// The kFormats entry `t`'s layout is in, or nullptr.
-const Format* format_of(const Tensor& t) {
-  if (t.is_plain() || t.rank() < 3 || t.rank() > 5) return nullptr;
-  const dnnl::memory::desc d = desc_of(t);
-  for (const Format& f : kFormats)
-    if (dnnl::memory::desc(d.dims(), d.data_type(), f.tags[t.rank() - 3]) == d) return &f;
-  return nullptr;
-}
-
 /// True if input i is a constant whose elements are all zero (bytes zero: +0.0, integer 0).
 bool zero_constant(const NodeContext& nc, size_t i) {
   const Tensor* t = nc.has_input(i) ? nc.constant_input(i) : nullptr;
@@ -150,9 +129,9 @@ class ConcatKernel {
  private:
   /// Channel concat keeping the first blocked input's format; false if it does not apply.
   bool run_blocked(KernelContext& ctx, const std::vector<const Tensor*>& xs, const Shape& out) {
-    const Format* f = nullptr;
+    const ChannelFormat* f = nullptr;
     for (const Tensor* x : xs)
-      if ((f = format_of(*x))) break;
+      if ((f = channel_format_of(*x))) break;
     if (!f || shape_numel(out) == 0) return false;
     const int r = static_cast<int>(out.size());
     // Blocked: inputs from zero_tail_from_ on are zeros, not read (their channels zero-filled).

@@ -62,6 +62,21 @@ bool is_plain_desc(const dnnl::memory::desc& desc) {
   return desc == plain_desc_dt(Shape(dims.begin(), dims.end()), desc.data_type());
 }
 
+const ChannelFormat* channel_format_of(const Tensor& t) {
+  using tag = dnnl::memory::format_tag;
+  static const ChannelFormat kFormats[] = {
+      {{tag::aBc16b, tag::aBcd16b, tag::aBcde16b}, 16},
+      {{tag::aBc8b, tag::aBcd8b, tag::aBcde8b}, 8},
+      {{tag::aBc4b, tag::aBcd4b, tag::aBcde4b}, 4},
+      {{tag::acb, tag::acdb, tag::acdeb}, 0},
+  };
+  if (t.is_plain() || t.rank() < 3 || t.rank() > 5) return nullptr;
+  const dnnl::memory::desc d = desc_of(t);
+  for (const ChannelFormat& f : kFormats)
+    if (dnnl::memory::desc(d.dims(), d.data_type(), f.tags[t.rank() - 3]) == d) return &f;
+  return nullptr;
+}
+
 std::string format_name(const dnnl::memory::desc& desc) {
   const auto& d = desc.data;
   if (d.format_kind != dnnl_blocked) return "any";

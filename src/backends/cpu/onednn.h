@@ -72,6 +72,15 @@ Tensor convert_to(const Tensor& t, const dnnl::memory::desc& desc, float scale);
 /// `dst_scale` or float for 0), rescaling from src's scale.
 void reorder_into(const Tensor& src, const Tensor& dst, const dnnl::memory::desc& dst_desc, float dst_scale);
 
+/// Channel-axis formats of rank 3..5 tensors whose batches (blocked: nChw16c, nChw8c, nChw4c) or
+/// pixels (channels last) are contiguous runs: the blocked data the own kernels read directly.
+struct ChannelFormat {
+  dnnl::memory::format_tag tags[3];  // for rank 3, 4, 5
+  int64_t block;                     // channel block; 0 for channels last
+};
+/// The ChannelFormat `t`'s layout is in, or nullptr (plain tensors, other formats and ranks).
+const ChannelFormat* channel_format_of(const Tensor& t);
+
 /// A short name of a descriptor's format: "nchw", "nChw16c", "ab", "blocked".
 std::string format_name(const dnnl::memory::desc& desc);
 /// True if `desc` is the row-major layout of its dims.

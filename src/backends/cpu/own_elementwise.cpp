@@ -2,10 +2,9 @@
 // numpy broadcasting: Where, Cast, Erf, Pow, Equal/Less/Greater(OrEqual), Not, and
 // Add/Sub/Mul/Div as a float32 fallback behind the oneDNN binary candidate.
 //
-// Broadcasting collapses the output dims into as few runs as possible (dims where every input
-// is either contiguous or broadcast merge), so the inner loop sees each input as a vector
-// (stride 1) or a scalar (stride 0): same-shape, row ([B,S,H] + [H]), column ([B,S,H] + [B,S,1])
-// and scalar broadcasts are all plain vector loops. Work is split over OpenMP threads only for
+// Broadcasting (own_broadcast.h) collapses the output dims into as few runs as possible, so the
+// inner loop sees each input as a vector (stride 1) or a scalar (stride 0): same-shape, row
+// ([B,S,H] + [H]), column ([B,S,H] + [B,S,1]) and scalar broadcasts are all plain vector loops. Work is split over OpenMP threads only for
 // large tensors. Inner loops are compiled twice, for the baseline ISA and for AVX-512 (chosen at
 // run time), since the build does not use -march=native.
 //
@@ -19,115 +18,18 @@
 #include <limits>
 #include <type_traits>
 
-#include "backends/cpu/own_util.h"
-
-#define OWN_INLINE __attribute__((always_inline)) inline
-#define OWN_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c")))
-#define OWN_AVX2 __attribute__((target("avx2,fma,f16c")))
+#include "backends/cpu/own_broadcast.h"
+#include "backends/cpu/own_math.h"
 
 namespace hwopt::cpu {
 namespace {
 
+using own::Bcast;
+using own::erf_approx;
+using own::make_bcast;
 using own::parallel_range;
-
-// ---------------------------------------------------------------------------------------------
-// Broadcasting
-
-constexpr int kMaxRank = 12;
-
-/// Output dims after collapsing, and each input's element strides over them (0 = broadcast).
-struct Bcast {
-  int64_t rank = 0;
-  int64_t dims[kMaxRank] = {};
-  int64_t strides[3][kMaxRank] = {};
-  int64_t total = 0;
-};
-
-/// False if the shapes do not broadcast to `out` or too many dims remain after collapsing.
-bool make_bcast(const std::vector<Shape>& ins, const Shape& out, Bcast& p) {
-  const size_t r = out.size();
-  std::vector<std::vector<int64_t>> st(ins.size(), std::vector<int64_t>(r, 0));
-  for (size_t k = 0; k < ins.size(); ++k) {
-    const Shape& s = ins[k];
-    if (s.size() > r) return false;
-    int64_t stride = 1;
-    for (size_t j = 0; j < s.size(); ++j) {
-      const size_t i = s.size() - 1 - j, o = r - 1 - j;
-      if (s[i] != out[o] && s[i] != 1) return false;
-      st[k][o] = s[i] == 1 ? 0 : stride;
-      stride *= s[i];
-    }
-  }
-  std::vector<int64_t> dims;
-  std::vector<std::vector<int64_t>> cs(ins.size());
-  for (size_t d = 0; d < r; ++d) {
-    if (out[d] == 1) continue;
-    bool merge = !dims.empty();
-    for (size_t k = 0; k < ins.size() && merge; ++k) merge = cs[k].back() == st[k][d] * out[d];
-    if (merge) {
-      dims.back() *= out[d];
-      for (size_t k = 0; k < ins.size(); ++k) cs[k].back() = st[k][d];
-    } else {
-      dims.push_back(out[d]);
-      for (size_t k = 0; k < ins.size(); ++k) cs[k].push_back(st[k][d]);
-    }
-  }
-  if (dims.empty()) {
-    dims.push_back(1);
-    for (auto& c : cs) c.push_back(0);
-  }
-  if (dims.size() > static_cast<size_t>(kMaxRank)) return false;
-  p.rank = static_cast<int64_t>(dims.size());
-  p.total = shape_numel(out);
-  for (int64_t d = 0; d < p.rank; ++d) {
-    p.dims[d] = dims[d];
-    for (size_t k = 0; k < ins.size(); ++k) p.strides[k][d] = cs[k][d];
-  }
-  return true;
-}
-
-/// Calls f(out_pos, in_offsets, len) for the runs of the innermost dim covering [begin, end).
-template <int N, typename F>
-OWN_INLINE void walk(const Bcast& p, int64_t begin, int64_t end, F&& f) {
-  const int64_t r = p.rank, inner = p.dims[r - 1];
-  int64_t idx[kMaxRank];
-  int64_t off[N] = {};
-  int64_t rem = begin;
-  for (int64_t d = r - 1; d >= 0; --d) {
-    idx[d] = rem % p.dims[d];
-    rem /= p.dims[d];
-    for (int k = 0; k < N; ++k) off[k] += idx[d] * p.strides[k][d];
-  }
-  int64_t pos = begin;
-  while (pos < end) {
-    const int64_t len = std::min(inner - idx[r - 1], end - pos);
-    f(pos, off, len);
-    pos += len;
-    if (pos >= end) break;
-    // The run reached the end of the innermost dim: step the outer index.
-    for (int k = 0; k < N; ++k) off[k] -= idx[r - 1] * p.strides[k][r - 1];
-    idx[r - 1] = 0;
-    for (int64_t d = r - 2; d >= 0; --d) {
-      for (int k = 0; k < N; ++k) off[k] += p.strides[k][d];
-      if (++idx[d] < p.dims[d]) break;
-      for (int k = 0; k < N; ++k) off[k] -= p.strides[k][d] * p.dims[d];
-      idx[d] = 0;
-    }
-  }
-}
-
-/// Runs chunk(begin, end) over the output with the AVX-512 or the baseline build of the loop.
-template <typename Base, typename Avx512>
-void run_parallel(int64_t total, int64_t cost, Base&& base, Avx512&& avx512) {
-  const bool wide = own::use_avx512();
-  parallel_range(total, total * cost, [&](int64_t b, int64_t e) {
-    if (wide) {
-      avx512(b, e);
-    } else {
-      base(b, e);
-    }
-  });
-}
+using own::run_parallel;
+using own::walk;
 
 // ---------------------------------------------------------------------------------------------
 // Binary ops: arithmetic, comparisons, Pow
@@ -523,61 +425,6 @@ void run_where(KernelContext& ctx, const KernelFn& reference) {
 
 // ---------------------------------------------------------------------------------------------
 // Unary: Erf, Not
-
-/// exp(y) for y in [-17, 0] (no overflow or underflow there): Cephes' expf polynomial.
-OWN_INLINE float exp_nonpositive(float y) {
-  constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-  constexpr float kShifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-  const float t = y * kLog2e + kShifter;
-  const float n = t - kShifter;
-  const int32_t ni = std::bit_cast<int32_t>(t) - std::bit_cast<int32_t>(kShifter);
-  float r = std::fma(n, -kLn2Hi, y);
-  r = std::fma(n, -kLn2Lo, r);
-  float q = 1.9875691500E-4f;
-  q = std::fma(q, r, 1.3981999507E-3f);
-  q = std::fma(q, r, 8.3334519073E-3f);
-  q = std::fma(q, r, 4.1665795894E-2f);
-  q = std::fma(q, r, 1.6666665459E-1f);
-  q = std::fma(q, r, 5.0000001201E-1f);
-  q = std::fma(q, r * r, r) + 1.0f;
-  return std::bit_cast<float>(std::bit_cast<int32_t>(q) + (ni << 23));
-}
-
-/// erf(x) within 1 ulp of the correctly rounded value. |x| < 1: x * P(x^2) with 2/sqrt(pi)
-/// split in two parts for the leading term; 1 <= |x| < 4: 1 - exp(-x^2) * erfcx(x), erfcx a
-/// polynomial in 1/x; |x| >= 4 rounds to 1. Coefficients: Chebyshev fits (mpmath) to 4e-11.
-OWN_INLINE float erf_approx(float x) {
-  const float ax = std::fabs(x);
-  const float u = ax * ax;
-  float pa = -9.6670445714869964e-6f;
-  pa = std::fma(pa, u, 0.00011265959025606609f);
-  pa = std::fma(pa, u, -0.00084840804055351063f);
-  pa = std::fma(pa, u, 0.0052210318078580228f);
-  pa = std::fma(pa, u, -0.026865430727670243f);
-  pa = std::fma(pa, u, 0.11283782495236845f);
-  pa = std::fma(pa, u, -0.3761263846802871f);
-  const float small = std::fma(ax, 1.128379225730896f, ax * std::fma(u, pa, -5.8635383422197591e-8f));
-  const float xb = ax < 4.0f ? ax : 4.0f;
-  const float s = 1.0f / xb - 0.625f;
-  float pb = 0.028486298958643835f;
-  pb = std::fma(pb, s, -0.033386496174859319f);
-  pb = std::fma(pb, s, 0.015010736883309156f);
-  pb = std::fma(pb, s, 0.0046307600542163992f);
-  pb = std::fma(pb, s, -0.025376008152645598f);
-  pb = std::fma(pb, s, 0.043220721445597617f);
-  pb = std::fma(pb, s, -0.047037827638865788f);
-  pb = std::fma(pb, s, 0.023330552936655112f);
-  pb = std::fma(pb, s, 0.043769311838624679f);
-  pb = std::fma(pb, s, -0.17239476766065305f);
-  pb = std::fma(pb, s, 0.38228375509298864f);
-  pb = std::fma(pb, s, 0.30595299232716674f);
-  const float hi = xb * xb, lo = std::fma(xb, xb, -hi);  // x^2 = hi + lo exactly
-  float e = exp_nonpositive(-hi);
-  e = std::fma(e, -lo, e);
-  const float large = 1.0f - e * pb;
-  const float r = std::copysign(ax < 1.0f ? small : large, x);
-  return x != x ? x : r;
-}
 
 OWN_INLINE void erf_body(const float* x, float* y, int64_t b, int64_t e) {
   for (int64_t i = b; i < e; ++i) y[i] = erf_approx(x[i]);
