@@ -339,6 +339,7 @@ void Inferrer::infer(const ir::Node& n) {
       if (auto d = data(n.inputs[0])) data_[n.outputs[0]] = *d;
     return;
   }
+  if (n.domain == "ai.hwopt" && op == "ElementwiseChain") return infer_broadcast(n);
   if (!onnx) return;
   if (kBroadcast.count(op)) return infer_broadcast(n);
   if (op == "Reshape") return infer_reshape(n);

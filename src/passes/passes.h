@@ -29,5 +29,6 @@ std::unique_ptr<Pass> make_fuse_conv_activation();
 std::unique_ptr<Pass> make_fuse_pad_conv();
 std::unique_ptr<Pass> make_fuse_conv_depthwise();
 std::unique_ptr<Pass> make_fuse_conv_post_linear();
+std::unique_ptr<Pass> make_fuse_elementwise_chain();
 
 }  // namespace hwopt::passes

@@ -43,7 +43,10 @@ namespace hwopt::passes {
 //  9. fuse_conv_post_linear after fuse_pad_conv and fuse_conv_depthwise: it turns a
 //     com.microsoft FusedConv into an ai.hwopt one, which those two no longer recognize; a
 //     convolution followed by a scalar affine is then at least one step.
-// 10. eliminate_dead_nodes last: removes whatever the others left unread (constants that fed
+// 10. fuse_elementwise_chain after all the fusions above: an activation or scalar affine that a
+//     convolution or matrix product can take as a post-op is better there, and the runs of
+//     element-wise ops those passes left are what remains to fuse.
+// 11. eliminate_dead_nodes last: removes whatever the others left unread (constants that fed
 //     folded or fused nodes, dropout masks, shape computations).
 std::vector<std::unique_ptr<Pass>> default_passes() {
   std::vector<std::unique_ptr<Pass>> p;
@@ -68,6 +71,7 @@ std::vector<std::unique_ptr<Pass>> default_passes() {
   p.push_back(make_fuse_pad_conv());  // after the fusions so FusedConv absorbs its Pad too
   p.push_back(make_fuse_conv_depthwise());
   p.push_back(make_fuse_conv_post_linear());
+  p.push_back(make_fuse_elementwise_chain());
   p.push_back(make_eliminate_dead_nodes());
   return p;
 }

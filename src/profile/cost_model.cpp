@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/int_values.h"
+#include "ir/elementwise_chain.h"
 #include "onnx/import.h"
 #include "passes/graph_view.h"
 #include "passes/pass.h"
@@ -513,6 +514,17 @@ OpCost op_cost(const ir::Node& node, const std::vector<ValueDesc>& inputs, const
   if (op.rfind("Reduce", 0) == 0 || op == "ArgMax" || op == "ArgMin" || op == "CumSum" || op == "TopK" ||
       op == "Hardmax")
     return reduction_cost(node, inputs, outputs);
+  if (op == "ElementwiseChain") {
+    // The steps' flops per output element (each step computed at the output's shape).
+    ir::ElementwiseChain chain;
+    if (!ir::parse_chain(node, chain).empty()) return unknown_cost(OpClass::elementwise, inputs, outputs);
+    double per = 0;
+    for (const ir::ChainStep& s : chain.steps) {
+      auto u = unary_flops().find(s.op);
+      per += u != unary_flops().end() ? u->second : binary_flops().at(s.op);
+    }
+    return elementwise_cost(per, inputs, outputs);
+  }
   if (auto it = unary_flops().find(op); it != unary_flops().end()) {
     double per = it->second;
     if (op == "Gelu" && attr_string(node, "approximate", "none") == "tanh") per = kTranscendental + 7;
@@ -816,7 +828,7 @@ void ShapeFill::infer(const ir::Node& n, std::vector<std::optional<Known>>& out)
     if (op == "Dropout" && out.size() > 1) set(1, DType::boolean, x->shape);
     return;
   }
-  if (binary_flops().count(op) || kBoolOps.count(op)) {
+  if (binary_flops().count(op) || kBoolOps.count(op) || op == "ElementwiseChain") {
     std::vector<const Shape*> shapes;
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       const Known* v = in(n, k);

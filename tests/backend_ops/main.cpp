@@ -15,6 +15,7 @@
 #include <regex>
 #include <set>
 
+#include "ir/elementwise_chain.h"
 #include "runtime/single_op.h"
 
 using namespace hwopt;
@@ -126,6 +127,24 @@ std::vector<Case> all_cases() {
     c.push_back({"Clip", "", 6, {af("min", -0.5f), af("max", 0.5f)}, {f32(x)}});
     c.push_back({"Gelu", "com.microsoft", 1, {}, {f32(x)}});
     c.push_back({"FastGelu", "com.microsoft", 1, {}, {f32(x)}});
+  }
+  // fuse_elementwise_chain's ai.hwopt ElementwiseChain: Mish written op by op (YOLOv4's stages), a
+  // YOLO head's box decoding, BERT's attention-mask arithmetic widened onto the scores.
+  {
+    constexpr int R = ir::kChainRunning;
+    auto chain = [](std::vector<ir::ChainStep> steps) {
+      ir::ElementwiseChain ch;
+      ch.onnx_opset = 13;
+      ch.steps = std::move(steps);
+      return ir::chain_attributes(ch);
+    };
+    const auto mish = chain({{"Softplus", {0}}, {"Tanh", {R}}, {"Mul", {0, R}}});
+    for (Shape x : {Shape{2, 8, 5, 7}, Shape{1, 16, 112, 112}}) c.push_back({"ElementwiseChain", "ai.hwopt", 1, mish, {f32(x)}});
+    c.push_back({"ElementwiseChain", "ai.hwopt", 1,
+                 chain({{"Sigmoid", {0}}, {"Mul", {R, 1}}, {"Sub", {R, 2}}, {"Add", {R, 3}}, {"Mul", {R, 4}}}),
+                 {f32({1, 3, 40, 40, 2}), w32({}), w32({}), f32({1, 1, 40, 40, 2}), w32({})}});
+    c.push_back({"ElementwiseChain", "ai.hwopt", 1, chain({{"Sub", {0, 1}}, {"Mul", {R, 2}}, {"Add", {3, R}}}),
+                 {w32({}), f32({2, 1, 1, 128}), w32({}), f32({2, 12, 128, 128})}});
   }
   // Binary with broadcasting.
   const std::vector<std::pair<Shape, Shape>> bshapes = {

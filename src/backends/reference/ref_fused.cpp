@@ -3,13 +3,14 @@
 // fused graph computes what the unfused one did:
 //   com.microsoft  FusedConv, FusedGemm, Gelu, FastGelu   (ONNX Runtime contrib ops)
 //   ai.hwopt       FusedMatMul, FusedConv (with post_linear), FusedConvDepthwise, ScaledDotProductAttention,
-//                  LayerNormalization
+//                  LayerNormalization, ElementwiseChain (its steps' own reference kernels in order)
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
 
 #include "backends/reference/registry.h"
+#include "ir/elementwise_chain.h"
 #include "backends/reference/util.h"
 
 namespace hwopt::reference {
@@ -387,6 +388,28 @@ void ref_sdpa(KernelContext& ctx) {
   });
 }
 
+// ai.hwopt ElementwiseChain: each step is the ai.onnx node it was fused from, run by its own
+// reference kernel on the previous step's result and the chain's inputs.
+void ref_elementwise_chain(KernelContext& ctx) {
+  ir::ElementwiseChain chain;
+  const std::string why = ir::parse_chain(ctx.node(), chain);
+  HWOPT_KCHECK(why.empty(), "ElementwiseChain: {}", why);
+  RtValue running;
+  for (const ir::ChainStep& step : chain.steps) {
+    ir::Node attrs;
+    attrs.name = ctx.node().name;
+    attrs.attributes = ir::step_attributes(step, chain.onnx_opset);
+    std::vector<const RtValue*> values;
+    for (int i : step.inputs) {
+      if (i == ir::kChainRunning) values.push_back(&running);
+      else if (i == ir::kChainAbsent) values.push_back(nullptr);
+      else values.push_back(ctx.has_input(static_cast<size_t>(i)) ? ctx.input_value(static_cast<size_t>(i)) : nullptr);
+    }
+    running = RtValue::of(run_onnx_kernel_on(attrs, step.op.c_str(), chain.onnx_opset, values));
+  }
+  ctx.set_output(0, std::move(running.tensor));
+}
+
 }  // namespace
 
 HWOPT_REGISTER_REF_KERNEL("FusedConv", "com.microsoft", 1, ref_fused_conv);
@@ -398,5 +421,6 @@ HWOPT_REGISTER_REF_KERNEL("FusedConvDepthwise", "ai.hwopt", 1, ref_fused_conv_de
 HWOPT_REGISTER_REF_KERNEL("FusedConv", "ai.hwopt", 1, ref_fused_conv);
 HWOPT_REGISTER_REF_KERNEL("ScaledDotProductAttention", "ai.hwopt", 1, ref_sdpa);
 HWOPT_REGISTER_REF_KERNEL("LayerNormalization", "ai.hwopt", 1, ref_layer_norm);
+HWOPT_REGISTER_REF_KERNEL("ElementwiseChain", "ai.hwopt", 1, ref_elementwise_chain);
 
 }  // namespace hwopt::reference
