@@ -133,20 +133,32 @@ std::optional<ActivationMatch> match_activation(const GraphView& view, const std
   const auto& uses = view.uses(value);
   if (uses.size() == 1) return match_single(view, uses[0].node, value);
   if (uses.size() != 2 || uses[0].node == uses[1].node) return std::nullopt;
-  // Silu / Swish: Mul(x, Sigmoid(x)) in either operand order.
+  // Silu / Swish: Mul(x, Sigmoid(x)); Mish: Mul(x, Tanh(Softplus(x))); either operand order.
+  auto unary = [&](size_t i, const char* op) {
+    const ir::Node& n = view.node(i);
+    return n.op_type == op && n.domain.empty() && n.inputs.size() == 1 && single_output(n);
+  };
   for (int s = 0; s < 2; ++s) {
-    const size_t sig = uses[s].node, mul = uses[1 - s].node;
-    const ir::Node& ns = view.node(sig);
+    const size_t first = uses[s].node, mul = uses[1 - s].node;
     const ir::Node& nm = view.node(mul);
-    if (ns.op_type != "Sigmoid" || !ns.domain.empty() || ns.inputs.size() != 1 || !single_output(ns)) continue;
     if (nm.op_type != "Mul" || !nm.domain.empty() || nm.inputs.size() != 2 || !single_output(nm)) continue;
-    if (view.sole_user(ns.outputs[0]) != static_cast<int>(mul)) continue;
-    const bool operands = (nm.inputs[0] == value && nm.inputs[1] == ns.outputs[0]) ||
-                          (nm.inputs[1] == value && nm.inputs[0] == ns.outputs[0]);
-    if (!operands) continue;
     ActivationMatch m;
-    m.name = "Silu";
-    m.nodes = {sig, mul};
+    if (unary(first, "Sigmoid")) {
+      m.name = "Silu";
+      m.nodes = {first, mul};
+    } else if (unary(first, "Softplus")) {
+      const int t = view.sole_user(view.node(first).outputs[0]);
+      if (t < 0 || !unary(static_cast<size_t>(t), "Tanh")) continue;
+      m.name = "Mish";
+      m.nodes = {first, static_cast<size_t>(t), mul};
+    } else {
+      continue;
+    }
+    const std::string& gate = view.node(m.nodes[m.nodes.size() - 2]).outputs[0];
+    if (view.sole_user(gate) != static_cast<int>(mul)) continue;
+    const bool operands =
+        (nm.inputs[0] == value && nm.inputs[1] == gate) || (nm.inputs[1] == value && nm.inputs[0] == gate);
+    if (!operands) continue;
     m.output = nm.outputs[0];
     return m;
   }

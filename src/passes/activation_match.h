@@ -13,7 +13,7 @@ namespace hwopt::passes {
 /// An activation found after a value. `name` is the `activation` attribute of the fused op:
 ///   Relu, LeakyRelu [alpha], Clip [min, max], Sigmoid, Tanh, HardSigmoid [alpha, beta],
 ///   HardSwish (also written out as x * Clip(x + 3, 0, 6) / 6 or x * HardSigmoid(x, 1/6, 0.5)),
-///   Silu (Mul(x, Sigmoid(x))), Gelu (erf form), FastGelu (tanh form);
+///   Silu (Mul(x, Sigmoid(x))), Mish (Mul(x, Tanh(Softplus(x)))), Gelu (erf form), FastGelu (tanh form);
 /// `params` are its `activation_params` in that order.
 struct ActivationMatch {
   std::string name;
@@ -24,7 +24,7 @@ struct ActivationMatch {
 
 /// The activation that alone reads float value `value`, if the nodes reading it form one of the
 /// activations above with constant parameters. The intermediates of a multi-node activation
-/// (Silu's Sigmoid) must have no other reader.
+/// (Silu's Sigmoid, Mish's Softplus and Tanh) must have no other reader.
 std::optional<ActivationMatch> match_activation(const GraphView& view, const std::string& value);
 
 }  // namespace hwopt::passes

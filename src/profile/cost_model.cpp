@@ -113,6 +113,7 @@ std::optional<double> activation_flops(const std::string& name) {
       {"HardSigmoid", 4},
       {"HardSwish", 5},
       {"Silu", kTranscendental + 3},
+      {"Mish", 3 * kTranscendental + 2},
       {"Gelu", kTranscendental + 4},
       {"FastGelu", kTranscendental + 7},
   };

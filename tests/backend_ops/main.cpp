@@ -81,7 +81,7 @@ std::vector<Case> all_cases() {
     std::vector<ir::Attribute> a = {ai("group", s.group), ais("strides", s.strides), ais("pads", s.pads), ais("dilations", s.dil)};
     c.push_back({"Conv", "", 11, a, {f32(s.x), w32(s.w), w32({s.w[0]})}});
     c.push_back({"Conv", "", 11, a, {f32(s.x), w32(s.w)}});
-    for (auto act : std::vector<std::pair<std::string, std::vector<float>>>{{"Relu", {}}, {"Clip", {0.f, 6.f}}, {"HardSigmoid", {0.2f, 0.5f}}}) {
+    for (auto act : std::vector<std::pair<std::string, std::vector<float>>>{{"Relu", {}}, {"Clip", {0.f, 6.f}}, {"HardSigmoid", {0.2f, 0.5f}}, {"Mish", {}}}) {
       auto fa = a;
       fa.push_back(as("activation", act.first));
       if (!act.second.empty()) fa.push_back(afs("activation_params", act.second));

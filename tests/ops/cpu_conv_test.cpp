@@ -68,6 +68,7 @@ TEST(CpuConv, FusedActivationsAndResidualMatchReference) {
       {testing::attr_s("activation", "HardSigmoid"), testing::attr_floats("activation_params", {0.2f, 0.5f})},
       {testing::attr_s("activation", "Sigmoid")},
       {testing::attr_s("activation", "Tanh")},
+      {testing::attr_s("activation", "Mish")},
   };
   for (const auto& act : acts)
     for (size_t k = 0; k < 3; ++k) {

@@ -81,6 +81,7 @@ TEST(CpuMatMul, FusedMatMulBiasAndActivationsMatchReference) {
       {testing::attr_s("activation", "Sigmoid")},
       {testing::attr_s("activation", "Tanh")},
       {testing::attr_s("activation", "Silu")},
+      {testing::attr_s("activation", "Mish")},
       {testing::attr_s("activation", "HardSwish")},
       {testing::attr_s("activation", "HardSigmoid"), testing::attr_floats("activation_params", {0.25f, 0.5f})},
   };

@@ -297,6 +297,8 @@ INSTANTIATE_TEST_SUITE_P(
         ActivationCase{"HardSwish", "y = HardSwish(t)", 14},
         ActivationCase{"Silu", "s = Sigmoid(t)\n y = Mul(t, s)", 13},
         ActivationCase{"Silu", "s = Sigmoid(t)\n y = Mul(s, t)", 13},
+        ActivationCase{"Mish", "p = Softplus(t)\n h = Tanh(p)\n y = Mul(t, h)", 13},
+        ActivationCase{"Mish", "p = Softplus(t)\n h = Tanh(p)\n y = Mul(h, t)", 13},
         ActivationCase{"HardSwish", "three = Constant <value = float {3.0}> ()\n zero = Constant <value = float {0.0}> ()\n"
                                     " six = Constant <value = float {6.0}> ()\n p = Add(t, three)\n"
                                     " q = Clip(p, zero, six)\n m = Mul(t, q)\n y = Div(m, six)",

@@ -27,7 +27,7 @@ namespace hwopt::cpu {
 /// The activations the fused reference kernels (ref_fused.cpp) define and oneDNN can fuse.
 inline bool fused_activation_supported(const std::string& a) {
   return a.empty() || a == "Relu" || a == "LeakyRelu" || a == "Clip" || a == "Sigmoid" || a == "Tanh" ||
-         a == "HardSigmoid" || a == "HardSwish" || a == "Silu" || a == "Gelu" || a == "FastGelu";
+         a == "HardSigmoid" || a == "HardSwish" || a == "Silu" || a == "Mish" || a == "Gelu" || a == "FastGelu";
 }
 
 /// Appends `a` (one of fused_activation_supported) to `ops`.

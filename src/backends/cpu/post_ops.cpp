@@ -8,7 +8,7 @@ namespace hwopt::cpu {
 
 bool activation_supported(const std::string& a) {
   return a.empty() || a == "Relu" || a == "LeakyRelu" || a == "Clip" || a == "Sigmoid" || a == "Tanh" ||
-         a == "HardSigmoid" || a == "HardSwish" || a == "Silu" || a == "Swish" || a == "Gelu" || a == "Elu";
+         a == "HardSigmoid" || a == "HardSwish" || a == "Silu" || a == "Swish" || a == "Mish" || a == "Gelu" || a == "Elu";
 }
 
 void append_activation(dnnl::post_ops& ops, const std::string& a, const std::vector<float>& p) {
@@ -27,6 +27,7 @@ void append_activation(dnnl::post_ops& ops, const std::string& a, const std::vec
     ops.append_eltwise(1.f, alg::eltwise_clip_v2, 0.f, 1.f);
   } else if (a == "HardSwish") ops.append_eltwise(1.f, alg::eltwise_hardswish, 0.f, 0.f);
   else if (a == "Silu" || a == "Swish") ops.append_eltwise(1.f, alg::eltwise_swish, 1.f, 0.f);
+  else if (a == "Mish") ops.append_eltwise(1.f, alg::eltwise_mish, 0.f, 0.f);
   else if (a == "Gelu") ops.append_eltwise(1.f, alg::eltwise_gelu_erf, 0.f, 0.f);
   else if (a == "Elu") ops.append_eltwise(1.f, alg::eltwise_elu, param(0, 1.f), 0.f);
   else throw KernelError("activation '" + a + "' cannot be fused into a oneDNN primitive");

@@ -24,7 +24,7 @@ using compute_t = std::conditional_t<is_half_like<T>, float, T>;
 
 /// A fused activation: its name and parameters (activation / activation_params attributes).
 struct Activation {
-  enum class Kind { none, relu, leaky_relu, clip, sigmoid, tanh, hard_sigmoid, hard_swish, silu, gelu, fast_gelu };
+  enum class Kind { none, relu, leaky_relu, clip, sigmoid, tanh, hard_sigmoid, hard_swish, silu, mish, gelu, fast_gelu };
   Kind kind = Kind::none;
   float p0 = 0, p1 = 0;
 
@@ -54,6 +54,8 @@ struct Activation {
       a.kind = Kind::hard_swish;
     } else if (name == "Silu") {
       a.kind = Kind::silu;
+    } else if (name == "Mish") {
+      a.kind = Kind::mish;
     } else if (name == "Gelu") {
       a.kind = Kind::gelu;
     } else if (name == "FastGelu") {
@@ -90,6 +92,11 @@ struct Activation {
         return std::max(C(0), std::min(C(1), static_cast<C>(p0) * x + static_cast<C>(p1)));
       case Kind::hard_swish: return x * std::max(C(0), std::min(C(1), x / C(6) + C(0.5)));
       case Kind::silu: return x * sigmoid(x);
+      case Kind::mish: {
+        // As Softplus, Tanh and Mul would: log(1 + e^x) without overflow, then tanh, then the product.
+        const C sp = x > C(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+        return x * std::tanh(sp);
+      }
       case Kind::gelu: return C(0.5) * x * (C(1) + std::erf(x / static_cast<C>(std::sqrt(2.0))));
       case Kind::fast_gelu: {
         const C k = static_cast<C>(std::sqrt(2.0 / 3.14159265358979323846));
