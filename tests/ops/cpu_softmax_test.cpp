@@ -1,6 +1,7 @@
 // The CPU backend's Softmax / LogSoftmax candidate against the reference kernels.
 #include <random>
 
+#include "cpu_own_test_util.h"
 #include "op_test_util.h"
 
 namespace hwopt {
@@ -52,6 +53,25 @@ TEST(CpuSoftmax, MatchesReferenceOverShapesAxesAndOpsets) {
       ASSERT_EQ(cpu.implementation, "cpu:onednn:softmax");
       expect_matches(cpu.out(), ref.out(), 1e-5);
     }
+}
+
+// A non-last axis (opset 13) runs the own strided loop: own_math.h's exp with AVX-512, libm's
+// below; column counts with and without a vector tail, logits from -60 to 60.
+TEST(CpuSoftmax, StridedAxesOnEveryIsa) {
+  uint32_t seed = 50;
+  testing::for_each_isa([&](cpu::own::Isa) {
+    for (const Shape& s : {Shape{2, 16, 7, 33}, Shape{1, 4, 16, 64}, Shape{3, 80, 5}})
+      for (const char* op : {"Softmax", "LogSoftmax"}) {
+        SCOPED_TRACE(fmt::format("{} {}", op, shape_str(s)));
+        Tensor x = random_tensor(s, seed++, -60.f, 60.f);
+        const std::vector<ir::Attribute> attrs = {testing::attr_i("axis", 1)};
+        auto ref = testing::run_ref_op(op, {x}, attrs, 13);
+        auto cpu = testing::run_backend_op("cpu", op, {x}, attrs, 13);
+        ASSERT_TRUE(cpu.error.empty()) << cpu.error;
+        ASSERT_EQ(cpu.implementation, "cpu:onednn:softmax");
+        expect_matches(cpu.out(), ref.out(), 1e-5);
+      }
+  });
 }
 
 TEST(CpuSoftmax, LargeLogitsAreStable) {

@@ -1,7 +1,8 @@
 // Softmax and LogSoftmax on oneDNN's softmax_v2 primitive, plain in and out. Before opset 13 the
 // input is coerced to 2-D [prod(dims[:axis]), prod(dims[axis:])] and normalised along its rows;
 // from opset 13 along the single axis, viewed as [outer, n, inner]. oneDNN has a fast kernel only
-// for inner == 1; other axes run a loop here that is vectorised across `inner`.
+// for inner == 1; other axes run a loop here that is vectorised across `inner` (with AVX-512 and
+// own_math.h's exp; libm's otherwise).
 #include <fmt/format.h>
 
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "backends/backend.h"
 #include "backends/cpu/matmul_util.h"
 #include "backends/cpu/onednn.h"
+#include "backends/cpu/own_math.h"
 
 namespace hwopt::cpu {
 namespace {
@@ -29,44 +31,64 @@ std::string check_softmax(const NodeContext& nc) {
   return "";
 }
 
-/// Softmax (or log-softmax) of x viewed as [outer, n, inner] along n.
-void strided_softmax(const float* x, float* y, int64_t outer, int64_t n, int64_t inner, bool log) {
-#pragma omp parallel for schedule(static)
-  for (int64_t o = 0; o < outer; ++o) {
-    const float* px = x + o * n * inner;
-    float* py = y + o * n * inner;
-    std::vector<float> mx(static_cast<size_t>(inner), -std::numeric_limits<float>::infinity());
-    std::vector<float> sum(static_cast<size_t>(inner), 0.f);
-    float* m = mx.data();
-    float* s = sum.data();
-    for (int64_t k = 0; k < n; ++k) {
-      const float* r = px + k * inner;
-#pragma omp simd
-      for (int64_t i = 0; i < inner; ++i) m[i] = r[i] > m[i] ? r[i] : m[i];
+/// One [n, inner] block of the strided softmax: the maxima and sums per column in m and s
+/// (inner floats each), the loops vectorised across the columns; exp_fn is e^x.
+template <typename Exp>
+OWN_INLINE void softmax_block(const float* px, float* py, int64_t n, int64_t inner, bool log, float* m, float* s,
+                              Exp exp_fn) {
+  for (int64_t i = 0; i < inner; ++i) {
+    m[i] = -std::numeric_limits<float>::infinity();
+    s[i] = 0.f;
+  }
+  for (int64_t k = 0; k < n; ++k) {
+    const float* r = px + k * inner;
+    for (int64_t i = 0; i < inner; ++i) m[i] = r[i] > m[i] ? r[i] : m[i];
+  }
+  for (int64_t k = 0; k < n; ++k) {
+    const float* r = px + k * inner;
+    float* w = py + k * inner;
+    for (int64_t i = 0; i < inner; ++i) {
+      w[i] = exp_fn(r[i] - m[i]);
+      s[i] += w[i];
     }
+  }
+  if (log) {
+    for (int64_t i = 0; i < inner; ++i) s[i] = m[i] + std::log(s[i]);
     for (int64_t k = 0; k < n; ++k) {
       const float* r = px + k * inner;
       float* w = py + k * inner;
-      for (int64_t i = 0; i < inner; ++i) {
-        w[i] = std::exp(r[i] - m[i]);
-        s[i] += w[i];
-      }
+      for (int64_t i = 0; i < inner; ++i) w[i] = r[i] - s[i];
     }
-    if (log) {
-      for (int64_t i = 0; i < inner; ++i) s[i] = m[i] + std::log(s[i]);
-      for (int64_t k = 0; k < n; ++k) {
-        const float* r = px + k * inner;
-        float* w = py + k * inner;
-#pragma omp simd
-        for (int64_t i = 0; i < inner; ++i) w[i] = r[i] - s[i];
-      }
+  } else {
+    for (int64_t i = 0; i < inner; ++i) s[i] = 1.f / s[i];
+    for (int64_t k = 0; k < n; ++k) {
+      float* w = py + k * inner;
+      for (int64_t i = 0; i < inner; ++i) w[i] *= s[i];
+    }
+  }
+}
+
+void softmax_block_libm(const float* px, float* py, int64_t n, int64_t inner, bool log, float* m, float* s) {
+  softmax_block(px, py, n, inner, log, m, s, [](float v) { return std::exp(v); });
+}
+// With AVX-512 the exponentials are own::exp_approx (within 2 ulp of libm's), vectorised.
+OWN_AVX512 void softmax_block_avx512(const float* px, float* py, int64_t n, int64_t inner, bool log, float* m,
+                                     float* s) {
+  softmax_block(px, py, n, inner, log, m, s, [](float v) __attribute__((always_inline)) { return own::exp_approx(v); });
+}
+
+/// Softmax (or log-softmax) of x viewed as [outer, n, inner] along n.
+void strided_softmax(const float* x, float* y, int64_t outer, int64_t n, int64_t inner, bool log) {
+  const bool wide = own::use_avx512();
+#pragma omp parallel for schedule(static)
+  for (int64_t o = 0; o < outer; ++o) {
+    std::vector<float> mx(static_cast<size_t>(inner)), sum(static_cast<size_t>(inner));
+    const float* px = x + o * n * inner;
+    float* py = y + o * n * inner;
+    if (wide) {
+      softmax_block_avx512(px, py, n, inner, log, mx.data(), sum.data());
     } else {
-      for (int64_t i = 0; i < inner; ++i) s[i] = 1.f / s[i];
-      for (int64_t k = 0; k < n; ++k) {
-        float* w = py + k * inner;
-#pragma omp simd
-        for (int64_t i = 0; i < inner; ++i) w[i] *= s[i];
-      }
+      softmax_block_libm(px, py, n, inner, log, mx.data(), sum.data());
     }
   }
 }
