@@ -18,27 +18,13 @@ bool contains(const std::array<const char*, N>& list, const std::string& op) {
   return std::any_of(list.begin(), list.end(), [&](const char* o) { return op == o; });
 }
 
-Attribute attr_floats(const char* name, std::vector<float> v) {
+/// An attribute `name` of `type` holding `value` in `member`.
+template <typename T>
+Attribute make(const char* name, AttrType type, T Attribute::*member, T value) {
   Attribute a;
   a.name = name;
-  a.type = AttrType::floats;
-  a.floats = std::move(v);
-  return a;
-}
-
-Attribute attr_ints(const char* name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.type = AttrType::ints;
-  a.ints = std::move(v);
-  return a;
-}
-
-Attribute attr_float(const char* name, float v) {
-  Attribute a;
-  a.name = name;
-  a.type = AttrType::f;
-  a.f = v;
+  a.type = type;
+  a.*member = std::move(value);
   return a;
 }
 
@@ -48,24 +34,22 @@ bool is_chain_binary_op(const std::string& op) { return contains(kBinary, op); }
 bool is_chain_op(const std::string& op) { return contains(kUnary, op) || contains(kBinary, op); }
 
 std::vector<Attribute> chain_attributes(const ElementwiseChain& chain) {
-  Attribute ops;
-  ops.name = "ops";
-  ops.type = AttrType::strings;
+  std::vector<std::string> ops;
   std::vector<int64_t> arity, inputs;
   std::vector<float> alpha, beta;
   for (const ChainStep& s : chain.steps) {
-    ops.strings.push_back(s.op);
+    ops.push_back(s.op);
     arity.push_back(static_cast<int64_t>(s.inputs.size()));
     inputs.insert(inputs.end(), s.inputs.begin(), s.inputs.end());
     alpha.push_back(s.alpha);
     beta.push_back(s.beta);
   }
-  Attribute opset;
-  opset.name = "onnx_opset";
-  opset.type = AttrType::i;
-  opset.i = chain.onnx_opset;
-  return {std::move(ops), attr_ints("step_arity", std::move(arity)), attr_ints("step_inputs", std::move(inputs)),
-          attr_floats("alpha", std::move(alpha)), attr_floats("beta", std::move(beta)), std::move(opset)};
+  return {make("ops", AttrType::strings, &Attribute::strings, std::move(ops)),
+          make("step_arity", AttrType::ints, &Attribute::ints, std::move(arity)),
+          make("step_inputs", AttrType::ints, &Attribute::ints, std::move(inputs)),
+          make("alpha", AttrType::floats, &Attribute::floats, std::move(alpha)),
+          make("beta", AttrType::floats, &Attribute::floats, std::move(beta)),
+          make("onnx_opset", AttrType::i, &Attribute::i, static_cast<int64_t>(chain.onnx_opset))};
 }
 
 std::string parse_chain(const Node& node, ElementwiseChain& chain) {
@@ -123,9 +107,10 @@ std::string parse_chain(const Node& node, ElementwiseChain& chain) {
 }
 
 std::vector<Attribute> step_attributes(const ChainStep& step, int onnx_opset) {
-  if (step.op == "LeakyRelu" || step.op == "Elu") return {attr_float("alpha", step.alpha)};
-  if (step.op == "HardSigmoid") return {attr_float("alpha", step.alpha), attr_float("beta", step.beta)};
-  if (step.op == "Clip" && onnx_opset < 11) return {attr_float("min", step.alpha), attr_float("max", step.beta)};
+  auto f = [](const char* name, float v) { return make(name, AttrType::f, &Attribute::f, v); };
+  if (step.op == "LeakyRelu" || step.op == "Elu") return {f("alpha", step.alpha)};
+  if (step.op == "HardSigmoid") return {f("alpha", step.alpha), f("beta", step.beta)};
+  if (step.op == "Clip" && onnx_opset < 11) return {f("min", step.alpha), f("max", step.beta)};
   return {};
 }
 
