@@ -40,7 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 # Textbook multiply-accumulates per sample (one image / one 128-token sequence).
-GMAC = {"resnet50": 4.09, "mobilenetv2": 0.30, "bert_base": 11.2}
+GMAC = {"resnet50": 4.09, "mobilenetv2": 0.30, "bert_base": 11.2, "yolo_mish": 0.084}
 DEFAULT_MODELS = ["resnet50", "mobilenetv2", "bert_base"]
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Export the peer-benchmark models to ONNX (opset 13, dynamic batch, random weights).
 
-    /usr/bin/python3 bench/export_models.py [--out-dir bench/models] [--models resnet50,mobilenetv2,bert_base]
+    /usr/bin/python3 bench/export_models.py [--out-dir bench/models] [--models resnet50,mobilenetv2,bert_base,yolo_mish]
 
 Writes <out-dir>/<name>.onnx for each model and checks each with onnx.checker (full check, with
 shape inference). The architectures are the standard ones, so the textbook MAC counts hold:
@@ -12,6 +12,12 @@ shape inference). The architectures are the standard ones, so the textbook MAC c
                eps 1e-12, token + learned position embeddings, sequence 128):
                int64 input_ids [N,128], int64 attention_mask [N,128] -> last_hidden_state [N,128,768]
                ~11.2 GMAC/sequence (embeddings are lookups; no pooler, no token-type embeddings)
+
+  yolo_mish    a small YOLOv4-style detector: Conv-BN-Mish stages (16-128 channels, stride 2 each)
+               on float32 [N,3,224,224], a Detect head (3 anchors x 85 outputs on 14x14) that decodes
+               boxes with sigmoid, *2-0.5+grid, *stride and (*2)^2*anchor -> [N,588,85]. Mish and the
+               decode are chains of element-wise ops (fuse_elementwise_chain's workload); not part of
+               the default set
 
 Weights are random (seeded; BatchNorm statistics calibrated on random inputs so activations have
 a realistic scale) and the models are in eval mode: this is for timing, not accuracy.
@@ -117,6 +123,41 @@ def calibrate_batchnorm(model, batches=4, batch_size=8):
     model.eval()
 
 
+class ConvBnMish(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        # Mish written out (opset 13 has no Mish op): Softplus -> Tanh -> Mul.
+        y = self.bn(self.conv(x))
+        return y * torch.tanh(nn.functional.softplus(y))
+
+
+class YoloMish(nn.Module):
+    def __init__(self, classes=80, grid=14, stride=16):
+        super().__init__()
+        chans = [3, 16, 32, 64, 128]
+        self.stages = nn.Sequential(*[ConvBnMish(chans[i], chans[i + 1], 2) for i in range(4)],
+                                    ConvBnMish(128, 128, 1))
+        self.outputs = 5 + classes
+        self.head = nn.Conv2d(128, 3 * self.outputs, 1)
+        self.stride = float(stride)
+        ys, xs = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
+        self.register_buffer("grid", torch.stack((xs, ys), 2).view(1, 1, grid, grid, 2).float())
+        anchors = torch.tensor([[10.0, 14.0], [23.0, 27.0], [37.0, 58.0]])
+        self.register_buffer("anchor_grid", anchors.view(1, 3, 1, 1, 2))
+
+    def forward(self, x):
+        p = self.head(self.stages(x))
+        n, _, h, w = p.shape
+        y = p.view(n, 3, self.outputs, h, w).permute(0, 1, 3, 4, 2).contiguous().sigmoid()
+        xy = (y[..., 0:2] * 2 - 0.5 + self.grid) * self.stride
+        wh = (y[..., 2:4] * 2) ** 2 * self.anchor_grid
+        return torch.cat((xy, wh, y[..., 4:]), -1).view(n, -1, self.outputs)
+
+
 def build(name):
     """(module, example inputs, input names, output names, dynamic axes)"""
     if name in ("resnet50", "mobilenetv2"):
@@ -137,17 +178,23 @@ def build(name):
         mask = torch.ones(1, SEQ_LEN, dtype=torch.int64)
         return (model, (ids, mask), ["input_ids", "attention_mask"], ["last_hidden_state"],
                 {"input_ids": {0: "batch"}, "attention_mask": {0: "batch"}, "last_hidden_state": {0: "batch"}})
+    if name == "yolo_mish":
+        model = YoloMish()
+        calibrate_batchnorm(model, batch_size=4)
+        x = torch.rand(1, 3, 224, 224)
+        return model, (x,), ["input"], ["detections"], {"input": {0: "batch"}, "detections": {0: "batch"}}
     raise ValueError(name)
 
 
-MODELS = ("resnet50", "mobilenetv2", "bert_base")
+DEFAULT_MODELS = ("resnet50", "mobilenetv2", "bert_base")
+MODELS = DEFAULT_MODELS + ("yolo_mish",)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--out-dir", default=os.path.join(here, "models"))
-    ap.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of " + ",".join(MODELS))
+    ap.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated subset of " + ",".join(MODELS))
     ap.add_argument("--force", action="store_true", help="re-export models that already exist")
     args = ap.parse_args()
 
