@@ -5,6 +5,7 @@
 #include <random>
 
 #include "backends/cpu/dwconv_int8.h"
+#include "backends/cpu/onednn.h"
 #include "cpu_own_test_util.h"
 
 namespace hwopt {
@@ -58,6 +59,36 @@ const std::vector<ConvCase> kCases = {
 
 TEST(CpuConv, MatchesReference) {
   for (const auto& c : kCases) check_conv_case(c, "Conv", "", {}, false);
+}
+
+// FP32 3x3 convolutions with stride 1 run on oneDNN's Winograd kernels where it has them (see
+// conv.cpp): the shapes below are ones it takes here (checked first, so the test says when the
+// machine gives only the direct kernel), with bias, activation and residual sum.
+TEST(CpuConv, WinogradShapesMatchReference) {
+  const std::vector<ConvCase> cases = {
+      {{1, 64, 14, 14}, {64, 64, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}, {}, "", true},
+      {{2, 96, 20, 20}, {24, 96, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}, {}, "", true},  // PP-OCRv4 det's head
+      {{1, 32, 9, 7}, {16, 32, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}, {}, "", false},    // odd sizes
+      {{1, 16, 12, 12}, {32, 16, 3, 3}, 1, {1, 1}, {0, 0, 0, 0}, {}, "", true},   // no padding
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(shape_str(c.x) + " * " + shape_str(c.w));
+    using dt = dnnl::memory::data_type;
+    auto any = [](const Shape& s) { return dnnl::memory::desc(cpu::to_dims(s), dt::f32, dnnl::memory::format_tag::any); };
+    const int64_t p = c.pads.empty() ? 0 : c.pads[0];
+    const Shape out = {c.x[0], c.w[0], c.x[2] + 2 * p - 2, c.x[3] + 2 * p - 2};
+    try {
+      dnnl::convolution_forward::primitive_desc pd(
+          dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_winograd,
+                                          any(c.x), any(c.w), any(out), {1, 1}, {p, p}, {p, p}),
+          cpu::engine());
+      EXPECT_NE(std::string(pd.impl_info_str()).find("wino"), std::string::npos) << pd.impl_info_str();
+    } catch (const dnnl::error&) {
+      ADD_FAILURE() << "oneDNN has no Winograd kernel for this shape on this machine";
+    }
+    check_conv_case(c, "Conv", "", {}, false);
+    check_conv_case(c, "FusedConv", "com.microsoft", {testing::attr_s("activation", "Relu")}, true);
+  }
 }
 
 TEST(CpuConv, FusedActivationsAndResidualMatchReference) {

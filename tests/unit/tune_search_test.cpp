@@ -164,14 +164,30 @@ TEST(TuneSearch, ResumeReusesTheLog) {
 // re-measured interleaved against the rival before it is final, and the result says so.
 // An exhaustive one-thread tune, then the same tune resumed from its log as `edit` rewrites it
 // (edit returns false to drop a candidate from the log, which is then measured again).
-Expected<TuneResult> tune_with_edited_log(const std::function<bool(Candidate&)>& edit) {
+// With `all_layouts`, the log also holds the FP32 layout variants of the FP32 baseline (copies of
+// it) when the first run did not measure them (it tries layouts only when FP32 is its best), so
+// that the resumed run measures nothing new.
+Expected<TuneResult> tune_with_edited_log(const std::function<bool(Candidate&)>& edit, bool all_layouts = false) {
   Requirements r;
   r.exhaustive = true;
   r.max_threads = 1;
   auto first = run_tune(model(), quick(r));
   if (!first.ok()) return first.status();
+  std::vector<Candidate> log = first->candidates;
+  if (all_layouts) {
+    std::set<std::string> keys;
+    for (const Candidate& c : log) keys.insert(c.config.key());
+    for (const Candidate& c : first->candidates)
+      if (c.measured && c.config.precision == "fp32" && c.config.layout == "blocked" && c.config.fp32_nodes.empty())
+        for (const char* l : {"channels_last", "any"}) {
+          Candidate v = c;
+          v.config.layout = l;
+          v.step = "layout";
+          if (keys.insert(v.config.key()).second) log.push_back(v);
+        }
+  }
   TuneOptions o = quick(r);
-  for (Candidate c : first->candidates)
+  for (Candidate c : log)
     if (edit(c)) o.previous.push_back(c);
   return run_tune(model(), o);
 }
@@ -185,7 +201,7 @@ TEST(TuneSearch, CloseRivalsAreReMeasuredInterleavedBeforeTheChoice) {
       c.throughput = 1000.0;
     }
     return true;
-  });
+  }, /*all_layouts=*/true);
   ASSERT_TRUE(t.ok()) << t.status().to_string();
   ASSERT_GE(t->best, 0);
   ASSERT_FALSE(t->confirmation.empty());
