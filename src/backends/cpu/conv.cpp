@@ -2,7 +2,7 @@
 // oneDNN: FP32 source and destination in the session's layout (SessionOptions::layout: nChw16c by
 // default), reduced precision ones in the formats oneDNN picks (format_tag::any); weights
 // reordered once per input shape; bias, residual sum, activation and post_linear fused as
-// post-ops. The depthwise half of FusedConvDepthwise is oneDNN's depthwise post-op (pads 1) or a
+// post-ops; FP32 3x3 stride-1 convolutions on oneDNN's Winograd kernels where it has them. The depthwise half of FusedConvDepthwise is oneDNN's depthwise post-op (pads 1) or a
 // second primitive (other pads).
 // A static INT8 3x3 depthwise Conv/FusedConv runs on the own kernel of dwconv_int8.h instead, and
 // a static INT8 FusedConvDepthwise on the own banded kernel (OwnConvDwKernel).
