@@ -165,14 +165,8 @@ class ConcatKernel {
     if (read < xs.size() && channels_read % f->block != 0) {
       // And for the lanes past channels_read in the block it ends in (the last read input's
       // padding, whatever it held).
-      const size_t es = dtype_size(xs[0]->dtype());
       const int64_t spatial = shape_numel(Shape(out.begin() + 2, out.end())), B = f->block;
-      const int64_t lane0 = channels_read % B, block = channels_read / B;
-      for (int64_t o = 0; o < outer; ++o) {
-        char* first = yb + o * out_row + static_cast<size_t>(block * spatial * B) * es;
-        for (int64_t p = 0; p < spatial; ++p)
-          std::memset(first + static_cast<size_t>(p * B + lane0) * es, 0, static_cast<size_t>(B - lane0) * es);
-      }
+      zero_block_lanes(yb, outer, out_row, channels_read / B, spatial, B, channels_read % B, dtype_size(xs[0]->dtype()));
     }
     ctx.set_output(0, std::move(y));
     return true;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "backends/cpu/quantize_image.h"
 
@@ -75,6 +76,16 @@ const ChannelFormat* channel_format_of(const Tensor& t) {
   for (const ChannelFormat& f : kFormats)
     if (dnnl::memory::desc(d.dims(), d.data_type(), f.tags[t.rank() - 3]) == d) return &f;
   return nullptr;
+}
+
+void zero_block_lanes(void* data, int64_t batches, size_t batch_bytes, int64_t cblock, int64_t spatial, int64_t block,
+                      int64_t lane0, size_t es) {
+  if (lane0 >= block) return;
+  for (int64_t b = 0; b < batches; ++b) {
+    char* first = static_cast<char*>(data) + b * batch_bytes + static_cast<size_t>(cblock * spatial * block) * es;
+    for (int64_t p = 0; p < spatial; ++p)
+      std::memset(first + static_cast<size_t>(p * block + lane0) * es, 0, static_cast<size_t>(block - lane0) * es);
+  }
 }
 
 std::string format_name(const dnnl::memory::desc& desc) {

@@ -80,6 +80,11 @@ struct ChannelFormat {
 };
 /// The ChannelFormat `t`'s layout is in, or nullptr (plain tensors, other formats and ranks).
 const ChannelFormat* channel_format_of(const Tensor& t);
+/// Zeroes lanes [lane0, block) of channel block `cblock` in every batch of blocked data (a batch
+/// is `batch_bytes` long, its channel blocks of `spatial` pixels x `block` lanes one after another,
+/// `es` bytes per element): the padding past the last channel, which oneDNN expects zero.
+void zero_block_lanes(void* data, int64_t batches, size_t batch_bytes, int64_t cblock, int64_t spatial, int64_t block,
+                      int64_t lane0, size_t es);
 
 /// A short name of a descriptor's format: "nchw", "nChw16c", "ab", "blocked".
 std::string format_name(const dnnl::memory::desc& desc);

@@ -20,6 +20,21 @@ constexpr int kMaxRank = 12;
 /// Most inputs one broadcast plan covers.
 constexpr int kMaxOperands = 8;
 
+/// The numpy broadcast of `shapes` into `out`; false if they do not broadcast.
+inline bool broadcast_shapes(const std::vector<Shape>& shapes, Shape& out) {
+  size_t r = 0;
+  for (const Shape& s : shapes) r = std::max(r, s.size());
+  out.assign(r, 1);
+  for (const Shape& s : shapes)
+    for (size_t j = 0; j < s.size(); ++j) {
+      int64_t& o = out[r - s.size() + j];
+      if (s[j] == o || s[j] == 1) continue;
+      if (o != 1) return false;
+      o = s[j];
+    }
+  return true;
+}
+
 /// Output dims after collapsing, and each input's element strides over them (0 = broadcast).
 struct Bcast {
   int64_t rank = 0;

@@ -25,6 +25,7 @@ namespace hwopt::cpu {
 namespace {
 
 using own::Bcast;
+using own::broadcast_shapes;
 using own::erf_approx;
 using own::make_bcast;
 using own::parallel_range;
@@ -159,15 +160,7 @@ bool binary_setup(KernelContext& ctx, Tensor& a, Tensor& b, Shape& out_shape, Bc
   if (!a_in.is_plain() || !b_in.is_plain()) return false;
   const Shape& sa = a_in.shape();
   const Shape& sb = b_in.shape();
-  const size_t r = std::max(sa.size(), sb.size());
-  out_shape.assign(r, 1);
-  for (size_t i = 0; i < r; ++i) {
-    const int64_t da = i < r - sa.size() ? 1 : sa[i - (r - sa.size())];
-    const int64_t db = i < r - sb.size() ? 1 : sb[i - (r - sb.size())];
-    if (da != db && da != 1 && db != 1) return false;
-    out_shape[i] = da == 1 ? db : da;
-  }
-  if (!make_bcast({sa, sb}, out_shape, p)) return false;
+  if (!broadcast_shapes({sa, sb}, out_shape) || !make_bcast({sa, sb}, out_shape, p)) return false;
   a = a_in.contiguous();
   b = b_in.contiguous();
   return true;
@@ -389,19 +382,8 @@ void run_where(KernelContext& ctx, const KernelFn& reference) {
       !(elem == 1 || elem == 2 || elem == 4 || elem == 8) || !c_in.is_plain() || !x_in.is_plain() || !y_in.is_plain())
     return reference(ctx);
   const std::vector<Shape> shapes = {c_in.shape(), x_in.shape(), y_in.shape()};
-  size_t r = 0;
-  for (const Shape& s : shapes) r = std::max(r, s.size());
-  Shape out_shape(r, 1);
-  for (const Shape& s : shapes)
-    for (size_t j = 0; j < s.size(); ++j) {
-      int64_t& o = out_shape[r - 1 - j];
-      const int64_t d = s[s.size() - 1 - j];
-      if (o == 1) {
-        o = d;
-      } else if (d != 1 && d != o) {
-        return reference(ctx);
-      }
-    }
+  Shape out_shape;
+  if (!broadcast_shapes(shapes, out_shape)) return reference(ctx);
   Bcast p;
   if (!make_bcast(shapes, out_shape, p)) return reference(ctx);
   const Tensor c = c_in.contiguous(), x = x_in.contiguous(), y = y_in.contiguous();

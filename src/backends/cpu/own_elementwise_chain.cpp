@@ -26,6 +26,7 @@
 #include "backends/cpu/own_broadcast.h"
 #include "backends/cpu/own_math.h"
 #include "backends/cpu/own_util.h"
+#include "backends/reference/util.h"
 #include "ir/elementwise_chain.h"
 
 namespace hwopt::cpu {
@@ -36,7 +37,9 @@ using own::kMaxOperands;
 
 enum class Op : uint8_t {
   relu, leaky_relu, elu, sigmoid, hard_sigmoid, hard_swish, softplus, tanh, exp, log, sqrt, abs, neg, reciprocal,
-  erf, clip, add, sub, mul, div, max, min, pow_one, pow_two, pow_half,
+  erf, clip, add, sub, mul, div, max, min,
+  pow,  // exponent read at run time, then one of:
+  pow_one, pow_two, pow_half,
   tanh_softplus  // Softplus then Tanh (Mish's factor), computed as one function
 };
 
@@ -47,7 +50,7 @@ Op op_of(const std::string& s) {
       {"Tanh", Op::tanh},     {"Exp", Op::exp},   {"Log", Op::log},   {"Sqrt", Op::sqrt}, {"Abs", Op::abs},
       {"Neg", Op::neg},       {"Reciprocal", Op::reciprocal}, {"Erf", Op::erf}, {"Clip", Op::clip},
       {"Add", Op::add},       {"Sub", Op::sub},   {"Mul", Op::mul},   {"Div", Op::div},   {"Max", Op::max},
-      {"Min", Op::min},       {"Pow", Op::pow_two}};
+      {"Min", Op::min},       {"Pow", Op::pow}};
   for (const auto& [name, op] : kOps)
     if (s == name) return op;
   return Op::relu;  // unreachable: parse_chain accepted only these
@@ -83,7 +86,7 @@ std::string compile(const ir::ElementwiseChain& chain, size_t num_inputs, Progra
     if (ir::is_chain_binary_op(cs.op)) {
       st.running_first = s == 0 || cs.inputs[0] == ir::kChainRunning;
       st.operand = st.running_first ? cs.inputs[1] : cs.inputs[0];
-      if (st.op == Op::pow_two && !st.running_first) return fmt::format("step {}: Pow with the exponent from the chain", s);
+      if (st.op == Op::pow && !st.running_first) return fmt::format("step {}: Pow with the exponent from the chain", s);
     } else if (st.op == Op::clip && chain.onnx_opset >= 11) {
       // Bounds are inputs (read at run time); an omitted one leaves that side open.
       st.alpha = std::numeric_limits<float>::lowest();
@@ -143,16 +146,8 @@ struct Math {
   static OWN_INLINE float log(float x) { return kFma ? own::log_approx(x) : std::log(x); }
   static OWN_INLINE float tanh(float x) { return kFma ? own::tanh_approx(x) : std::tanh(x); }
   static OWN_INLINE float erf(float x) { return kFma ? own::erf_approx(x) : std::erf(x); }
-  static OWN_INLINE float sigmoid(float x) {
-    if (kFma) return own::sigmoid_approx(x);
-    if (x >= 0.f) return 1.f / (1.f + std::exp(-x));
-    const float e = std::exp(x);
-    return e / (1.f + e);
-  }
-  static OWN_INLINE float softplus(float x) {
-    if (kFma) return own::softplus_approx(x);
-    return x > 0.f ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
-  }
+  static OWN_INLINE float sigmoid(float x) { return kFma ? own::sigmoid_approx(x) : reference::stable_sigmoid(x); }
+  static OWN_INLINE float softplus(float x) { return kFma ? own::softplus_approx(x) : reference::stable_softplus(x); }
   static OWN_INLINE float tanh_softplus(float x) { return kFma ? own::tanh_softplus_approx(x) : std::tanh(softplus(x)); }
 };
 
@@ -193,6 +188,7 @@ OWN_INLINE void apply(const Step& s, float* a, int64_t n, const float* b, bool v
       return binary(a, b, vb, first, n, [](float x, float y) INLINE_LAMBDA { return x != x ? x : (y != y ? y : (y > x ? y : x)); });
     case Op::min:
       return binary(a, b, vb, first, n, [](float x, float y) INLINE_LAMBDA { return x != x ? x : (y != y ? y : (y < x ? y : x)); });
+    case Op::pow:  // resolved before the loops run
     case Op::pow_one: return;
     case Op::pow_two: return unary(a, n, [](float x) INLINE_LAMBDA { return x * x; });
     case Op::pow_half:
@@ -269,21 +265,6 @@ void run_program(const Program& pr, const Bcast& p, const float* const* in, floa
 // ---------------------------------------------------------------------------------------------
 // The kernel
 
-/// The broadcast of `shapes`, or false if they do not broadcast.
-bool broadcast_shape(const std::vector<Shape>& shapes, Shape& out) {
-  size_t r = 0;
-  for (const Shape& s : shapes) r = std::max(r, s.size());
-  out.assign(r, 1);
-  for (const Shape& s : shapes)
-    for (size_t j = 0; j < s.size(); ++j) {
-      int64_t& o = out[r - s.size() + j];
-      if (s[j] == o || s[j] == 1) continue;
-      if (o != 1) return false;
-      o = s[j];
-    }
-  return true;
-}
-
 class ChainKernel {
  public:
   ChainKernel(const NodeContext& nc, KernelFn reference) : reference_(std::move(reference)) {
@@ -303,7 +284,7 @@ class ChainKernel {
     std::vector<Shape> shapes;
     for (size_t i = 0; i < n; ++i) shapes.push_back(ctx.input(i).shape());
     Shape out;
-    if (!broadcast_shape(shapes, out)) return run_plain(ctx, reference_);  // its error message
+    if (!own::broadcast_shapes(shapes, out)) return run_plain(ctx, reference_);  // its error message
     if (shape_numel(out) == 0) {
       ctx.allocate_output(0, DType::float32, out);
       return;
@@ -334,7 +315,7 @@ class ChainKernel {
       if (st.op == Op::clip) {
         if (st.lo != ir::kChainAbsent && !scalar(st.lo, st.alpha)) return false;
         if (st.hi != ir::kChainAbsent && !scalar(st.hi, st.beta)) return false;
-      } else if (st.op == Op::pow_two || st.op == Op::pow_one || st.op == Op::pow_half) {
+      } else if (st.op == Op::pow) {
         float e = 0.f;
         if (!scalar(st.operand, e)) return false;
         if (e == 1.f) st.op = Op::pow_one;
@@ -401,14 +382,9 @@ class ChainKernel {
     Tensor y = allocate_like(desc, DType::float32, out);
     float* py = static_cast<float*>(y.raw_data());
     run_program(pr, p, in, py);
-    if (B > 0 && C % B != 0) {
-      // The last block's lanes past C hold the chain of zeros: oneDNN expects zeros there.
-      const int64_t lane0 = C % B;
-      for (int64_t b = 0; b < N; ++b) {
-        float* last = py + ((b * CB + CB - 1) * S) * B;
-        for (int64_t s = 0; s < S; ++s) std::fill(last + s * B + lane0, last + (s + 1) * B, 0.f);
-      }
-    }
+    // The last block's lanes past C hold the chain of zeros.
+    if (B > 0 && C % B != 0)
+      zero_block_lanes(py, N, static_cast<size_t>(CB * S * B) * sizeof(float), CB - 1, S, B, C % B, sizeof(float));
     ctx.set_output(0, std::move(y));
     return true;
   }

@@ -4,6 +4,7 @@
 // for inner == 1; other axes run a loop here that is vectorised across `inner` (with AVX-512 and
 // own_math.h's exp; libm's otherwise).
 #include <fmt/format.h>
+#include <omp.h>
 
 #include <cmath>
 #include <limits>
@@ -80,15 +81,19 @@ OWN_AVX512 void softmax_block_avx512(const float* px, float* py, int64_t n, int6
 /// Softmax (or log-softmax) of x viewed as [outer, n, inner] along n.
 void strided_softmax(const float* x, float* y, int64_t outer, int64_t n, int64_t inner, bool log) {
   const bool wide = own::use_avx512();
+  // Per-thread column maxima and sums, allocated once before the parallel region (an allocation
+  // failure must not throw inside it); the region's team has omp_get_max_threads() threads at most.
+  const int threads = omp_get_max_threads();
+  std::vector<float> scratch(static_cast<size_t>(2 * inner * threads));
 #pragma omp parallel for schedule(static)
   for (int64_t o = 0; o < outer; ++o) {
-    std::vector<float> mx(static_cast<size_t>(inner)), sum(static_cast<size_t>(inner));
+    float* m = scratch.data() + 2 * inner * omp_get_thread_num();
     const float* px = x + o * n * inner;
     float* py = y + o * n * inner;
     if (wide) {
-      softmax_block_avx512(px, py, n, inner, log, mx.data(), sum.data());
+      softmax_block_avx512(px, py, n, inner, log, m, m + inner);
     } else {
-      softmax_block_libm(px, py, n, inner, log, mx.data(), sum.data());
+      softmax_block_libm(px, py, n, inner, log, m, m + inner);
     }
   }
 }

@@ -45,12 +45,6 @@ T saturate_to_int(double v) {
   return static_cast<T>(t);
 }
 
-/// Numerically stable log(1 + exp(x)).
-template <typename C>
-C softplus(C x) {
-  return x > C(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
-}
-
 void ref_relu(KernelContext& ctx) {
   visit_numeric(ctx.input(0).dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -102,12 +96,7 @@ void ref_celu(KernelContext& ctx) {
 }
 
 void ref_sigmoid(KernelContext& ctx) {
-  float_activation(ctx, [](auto x) {
-    using C = decltype(x);
-    if (x >= C(0)) return C(1) / (C(1) + std::exp(-x));
-    C e = std::exp(x);
-    return e / (C(1) + e);
-  });
+  float_activation(ctx, [](auto x) { return stable_sigmoid(x); });
 }
 
 void ref_hard_sigmoid(KernelContext& ctx) {
@@ -127,7 +116,7 @@ void ref_hard_swish(KernelContext& ctx) {
 }
 
 void ref_softplus(KernelContext& ctx) {
-  float_activation(ctx, [](auto x) { return softplus(x); });
+  float_activation(ctx, [](auto x) { return stable_softplus(x); });
 }
 
 void ref_softsign(KernelContext& ctx) {
@@ -146,7 +135,7 @@ void ref_thresholded_relu(KernelContext& ctx) {
 }
 
 void ref_mish(KernelContext& ctx) {
-  float_activation(ctx, [](auto x) { return x * std::tanh(softplus(x)); });
+  float_activation(ctx, [](auto x) { return x * std::tanh(stable_softplus(x)); });
 }
 
 void ref_gelu(KernelContext& ctx) {

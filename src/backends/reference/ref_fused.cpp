@@ -66,12 +66,6 @@ struct Activation {
     return a;
   }
 
-  template <typename C>
-  static C sigmoid(C x) {
-    if (x >= C(0)) return C(1) / (C(1) + std::exp(-x));
-    C e = std::exp(x);
-    return e / (C(1) + e);
-  }
 
   /// The activation of x, computed exactly as the standalone reference kernel does.
   template <typename C>
@@ -86,17 +80,13 @@ struct Activation {
         if (x > hi) x = hi;
         return x;
       }
-      case Kind::sigmoid: return sigmoid(x);
+      case Kind::sigmoid: return stable_sigmoid(x);
       case Kind::tanh: return std::tanh(x);
       case Kind::hard_sigmoid:
         return std::max(C(0), std::min(C(1), static_cast<C>(p0) * x + static_cast<C>(p1)));
       case Kind::hard_swish: return x * std::max(C(0), std::min(C(1), x / C(6) + C(0.5)));
-      case Kind::silu: return x * sigmoid(x);
-      case Kind::mish: {
-        // As Softplus, Tanh and Mul would: log(1 + e^x) without overflow, then tanh, then the product.
-        const C sp = x > C(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
-        return x * std::tanh(sp);
-      }
+      case Kind::silu: return x * stable_sigmoid(x);
+      case Kind::mish: return x * std::tanh(stable_softplus(x));  // as Softplus, Tanh and Mul
       case Kind::gelu: return C(0.5) * x * (C(1) + std::erf(x / static_cast<C>(std::sqrt(2.0))));
       case Kind::fast_gelu: {
         const C k = static_cast<C>(std::sqrt(2.0 / 3.14159265358979323846));

@@ -1,6 +1,7 @@
 // Helpers shared by reference kernels: dtype dispatch, broadcasting, axis handling.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -9,6 +10,21 @@
 #include "backends/kernel.h"
 
 namespace hwopt::reference {
+
+/// 1 / (1 + e^-x) without overflow (e^-|x| only), as the Sigmoid kernel computes it; the fused
+/// kernels (Silu) and the CPU kernels' libm paths call the same.
+template <typename C>
+C stable_sigmoid(C x) {
+  if (x >= C(0)) return C(1) / (C(1) + std::exp(-x));
+  const C e = std::exp(x);
+  return e / (C(1) + e);
+}
+
+/// log(1 + e^x) without overflow, as the Softplus kernel computes it (also Mish's inner step).
+template <typename C>
+C stable_softplus(C x) {
+  return x > C(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+}
 
 template <typename T>
 struct type_tag {
