@@ -11,7 +11,7 @@
 namespace hwopt::cli {
 
 /// invalid_argument naming the first option of `cmd` that the tuned artifact's plan fixes
-/// (backend, precision and calibration, FP32 layers, passes, layout) if it was given; OK
+/// (backend, precision and calibration, FP32 layers, passes, layout, convolution algorithm) if it was given; OK
 /// otherwise. --threads may still override.
 Status refuse_plan_fixed(const CLI::App& cmd, const std::string& artifact);
 

@@ -25,6 +25,7 @@
 #include "core/atomic_file.h"
 #include "core/interrupt.h"
 #include "model_inputs.h"
+#include "kernel_options.h"
 #include "precision_options.h"
 #include "report/svg_plot.h"
 #include "tune/artifact.h"
@@ -45,7 +46,8 @@ struct BenchArgs {
   int vs_threads = -1;
   bool vs_no_optimize = false, vs_optimize = false;
   std::vector<std::string> disabled_passes, vs_disabled_passes;
-  std::string layout = "blocked", vs_layout;
+  KernelArgs kernel;
+  std::string vs_layout, vs_conv_algorithm;
   std::string backend = "cpu";
   int threads = 0;
   bool pin_threads = false;
@@ -169,13 +171,13 @@ struct Loaded {
 
 Expected<Loaded> load(const std::string& path, const std::string& backend, int threads, bool pin_threads, int inter_op,
                       bool optimize,
-                      const std::vector<std::string>& disabled_passes, const std::string& layout,
+                      const std::vector<std::string>& disabled_passes, const KernelArgs& kernel,
                       const PrecisionArgs& precision) {
   Expected<std::unique_ptr<Session>> s = Status(StatusCode::internal, "not loaded");
   std::optional<tune::Config> tuned;
   if (tune::is_artifact_dir(path)) {
-    // A tuned artifact runs exactly as tuned: its plan fixes backend, precision, ranges, layout
-    // and passes (run_bench refuses those options with it); --threads may override.
+    // A tuned artifact runs exactly as tuned: its plan fixes backend, precision, ranges, layout,
+    // convolution algorithm and passes (run_bench refuses those options with it); --threads may override.
     auto plan = tune::load_plan(path, false);
     if (!plan.ok()) return plan.status();
     std::cerr << fmt::format("bench: tuned artifact {}: {} (tuned at batch {})\n", path, plan->config.key(),
@@ -194,7 +196,7 @@ Expected<Loaded> load(const std::string& path, const std::string& backend, int t
     so.inter_op = inter_op;
     so.optimize = optimize;
     so.disabled_passes = disabled_passes;
-    so.layout = layout;
+    apply_kernel_options(kernel, so);
     HWOPT_RETURN_IF_ERROR(apply_precision(path, precision, so));
     s = Session::load(path, so);
   }
@@ -557,7 +559,7 @@ int run_bench(const BenchArgs& given, const CLI::App& cmd) {
   }
   Context c(a);
   c.say("loading " + a.model);
-  auto l = load(a.model, a.backend, a.threads, a.pin_threads, a.inter_op, !a.no_optimize, a.disabled_passes, a.layout, a.precision);
+  auto l = load(a.model, a.backend, a.threads, a.pin_threads, a.inter_op, !a.no_optimize, a.disabled_passes, a.kernel, a.precision);
   if (!l.ok()) return fail(l.status());
   auto w = bench::Workload::for_session(*l->session, input_factory(*l, *dims), a.input_sets, a.seed);
 
@@ -582,7 +584,8 @@ int run_bench(const BenchArgs& given, const CLI::App& cmd) {
 
   int rc = 0;
   if (!a.vs.empty() || !a.vs_backend.empty() || a.vs_threads >= 0 || a.vs_no_optimize || a.vs_optimize ||
-      !a.vs_precision.empty() || !a.vs_disabled_passes.empty() || !a.vs_layout.empty()) {
+      !a.vs_precision.empty() || !a.vs_disabled_passes.empty() || !a.vs_layout.empty() ||
+      !a.vs_conv_algorithm.empty()) {
     auto sb = bench::parse_batches(a.batch, {});
     if (!sb.ok()) return fail(sb.status());
     if (sb->automatic || sb->batches.size() != 1) return fail(Status(StatusCode::invalid_argument, "--vs takes one --batch size"));
@@ -595,7 +598,7 @@ int run_bench(const BenchArgs& given, const CLI::App& cmd) {
     // B calibrates anew only if it is int8 and A is not (else it reuses nothing: A's table
     // would have to be saved; calibration is deterministic for the same data).
     if (tune::is_artifact_dir(path_b) && (!a.vs_backend.empty() || !a.vs_precision.empty() || !a.vs_layout.empty() ||
-                                          !a.vs_disabled_passes.empty() || a.vs_no_optimize || a.vs_optimize))
+                                          !a.vs_conv_algorithm.empty() || !a.vs_disabled_passes.empty() || a.vs_no_optimize || a.vs_optimize))
       return fail(Status(StatusCode::invalid_argument,
                          fmt::format("--vs-* options other than --vs-threads cannot be used with the tuned artifact '{}': "
                                      "its plan.json fixes them",
@@ -603,14 +606,18 @@ int run_bench(const BenchArgs& given, const CLI::App& cmd) {
     c.say("loading " + path_b);
     std::vector<std::string> disabled_b = a.disabled_passes;
     disabled_b.insert(disabled_b.end(), a.vs_disabled_passes.begin(), a.vs_disabled_passes.end());
-    const std::string layout_b = a.vs_layout.empty() ? a.layout : a.vs_layout;
-    auto lb = load(path_b, backend_b, threads_b, a.pin_threads, a.inter_op, optimize_b, disabled_b, layout_b, precision_b);
+    KernelArgs kernel_b = a.kernel;
+    if (!a.vs_layout.empty()) kernel_b.layout = a.vs_layout;
+    if (!a.vs_conv_algorithm.empty()) kernel_b.conv_algorithm = a.vs_conv_algorithm;
+    auto lb = load(path_b, backend_b, threads_b, a.pin_threads, a.inter_op, optimize_b, disabled_b, kernel_b, precision_b);
     if (!lb.ok()) return fail(lb.status());
     auto wb = bench::Workload::for_session(*lb->session, input_factory(*lb, *dims), a.input_sets, a.seed);
-    std::string name_b = fmt::format("{} ({} backend, {} threads, {}{}", path_b, backend_b, threads_b,
+    std::string name_b = fmt::format("{} ({} backend, {} threads, {}{}", path_b, backend_b,
+                                     threads_b > 0 ? std::to_string(threads_b) : std::string("physical cores"),
                                      precision_b.precision, optimize_b ? "" : ", not optimized");
     for (const auto& p : a.vs_disabled_passes) name_b += ", without " + p;
-    if (layout_b != a.layout) name_b += ", layout " + layout_b;
+    if (kernel_b.layout != a.kernel.layout) name_b += ", layout " + kernel_b.layout;
+    if (kernel_b.conv_algorithm != a.kernel.conv_algorithm) name_b += ", " + kernel_b.conv_algorithm + " convolutions";
     name_b += ")";
     rc = run_compare_mode(c, w, wb, sb->batches[0], name_b);
   } else if (!a.scenario.empty()) {
@@ -689,9 +696,10 @@ CommandRunner add_bench_command(CLI::App& app) {
   cmd->add_flag("--vs-no-optimize", a->vs_no_optimize, "B runs the graph as imported");
   cmd->add_flag("--vs-optimize", a->vs_optimize, "B runs the optimized graph");
   cmd->add_option("--disable-pass", a->disabled_passes, "skip an optimization pass (repeatable; see 'hwopt optimize --list-passes')");
-  cmd->add_option("--layout", a->layout, "FP32 activation layout between the cpu backend's convolutions: blocked, channels_last or any (oneDNN's choice per convolution)")
-      ->default_val("blocked")->check(CLI::IsMember(layout_names()));
+  add_kernel_options(cmd, &a->kernel);
   cmd->add_option("--vs-layout", a->vs_layout, "layout of B (default: --layout)")->check(CLI::IsMember(layout_names()));
+  cmd->add_option("--vs-conv-algorithm", a->vs_conv_algorithm, "convolution algorithm of B (default: --conv-algorithm)")
+      ->check(CLI::IsMember(conv_algorithm_names()));
   cmd->add_option("--vs-disable-pass", a->vs_disabled_passes,
                   "B also skips this pass (repeatable): measures what one pass is worth");
   cmd->add_flag("--json", a->json_stdout, "print the results as JSON instead of tables (schema: docs/bench.md)");

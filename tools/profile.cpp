@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "kernel_options.h"
 #include "precision_options.h"
 #include "core/atomic_file.h"
 #include "hw/ceilings.h"
@@ -26,6 +27,7 @@ namespace {
 struct ProfileArgs {
   std::string model;
   PrecisionArgs precision;
+  KernelArgs kernel;
   std::string device = "cpu";
   std::string backend = "cpu";
   int threads = 0;
@@ -188,6 +190,7 @@ int run_profile(const ProfileArgs& a) {
   so.inter_op = a.inter_op;
   so.optimize = !a.no_optimize;
   so.disabled_passes = a.disabled_passes;
+  apply_kernel_options(a.kernel, so);
   if (Status st = apply_precision(a.model, a.precision, so); !st.ok()) return fail(st);
   auto session = Session::load(a.model, so);
   if (!session.ok()) return fail(session.status());
@@ -264,6 +267,7 @@ CommandRunner add_profile_command(CLI::App& app) {
   cmd->add_option("--inter-op", args->inter_op, "independent steps run at once, each with threads / N intra-op threads")
       ->check(CLI::Range(1, 1024));
   add_precision_options(cmd, &args->precision);
+  add_kernel_options(cmd, &args->kernel);
   cmd->add_option("--batch", args->batch, "size of the symbolic first (batch) dimension of the inputs")->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--input,-i", args->inputs, "NAME=FILE.npy: an input from a NumPy file (repeatable); others are random");
   cmd->add_option("--dim", args->dims, "NAME=SIZE: value of a symbolic dimension for random inputs (default 1)");

@@ -15,6 +15,7 @@
 #include "core/interrupt.h"
 #include "core/npy.h"
 #include "model_inputs.h"
+#include "kernel_options.h"
 #include "precision_options.h"
 #include "tune/artifact.h"
 
@@ -40,6 +41,7 @@ struct RunArgs {
   bool no_optimize = false;
   std::vector<std::string> disabled_passes;
   PrecisionArgs precision;
+  KernelArgs kernel;
   bool relower = false;
 };
 
@@ -112,6 +114,7 @@ int run(const RunArgs& a, const CLI::App& cmd) {
     so.optimize = !a.no_optimize;
     so.disabled_passes = a.disabled_passes;
     so.max_memory_mb = a.max_memory_mb;
+    apply_kernel_options(a.kernel, so);
     if (Status st = apply_precision(a.model, a.precision, so); !st.ok()) return fail(st);
   }
   auto t0 = clock::now();
@@ -225,6 +228,7 @@ CommandRunner add_run_command(CLI::App& app) {
   cmd->add_option("--inter-op", args->inter_op, "independent steps run at once, each with threads / N intra-op threads")
       ->check(CLI::Range(1, 1024));
   add_precision_options(cmd, &args->precision);
+  add_kernel_options(cmd, &args->kernel);
   cmd->add_option("--max-memory-mb", args->max_memory_mb,
                   "cap on the tensor memory of one run, in MiB (0 = none); passing it is an out_of_memory error")
       ->default_val(0);

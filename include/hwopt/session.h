@@ -78,10 +78,18 @@ struct SessionOptions {
   /// docs/benchmarks.md), "channels_last" (nhwc throughout) or "any" (oneDNN picks per
   /// convolution, which mixes formats and reorders between them).
   std::string layout = "blocked";
+  /// Algorithm of the cpu backend's FP32 convolutions: "winograd" (the default: ungrouped 3x3
+  /// stride-1 convolutions on oneDNN's Winograd kernels where it has one for the shape, 1.2-2.5x
+  /// faster than the direct kernel here, outputs within ~1e-6 of the largest |y| instead of
+  /// ~1e-7; every other convolution direct) or "direct" (every convolution direct: the closest
+  /// to the reference kernel). BF16 and INT8 convolutions are always direct.
+  std::string conv_algorithm = "winograd";
 };
 
 /// The values SessionOptions::layout takes: "blocked", "channels_last", "any".
 const std::vector<std::string>& layout_names();
+/// The values SessionOptions::conv_algorithm takes: "winograd", "direct".
+const std::vector<std::string>& conv_algorithm_names();
 
 /// One step of a session's plan: a node of the optimized graph and what runs it.
 struct PlanStepInfo {

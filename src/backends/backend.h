@@ -28,6 +28,8 @@ struct NodeContext {
   const std::set<std::string>* fp32_nodes = nullptr;
   /// SessionOptions::layout: "blocked", "channels_last" or "any".
   std::string layout = "blocked";
+  /// SessionOptions::conv_algorithm: "winograd" or "direct".
+  std::string conv_algorithm = "winograd";
 
   size_t num_inputs() const { return node.inputs.size(); }
   bool has_input(size_t i) const { return i < node.inputs.size() && !node.inputs[i].empty(); }

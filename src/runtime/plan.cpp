@@ -124,7 +124,8 @@ Status Plan::build(const ir::Graph& graph, const std::vector<std::string>& outer
     step.implementation = "ref:" + node.op_type;
     if (options_.backend != "reference") {
       NodeContext nctx{node, graph, options_.threads > 0 ? options_.threads : physical_cores(), options_.precision,
-                       &options_.ranges, &options_.fp32_nodes, options_.layout};
+                       &options_.ranges, &options_.fp32_nodes, options_.layout,
+                       options_.conv_algorithm};
       for (const Candidate* c : CandidateRegistry::instance().find(options_.backend, node.op_type, node.domain, node.opset)) {
         std::string why = c->check ? c->check(nctx) : "";
         if (!why.empty()) {

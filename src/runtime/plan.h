@@ -26,6 +26,7 @@ struct PlanOptions {
   std::map<std::string, ActivationRange> ranges;  // SessionOptions::activation_ranges
   std::set<std::string> fp32_nodes;                // SessionOptions::fp32_nodes
   std::string layout = "blocked";                  // SessionOptions::layout
+  std::string conv_algorithm = "winograd";         // SessionOptions::conv_algorithm
 };
 
 struct PlanStep {

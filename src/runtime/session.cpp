@@ -42,6 +42,10 @@ Status check_precision(const SessionOptions& options) {
   if (std::find(layouts.begin(), layouts.end(), options.layout) == layouts.end())
     return Status(StatusCode::invalid_argument,
                   fmt::format("unknown layout '{}' ({})", options.layout, fmt::join(layouts, ", ")));
+  const auto& algorithms = conv_algorithm_names();
+  if (std::find(algorithms.begin(), algorithms.end(), options.conv_algorithm) == algorithms.end())
+    return Status(StatusCode::invalid_argument, fmt::format("unknown convolution algorithm '{}' ({})",
+                                                            options.conv_algorithm, fmt::join(algorithms, ", ")));
   if (p == "fp32") return Status::OK();
   if (options.backend != "cpu")
     return Status(StatusCode::invalid_argument,
@@ -63,6 +67,11 @@ Status check_precision(const SessionOptions& options) {
 
 const std::vector<std::string>& layout_names() {
   static const std::vector<std::string> names{"blocked", "channels_last", "any"};
+  return names;
+}
+
+const std::vector<std::string>& conv_algorithm_names() {
+  static const std::vector<std::string> names{"winograd", "direct"};
   return names;
 }
 
@@ -121,6 +130,7 @@ Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, co
   po.inter_op = options.inter_op;
   po.precision = options.precision;
   po.layout = options.layout;
+  po.conv_algorithm = options.conv_algorithm;
   po.ranges = std::move(ranges);
   po.fp32_nodes.insert(options.fp32_nodes.begin(), options.fp32_nodes.end());
   auto plan = Plan::create(model->graph, po);

@@ -42,6 +42,7 @@ SingleOpRunner::SingleOpRunner(const std::string& backend, SingleOp op, int thre
   if (backend == "reference") return;
   set_intra_op_threads(threads);
   NodeContext nctx{node_, graph_, threads > 0 ? threads : physical_cores(), op_.precision, &op_.ranges};
+  nctx.conv_algorithm = op_.conv_algorithm;
   for (const Candidate* c : CandidateRegistry::instance().find(backend, op_.op_type, op_.domain, op_.opset)) {
     std::string why = c->check ? c->check(nctx) : "";
     if (!why.empty()) {

@@ -24,6 +24,7 @@ struct SingleOp {
   /// "in<i>" and "out<i>".
   std::string precision = "fp32";
   std::map<std::string, ActivationRange> ranges;
+  std::string conv_algorithm = "winograd";  // SessionOptions::conv_algorithm
 };
 
 struct SingleOpResult {

@@ -187,6 +187,14 @@ Status read_session(const fs::path& file, const json& s, SessionOptions& o) {
       return plan_error(file, "session.layout", fmt::format("must be one of {}", fmt::join(layouts, ", ")));
     o.layout = layout->get<std::string>();
   }
+  o.conv_algorithm = "winograd";  // plans written before the field existed: the default
+  if (auto algorithm = s.find("conv_algorithm"); algorithm != s.end()) {
+    const auto& algorithms = conv_algorithm_names();
+    if (!algorithm->is_string() ||
+        std::find(algorithms.begin(), algorithms.end(), algorithm->get<std::string>()) == algorithms.end())
+      return plan_error(file, "session.conv_algorithm", fmt::format("must be one of {}", fmt::join(algorithms, ", ")));
+    o.conv_algorithm = algorithm->get<std::string>();
+  }
   o.fp32_nodes.clear();
   if (auto nodes = s.find("fp32_nodes"); nodes != s.end()) {
     if (!nodes->is_array()) return plan_error(file, "session.fp32_nodes", "must be an array of node names");
@@ -268,6 +276,7 @@ json make_plan_json(const TuneResult& result, const SessionOptions& options, con
             {"precision", options.precision},
             {"optimize", false},
             {"layout", options.layout},
+            {"conv_algorithm", options.conv_algorithm},
             {"fp32_nodes", options.fp32_nodes},
             {"activation_ranges", std::move(jranges)}}},
           {"measured", figures_json(best)},

@@ -70,6 +70,7 @@ SessionOptions session_options(const Config& c, const std::map<std::string, Acti
   o.precision = c.precision;
   o.fp32_nodes = c.fp32_nodes;
   o.layout = c.layout;
+  o.conv_algorithm = c.conv_algorithm;
   o.disabled_passes = c.disabled_passes;
   if (c.precision == "int8") o.activation_ranges = ranges;
   return o;
@@ -118,7 +119,7 @@ class Search {
     // per-convolution choice; which wins depends on the model and the batch.
     if (!done()) {
       const Config b = result_.candidates[best_].config;  // a copy: evaluate() grows the list
-      if (!ops_.count("Conv") && !ops_.count("FusedConv"))
+      if (!has_convolutions())
         say("pruned: layouts (no convolutions)");
       else if (b.precision != "fp32" && b.fp32_nodes.empty())
         say("pruned: layouts (they apply to FP32 convolutions; the best runs them in " + b.precision + ")");
@@ -129,6 +130,22 @@ class Search {
           c.layout = l;
           decide(evaluate(c, "layout"), best_);
         }
+    }
+    // 3b. Algorithm of FP32 convolutions: Winograd (the default; validated against the direct
+    // reference like a precision) against the direct kernel, which a model may run faster where
+    // oneDNN's Winograd kernels suit its shapes badly, and which keeps the reference's rounding.
+    if (!done()) {
+      const Config b = result_.candidates[best_].config;
+      if (!has_convolutions())
+        say("pruned: direct convolutions (no convolutions)");
+      else if (b.precision != "fp32" && b.fp32_nodes.empty())
+        say("pruned: direct convolutions (the algorithm applies to FP32 convolutions; the best runs them in " +
+            b.precision + ")");
+      else if (b.conv_algorithm != "direct") {
+        Config c = b;
+        c.conv_algorithm = "direct";
+        decide(evaluate(c, "conv_algorithm"), best_);
+      }
     }
     // 4. Fusions that trade off with the kernels (passes::tunable_passes): the best with each one
     // off, where it fused something (in a graph a candidate ran).
@@ -167,11 +184,13 @@ class Search {
  private:
   Status prepare() {
     // The reference outputs and the calibration come from this FP32 session; it runs the graph
-    // the reduced-precision candidates run (quant::calibration_session_options).
+    // the reduced-precision candidates run (quant::calibration_session_options), with direct
+    // convolutions: Winograd's rounding is validated like a precision's.
     SessionOptions fp32;
     fp32.backend = "cpu";
     fp32.optimize = true;
     fp32.threads = cores_;
+    fp32.conv_algorithm = "direct";
     auto ref = Session::load(model_, quant::calibration_session_options(fp32));
     if (!ref.ok()) return ref.status();
     reference_ = std::move(ref).value();
@@ -229,6 +248,9 @@ class Search {
     }
     return Status::OK();
   }
+
+  // The model has convolutions (the layout and algorithm knobs apply).
+  bool has_convolutions() const { return ops_.count("Conv") || ops_.count("FusedConv"); }
 
   bool out_of_time() const { return seconds_since(t0_) > r_.time_budget_s; }
   bool stopped() const { return (o_.should_stop && o_.should_stop()) || out_of_time(); }
@@ -419,7 +441,8 @@ class Search {
       measure_server(**session, cand);
     } else {
       measure(**session, cand);
-      if (cand.measured && c.precision != "fp32") validate(**session, cand);
+      if (cand.measured && (c.precision != "fp32" || (c.conv_algorithm != "direct" && has_convolutions())))
+        validate(**session, cand);
     }
     check_requirements(cand);
     return push(std::move(cand), t0);

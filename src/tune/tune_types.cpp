@@ -47,7 +47,8 @@ std::string Config::key() const {
     for (size_t i = 0; i < details.size(); ++i) p += (i ? "," : "") + details[i];
     p += ")";
   }
-  const std::string l = layout == "blocked" ? "" : layout == "channels_last" ? " nhwc" : " layout-" + layout;
+  std::string l = layout == "blocked" ? "" : layout == "channels_last" ? " nhwc" : " layout-" + layout;
+  if (conv_algorithm != "winograd") l += " " + conv_algorithm + "-conv";
   const std::string srv =
       server_max_batch > 0
           ? fmt::format(" server(delay {:g} ms{})", server_queue_delay_ms,
@@ -85,6 +86,7 @@ json to_json(const Config& c) {
           {"threads", c.threads},
           {"batch", c.batch},
           {"layout", c.layout},
+          {"conv_algorithm", c.conv_algorithm},
           {"disabled_passes", c.disabled_passes},
           {"server_max_batch", c.server_max_batch},
           {"server_queue_delay_ms", number(c.server_queue_delay_ms)},
@@ -100,6 +102,7 @@ Config config_from_json(const json& j) {
   read(j, "threads", c.threads);
   read(j, "batch", c.batch);
   read(j, "layout", c.layout);
+  read(j, "conv_algorithm", c.conv_algorithm);
   read(j, "disabled_passes", c.disabled_passes);
   read(j, "server_max_batch", c.server_max_batch);
   read(j, "server_queue_delay_ms", c.server_queue_delay_ms);

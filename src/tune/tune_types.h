@@ -43,6 +43,7 @@ struct Config {
   int threads = 0;                      // intra-op threads
   int64_t batch = 1;
   std::string layout = "blocked";       // SessionOptions::layout (FP32 convolutions)
+  std::string conv_algorithm = "winograd";  // SessionOptions::conv_algorithm (FP32 convolutions)
   std::vector<std::string> disabled_passes;  // fusions turned off (passes::tunable_passes)
   /// The server pattern's dynamic batcher (0 = not served through one): batches of at most
   /// server_max_batch requests (= batch), each request waiting at most server_queue_delay_ms
@@ -50,16 +51,16 @@ struct Config {
   int64_t server_max_batch = 0;
   double server_queue_delay_ms = 0;
   int server_workers = 1;  // threads running batches concurrently on the one session
-  /// "fp32 2t b1", "int8(entropy, 1 layer fp32) 2t b8", "fp32 2t b8 nhwc",
+  /// "fp32 2t b1", "int8(entropy, 1 layer fp32) 2t b8", "fp32 2t b8 nhwc", "fp32 2t b1 direct-conv",
   /// "int8(entropy) 2t b8 -fuse_conv_depthwise", "int8(entropy) 1t b8 server(delay 3.5 ms, 2 workers)":
-  /// unique per config, used as its key (the layout only when not the default).
+  /// unique per config, used as its key (the layout and convolution algorithm only when not the default).
   std::string key() const;
 };
 
 /// What was measured for one configuration, and what the search decided.
 struct Candidate {
   Config config;
-  std::string step;  // the decision-tree step that proposed it: "baseline", "precision", "layout", "threads", "batch", "fallback"
+  std::string step;  // the decision-tree step that proposed it: "baseline", "precision", "layout", "conv_algorithm", "threads", "batch", "fallback"
   bool measured = false;
   std::string error;             // the configuration could not be loaded or run
   double median_ms = 0, p99_ms = 0, ci_low_ms = 0, ci_high_ms = 0;  // per run of `batch` samples

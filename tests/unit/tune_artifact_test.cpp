@@ -174,6 +174,8 @@ void expect_same_options(const SessionOptions& want, const SessionOptions& got) 
   EXPECT_EQ(got.precision, want.precision);
   EXPECT_FALSE(got.optimize);
   EXPECT_EQ(got.fp32_nodes, want.fp32_nodes);
+  EXPECT_EQ(got.layout, want.layout);
+  EXPECT_EQ(got.conv_algorithm, want.conv_algorithm);
   ASSERT_EQ(got.activation_ranges.size(), want.activation_ranges.size());
   for (const auto& [name, r] : want.activation_ranges) {
     ASSERT_TRUE(got.activation_ranges.count(name)) << name;
@@ -199,6 +201,9 @@ TEST(TuneTypes, ConfigKeyIsShortAndNamesEveryDimension) {
   EXPECT_EQ(c.key(), "bf16(+1 fp32) 2t b8");
   c.disabled_passes = {"fuse_conv_depthwise"};
   EXPECT_EQ(c.key(), "bf16(+1 fp32) 2t b8 -fuse_conv_depthwise");
+  c.layout = "channels_last";
+  c.conv_algorithm = "direct";
+  EXPECT_EQ(c.key(), "bf16(+1 fp32) 2t b8 nhwc direct-conv -fuse_conv_depthwise");
   EXPECT_STREQ(goal_name(Goal::latency), "latency");
   EXPECT_STREQ(goal_name(Goal::throughput), "throughput");
 }
@@ -211,6 +216,8 @@ TEST(TuneTypes, ConfigAndCandidateRoundTripThroughJson) {
   c.threads = 3;
   c.batch = 32;
   c.disabled_passes = {"fuse_conv_depthwise"};
+  c.layout = "any";
+  c.conv_algorithm = "direct";
   const json jc = json::parse(to_json(c).dump());
   const Config c2 = config_from_json(jc);
   EXPECT_EQ(c2.precision, c.precision);
@@ -219,6 +226,8 @@ TEST(TuneTypes, ConfigAndCandidateRoundTripThroughJson) {
   EXPECT_EQ(c2.threads, c.threads);
   EXPECT_EQ(c2.batch, c.batch);
   EXPECT_EQ(c2.disabled_passes, c.disabled_passes);
+  EXPECT_EQ(c2.layout, c.layout);
+  EXPECT_EQ(c2.conv_algorithm, c.conv_algorithm);
   EXPECT_EQ(c2.key(), c.key());
 
   Candidate k = candidate("fallback", "int8", 3, 32, 1.234567, 2.345678, "kept");
@@ -284,6 +293,8 @@ TEST(TuneArtifact, WritesAllFilesAndRunsAsTuned) {
   const TuneResult result = make_result(kModel.string());
   SessionOptions best = fp32_options();
   best.fp32_nodes = {"some_node"};  // recorded and given back even where fp32 ignores it
+  best.layout = "channels_last";
+  best.conv_algorithm = "direct";
   ASSERT_TRUE(write_artifact(out.string() + "/", result, best, report::tune_report_documents(result)).ok());
 
   for (const char* f : {"model.onnx", "plan.json", "tune.json", "report.md", "report.html"})
@@ -298,6 +309,7 @@ TEST(TuneArtifact, WritesAllFilesAndRunsAsTuned) {
   EXPECT_EQ(plan["hardware"]["fingerprint"], hw::detect_cpu().fingerprint());
   EXPECT_EQ(plan["config"]["batch"], 16);
   EXPECT_EQ(plan["session"]["optimize"], false);
+  EXPECT_EQ(plan["session"]["conv_algorithm"], "direct");
   EXPECT_EQ(plan["measured"]["median_ms"], result.candidates[4].median_ms);
   EXPECT_EQ(plan["met"], true);
   EXPECT_FALSE(plan["steps"].empty());
@@ -466,6 +478,7 @@ TEST(TuneArtifact, InvalidPlansNameTheFieldAtFault) {
   expect_error([](json& p) { p["session"]["precision"] = "fp8"; }, "session.precision");
   expect_error([](json& p) { p["session"]["backend"] = "tpu"; }, "session.backend");
   expect_error([](json& p) { p["session"]["layout"] = "nchw"; }, "session.layout");
+  expect_error([](json& p) { p["session"]["conv_algorithm"] = "fft"; }, "session.conv_algorithm");
   expect_error([](json& p) { p["session"]["fp32_nodes"] = {1}; }, "session.fp32_nodes[0]");
   expect_error([](json& p) { p["session"]["activation_ranges"] = {{"x", {{"min", 0}, {"max", 1}}}}; },
                "session.activation_ranges['x'].threshold");

@@ -164,27 +164,30 @@ TEST(TuneSearch, ResumeReusesTheLog) {
 // re-measured interleaved against the rival before it is final, and the result says so.
 // An exhaustive one-thread tune, then the same tune resumed from its log as `edit` rewrites it
 // (edit returns false to drop a candidate from the log, which is then measured again).
-// With `all_layouts`, the log also holds the FP32 layout variants of the FP32 baseline (copies of
-// it) when the first run did not measure them (it tries layouts only when FP32 is its best), so
-// that the resumed run measures nothing new.
-Expected<TuneResult> tune_with_edited_log(const std::function<bool(Candidate&)>& edit, bool all_layouts = false) {
+// With `all_variants`, the log also holds the FP32 kernel variants of the FP32 baseline (copies
+// of it: every layout with either convolution algorithm) when the first run did not measure
+// them (it tries them only when FP32 is its best), so that the resumed run measures nothing new.
+Expected<TuneResult> tune_with_edited_log(const std::function<bool(Candidate&)>& edit, bool all_variants = false) {
   Requirements r;
   r.exhaustive = true;
   r.max_threads = 1;
   auto first = run_tune(model(), quick(r));
   if (!first.ok()) return first.status();
   std::vector<Candidate> log = first->candidates;
-  if (all_layouts) {
+  if (all_variants) {
     std::set<std::string> keys;
     for (const Candidate& c : log) keys.insert(c.config.key());
     for (const Candidate& c : first->candidates)
-      if (c.measured && c.config.precision == "fp32" && c.config.layout == "blocked" && c.config.fp32_nodes.empty())
-        for (const char* l : {"channels_last", "any"}) {
-          Candidate v = c;
-          v.config.layout = l;
-          v.step = "layout";
-          if (keys.insert(v.config.key()).second) log.push_back(v);
-        }
+      if (c.measured && c.config.precision == "fp32" && c.config.layout == "blocked" &&
+          c.config.conv_algorithm == "winograd" && c.config.fp32_nodes.empty())
+        for (const char* l : {"blocked", "channels_last", "any"})
+          for (const char* a : {"winograd", "direct"}) {
+            Candidate v = c;
+            v.config.layout = l;
+            v.config.conv_algorithm = a;
+            v.step = std::string(a) == "direct" ? "conv_algorithm" : "layout";
+            if (keys.insert(v.config.key()).second) log.push_back(v);
+          }
   }
   TuneOptions o = quick(r);
   for (Candidate c : log)
@@ -201,7 +204,7 @@ TEST(TuneSearch, CloseRivalsAreReMeasuredInterleavedBeforeTheChoice) {
       c.throughput = 1000.0;
     }
     return true;
-  }, /*all_layouts=*/true);
+  }, /*all_variants=*/true);
   ASSERT_TRUE(t.ok()) << t.status().to_string();
   ASSERT_GE(t->best, 0);
   ASSERT_FALSE(t->confirmation.empty());
@@ -231,10 +234,13 @@ TEST(TuneSearch, WarnsWhenTheBudgetIsFinerThanTheValidationSet) {
 }
 
 // With FP32 the best precision, the FP32 convolutions' layouts are tried (nhwc and oneDNN's
-// choice against the default nChw16c), and the artifact's session carries the chosen one.
-TEST(TuneSearch, LayoutsAreTriedWhenConvolutionsRunInFp32) {
+// choice against the default nChw16c), then the direct convolution algorithm against Winograd;
+// FP32 candidates with Winograd are validated against the direct reference like a precision,
+// and the artifact's session carries the chosen layout and algorithm.
+TEST(TuneSearch, LayoutsAndConvAlgorithmsAreTriedWhenConvolutionsRunInFp32) {
   auto t = tune_with_edited_log([](Candidate& c) {  // every reduced precision much slower
-    if (!c.measured || c.step == "layout" || c.step == "batch" || c.step == "threads") return false;
+    if (!c.measured || c.step == "layout" || c.step == "conv_algorithm" || c.step == "batch" || c.step == "threads")
+      return false;
     if (c.config.precision != "fp32") {
       c.median_ms = c.p99_ms = c.ci_low_ms = c.ci_high_ms = 1000.0;
       c.throughput = 0.001;
@@ -243,15 +249,31 @@ TEST(TuneSearch, LayoutsAreTriedWhenConvolutionsRunInFp32) {
   });
   ASSERT_TRUE(t.ok()) << t.status().to_string();
   std::set<std::string> layouts;
-  for (const auto& c : t->candidates)
+  int direct = 0, validated_winograd = 0;
+  for (const auto& c : t->candidates) {
     if (c.step == "layout") {
       EXPECT_EQ(c.config.precision, "fp32");
       layouts.insert(c.config.layout);
       EXPECT_NE(c.config.key().find(c.config.layout == "channels_last" ? "nhwc" : "layout-any"), std::string::npos);
     }
+    if (c.step == "conv_algorithm") {
+      ++direct;
+      EXPECT_EQ(c.config.conv_algorithm, "direct");
+      EXPECT_NE(c.config.key().find("direct-conv"), std::string::npos) << c.config.key();
+      EXPECT_FALSE(c.validated) << "direct FP32 is the reference itself";
+    }
+    if (!c.resumed && c.measured && c.config.precision == "fp32" && c.config.conv_algorithm == "winograd") {
+      EXPECT_TRUE(c.validated) << c.config.key();
+      EXPECT_GT(c.cosine, 0.9999) << c.config.key();
+      ++validated_winograd;
+    }
+  }
   EXPECT_EQ(layouts, (std::set<std::string>{"channels_last", "any"}));
+  EXPECT_EQ(direct, 1);
+  EXPECT_GE(validated_winograd, 2);  // the two layouts
   const Config back = config_from_json(to_json(Config{t->candidates.back().config}));
   EXPECT_EQ(back.layout, t->candidates.back().config.layout);
+  EXPECT_EQ(back.conv_algorithm, t->candidates.back().config.conv_algorithm);
 }
 
 // A pointwise convolution into a 3x3 depthwise one (MobileNet's pattern): fuse_conv_depthwise

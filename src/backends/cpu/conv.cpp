@@ -2,8 +2,9 @@
 // oneDNN: FP32 source and destination in the session's layout (SessionOptions::layout: nChw16c by
 // default), reduced precision ones in the formats oneDNN picks (format_tag::any); weights
 // reordered once per input shape; bias, residual sum, activation and post_linear fused as
-// post-ops; FP32 3x3 stride-1 convolutions on oneDNN's Winograd kernels where it has them. The depthwise half of FusedConvDepthwise is oneDNN's depthwise post-op (pads 1) or a
-// second primitive (other pads).
+// post-ops; FP32 3x3 stride-1 convolutions on oneDNN's Winograd kernels where it has them
+// (SessionOptions::conv_algorithm "winograd", the default). The depthwise half of
+// FusedConvDepthwise is oneDNN's depthwise post-op (pads 1) or a second primitive (other pads).
 // A static INT8 3x3 depthwise Conv/FusedConv runs on the own kernel of dwconv_int8.h instead, and
 // a static INT8 FusedConvDepthwise on the own banded kernel (OwnConvDwKernel).
 #include <fmt/format.h>
@@ -30,17 +31,6 @@ namespace hwopt::cpu {
 namespace {
 
 using tag = dnnl::memory::format_tag;
-
-/// FP32 3x3 convolutions may use oneDNN's Winograd kernels (see ConvKernel::create); the
-/// environment variable HWOPT_CONV_WINOGRAD=0 keeps them on the direct kernel (exact rounding
-/// comparisons, or a model whose accuracy budget cannot spare ~1e-6 relative).
-bool winograd_enabled() {
-  static const bool on = [] {
-    const char* v = std::getenv("HWOPT_CONV_WINOGRAD");
-    return v == nullptr || std::string(v) != "0";
-  }();
-  return on;
-}
 
 struct ConvAttrs {
   std::vector<int64_t> strides, dilations, pads;
@@ -305,6 +295,7 @@ class ConvKernel {
         weights_(*nc.constant_input(1)),
         prec_(conv_precision(nc)),
         layout_(nc.layout),
+        winograd_(nc.conv_algorithm == "winograd"),
         reference_(std::move(reference)) {
     if (nc.has_input(2)) bias_ = *nc.constant_input(2);
     if (prec_.int8()) qweights_ = quantize_per_channel(weights_);
@@ -492,9 +483,10 @@ class ConvKernel {
     // no dilation and one group: 1.2-2.5x faster than the direct kernel here (64-512 channels at
     // 56-7 pixels, PP-OCRv4 det's 96->24 at 160x160), outputs within ~2e-6 of the largest |y|
     // (direct: ~1e-7). oneDNN's convolution_auto keeps the direct kernel for all of these.
+    // SessionOptions::conv_algorithm "direct" turns it off (the tuner measures both).
     const bool winograd = !prec_.int8() && !prec_.bf16() && !dw_ && spatial == 2 && attrs_.group == 1 &&
                           ws[2] == 3 && ws[3] == 3 && strides == std::vector<int64_t>{1, 1} &&
-                          dil == std::vector<int64_t>{1, 1} && winograd_enabled();
+                          dil == std::vector<int64_t>{1, 1} && winograd_;
     bool wino_ok = false;
     if (winograd) try {
         e.pd = dnnl::convolution_forward::primitive_desc(conv_desc(fixed_layout, dnnl::algorithm::convolution_winograd),
@@ -575,6 +567,7 @@ class ConvKernel {
   // (s8_sum_scale), 0 otherwise.
   float sum_s8_scale_ = 0.f;
   std::string layout_;
+  bool winograd_;  // SessionOptions::conv_algorithm: FP32 3x3 stride-1 convolutions may run Winograd
   QuantizedWeights qweights_;
   std::optional<DepthwiseStage> dw_;
   KernelFn reference_;
