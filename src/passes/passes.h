@@ -26,6 +26,7 @@ std::unique_ptr<Pass> make_fuse_gelu();
 std::unique_ptr<Pass> make_fuse_attention();
 std::unique_ptr<Pass> make_fuse_matmul_add();
 std::unique_ptr<Pass> make_fuse_conv_activation();
+std::unique_ptr<Pass> make_fuse_conv_transpose_activation();
 std::unique_ptr<Pass> make_fuse_pad_conv();
 std::unique_ptr<Pass> make_fuse_conv_depthwise();
 std::unique_ptr<Pass> make_fuse_conv_post_linear();

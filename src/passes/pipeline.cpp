@@ -33,6 +33,8 @@ namespace hwopt::passes {
 //  5. fuse_conv_scale, then fuse_conv_add_bias, before fuse_conv_activation: a per-channel Mul and
 //     bias Add (in that order, as a decomposed BatchNormalization or affine layer writes them) sit
 //     between the Conv and its activation, and the Add must not be mistaken for a residual Add.
+//     fuse_conv_transpose_activation beside fuse_conv_activation, for the same reason (a
+//     ConvTranspose's BatchNormalization and bias Add sit before its activation).
 //  6. fuse_gelu before fuse_matmul_add and fuse_conv_activation: a GELU must already be one node
 //     to be absorbed as their activation. fuse_layer_norm runs beside it (it depends on no other
 //     fusion; running it before fuse_matmul_add keeps the MatMul + bias that feeds it a plain value).
@@ -68,6 +70,7 @@ std::vector<std::unique_ptr<Pass>> default_passes() {
   p.push_back(make_fuse_attention());
   p.push_back(make_fuse_matmul_add());
   p.push_back(make_fuse_conv_activation());
+  p.push_back(make_fuse_conv_transpose_activation());
   p.push_back(make_fuse_pad_conv());  // after the fusions so FusedConv absorbs its Pad too
   p.push_back(make_fuse_conv_depthwise());
   p.push_back(make_fuse_conv_post_linear());

@@ -225,13 +225,16 @@ OpCost conv_depthwise_cost(const ir::Node& node, const std::vector<ValueDesc>& i
 }
 
 /// ConvTranspose: every input element meets M/group * prod(kernel) weights, W = [C, M/group, k...].
-OpCost conv_transpose_cost(const std::vector<ValueDesc>& ins, const std::vector<ValueDesc>& outs) {
+/// ConvTranspose, and ai.hwopt FusedConvTranspose with its activation.
+OpCost conv_transpose_cost(const ir::Node& node, const std::vector<ValueDesc>& ins, const std::vector<ValueDesc>& outs) {
   if (!has(ins, 0) || !has(ins, 1) || !has(outs, 0) || ins[1].shape.size() < 2)
     return unknown_cost(OpClass::conv, ins, outs);
+  auto act = activation_flops(attr_string(node, "activation", ""));
+  if (!act) return unknown_cost(OpClass::conv, ins, outs);
   OpCost c;
   c.op_class = OpClass::conv;
   c.macs = numel(ins[0]) * dims_product(ins[1].shape, 1, ins[1].shape.size());
-  c.flops = 2 * c.macs + (has(ins, 2) ? numel(outs[0]) : 0);
+  c.flops = 2 * c.macs + (has(ins, 2) ? numel(outs[0]) : 0) + *act * numel(outs[0]);
   c.bytes = io_bytes(ins, outs);
   return c;
 }
@@ -496,7 +499,7 @@ OpCost op_cost(const ir::Node& node, const std::vector<ValueDesc>& inputs, const
   if (op == "FusedConvDepthwise") return conv_depthwise_cost(node, inputs, outputs);
   if (op == "ConvInteger") return conv_cost(node, inputs, outputs, 1, std::nullopt, std::nullopt, true);
   if (op == "QLinearConv") return conv_cost(node, inputs, outputs, 3, 8, std::nullopt, true);
-  if (op == "ConvTranspose") return conv_transpose_cost(inputs, outputs);
+  if (op == "ConvTranspose" || op == "FusedConvTranspose") return conv_transpose_cost(node, inputs, outputs);
   if (op == "Gemm" || op == "FusedGemm") return gemm_cost(node, inputs, outputs);
   if (op == "MatMul") return matmul_cost(node, inputs, outputs, 1, std::nullopt, false);
   if (op == "FusedMatMul") return matmul_cost(node, inputs, outputs, 1, 2, false);
@@ -869,7 +872,7 @@ void ShapeFill::infer(const ir::Node& n, std::vector<std::optional<Known>>& out)
     set(0, x->dtype, {xs[0], w->shape[0], out(xs[2], (*st)[0]), out(xs[3], (*st)[1])});
     return;
   }
-  if (op == "ConvTranspose") {
+  if (op == "ConvTranspose" || op == "FusedConvTranspose") {
     const Known* w = in(n, 1);
     if (!w || xs.size() < 3 || w->shape.size() != xs.size()) return;
     const size_t sp = xs.size() - 2;

@@ -182,7 +182,7 @@ ir::Node make_node(const std::string& op, std::string name, std::vector<std::str
 
 std::vector<std::string> qdq_disabled_passes() {
   return {"fuse_layer_norm", "fuse_gelu", "fuse_attention", "fuse_matmul_add", "fuse_conv_activation",
-          "fuse_conv_depthwise", "fuse_conv_post_linear", "fuse_elementwise_chain"};
+          "fuse_conv_transpose_activation", "fuse_conv_depthwise", "fuse_conv_post_linear", "fuse_elementwise_chain"};
 }
 
 SessionOptions qdq_session_options(SessionOptions base) {

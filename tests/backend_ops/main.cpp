@@ -110,6 +110,17 @@ std::vector<Case> all_cases() {
   c.push_back({"ConvTranspose", "", 11, {ais("strides", {2, 2})}, {f32({1, 24, 160, 160}), w32({24, 24, 2, 2}), w32({24})}});
   // PP-OCR det's last layer: one output channel, kernel = stride (cpu:own:deconv_patch).
   c.push_back({"ConvTranspose", "", 11, {ais("strides", {2, 2})}, {f32({1, 24, 320, 320}), w32({24, 1, 2, 2}), w32({1})}});
+  // With its activation (fuse_conv_transpose_activation): det's 24 -> 24 upsampling + Relu
+  // (cpu:own:deconv_blocked), a Relu6 on oneDNN's padded one, a LeakyRelu on the patch kernel.
+  c.push_back({"FusedConvTranspose", "ai.hwopt", 1, {ais("strides", {2, 2}), as("activation", "Relu")},
+               {f32({1, 24, 160, 160}), w32({24, 24, 2, 2}), w32({24})}});
+  c.push_back({"FusedConvTranspose", "ai.hwopt", 1,
+               {ais("strides", {2, 2}), ais("pads", {1, 1, 1, 1}), ais("output_padding", {1, 1}),
+                as("activation", "Clip"), afs("activation_params", {0.f, 6.f})},
+               {f32({2, 16, 9, 7}), w32({16, 8, 3, 3})}});
+  c.push_back({"FusedConvTranspose", "ai.hwopt", 1,
+               {ais("strides", {2, 2}), as("activation", "LeakyRelu"), afs("activation_params", {0.1f})},
+               {f32({1, 24, 20, 20}), w32({24, 1, 2, 2}), w32({1})}});
   // Resize by sizes (empty roi and scales): FPN's nearest 2x, linear up and down.
   c.push_back({"Resize", "", 13, {as("coordinate_transformation_mode", "asymmetric"), as("nearest_mode", "floor")},
                {f32({1, 24, 20, 20}), w32({0}), w32({0}), i64({1, 24, 40, 40})}});

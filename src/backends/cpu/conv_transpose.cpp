@@ -13,12 +13,18 @@
 // at most 16 outputs per input pixel (M x kh x kw): it reads a blocked (nChw16c) input as it is and
 // writes the plain output, one dot product over the channels per output value. PP-OCRv4 det's last
 // layer (24 channels at 320x320 to one at 640x640) took 1.4 ms to reorder its input to
-// channels-last for oneDNN plus 1.8 ms; 0.55 ms this way.
+// channels-last for oneDNN plus 1.8 ms; 0.55 ms this way. The own `cpu:own:deconv_blocked` takes
+// the same geometry with more outputs per pixel and at least 8 output channels, blocked input to
+// blocked output (PP-OCRv4 det's 24 -> 24 channels at 2x).
+//
+// All three also run ai.hwopt FusedConvTranspose (fuse_conv_transpose_activation): the
+// ConvTranspose followed by Relu, LeakyRelu or Clip keeping 0, applied as the output is written.
 #include <fmt/format.h>
 
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <utility>
 
@@ -52,8 +58,59 @@ DeconvAttrs read_attrs(const ir::Node& n) {
   return a;
 }
 
+/// ai.hwopt FusedConvTranspose's activation (fuse_conv_transpose_activation): none (ConvTranspose),
+/// Relu, LeakyRelu or Clip, each with f(0) = 0 so that blocked padding lanes stay zero. apply()
+/// computes what the reference (ref_fused.cpp's Activation) does, NaN included.
+struct DeconvActivation {
+  enum class Kind { none, relu, leaky_relu, clip };
+  Kind kind = Kind::none;
+  float p0 = 0, p1 = 0;
+  std::string unsupported;  // the activation's name when it is none of these
+
+  static DeconvActivation of(const ir::Node& n) {
+    DeconvActivation a;
+    const ir::Attribute* name = n.attr("activation");
+    if (!name || name->s.empty()) return a;
+    std::vector<float> params;
+    if (const ir::Attribute* p = n.attr("activation_params")) params = p->floats;
+    if (name->s == "Relu") {
+      a.kind = Kind::relu;
+    } else if (name->s == "LeakyRelu" && params.size() <= 1) {
+      a.kind = Kind::leaky_relu;
+      a.p0 = params.empty() ? 0.01f : params[0];
+    } else if (name->s == "Clip" && params.size() == 2 && params[0] <= 0.f && params[1] >= 0.f) {
+      a.kind = Kind::clip;
+      a.p0 = params[0];
+      a.p1 = params[1];
+    } else {
+      a.unsupported = name->s;
+    }
+    return a;
+  }
+
+  float apply(float x) const {
+    switch (kind) {
+      case Kind::none: return x;
+      case Kind::relu: return std::isnan(x) ? x : (x > 0.f ? x : 0.f);
+      case Kind::leaky_relu: return x < 0.f ? p0 * x : x;
+      case Kind::clip: return x < p0 ? p0 : (x > p1 ? p1 : x);
+    }
+    return x;
+  }
+
+  /// apply() on every float of [data, data + n), in parallel.
+  void apply_all(float* data, int64_t n) const {
+    if (kind == Kind::none) return;
+    own::parallel_range(n, n, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) data[i] = apply(data[i]);
+    });
+  }
+};
+
 std::string check_conv_transpose(const NodeContext& nc) {
   if (nc.input_dtype(0) != DType::float32) return "input dtype is not known to be float32";
+  if (const DeconvActivation a = DeconvActivation::of(nc.node); !a.unsupported.empty())
+    return fmt::format("activation '{}' (the CPU kernels apply Relu, LeakyRelu and Clip keeping 0)", a.unsupported);
   const Tensor* w = nc.constant_input(1);
   if (!w) return "weights are not a constant initializer";
   if (w->dtype() != DType::float32) return "weights are not float32";
@@ -208,7 +265,10 @@ struct DeconvEntry {
 class ConvTransposeKernel {
  public:
   ConvTransposeKernel(const NodeContext& nc, KernelFn reference)
-      : attrs_(read_attrs(nc.node)), weights_(nc.constant_input(1)->contiguous()), reference_(std::move(reference)) {
+      : attrs_(read_attrs(nc.node)),
+        act_(DeconvActivation::of(nc.node)),
+        weights_(nc.constant_input(1)->contiguous()),
+        reference_(std::move(reference)) {
     if (nc.has_input(2)) bias_ = nc.constant_input(2)->contiguous();
   }
 
@@ -234,6 +294,9 @@ class ConvTransposeKernel {
     stream().wait();
     if (bias_.defined() && e->bias_layout.kind != BiasLayout::Kind::none)
       add_bias(e->bias_layout, bias_.data<float>(), static_cast<float*>(dst.raw_data()));
+    // The activation over the whole buffer: padding lanes are zero and stay zero (f(0) = 0).
+    act_.apply_all(static_cast<float*>(dst.raw_data()),
+                   static_cast<int64_t>((e->plain_out ? dst.nbytes() : e->pd.dst_desc().get_size()) / sizeof(float)));
     ctx.set_output(0, std::move(dst));
   }
 
@@ -311,6 +374,7 @@ class ConvTransposeKernel {
   }
 
   DeconvAttrs attrs_;
+  DeconvActivation act_;
   Tensor weights_;  // contiguous constant [C, M/G, k...]
   Tensor bias_;
   KernelFn reference_;
@@ -322,21 +386,43 @@ class ConvTransposeKernel {
 
 constexpr int64_t kMaxOutputsPerPixel = 16;
 
-std::string check_patch(const NodeContext& nc) {
-  if (std::string why = check_conv_transpose(nc); !why.empty()) return why;
-  const Tensor* w = nc.constant_input(1);
-  if (w->rank() != 4 || (nc.input_rank(0) != -1 && nc.input_rank(0) != 4)) return "not a 2-D transposed convolution";
-  const DeconvAttrs a = read_attrs(nc.node);
+// "" if each input pixel writes its own kh x kw patch of the output: stride = kernel, one group,
+// no pads, dilations, output_padding or output_shape (the own kernels' geometry).
+std::string check_patch_geometry(const DeconvAttrs& a, const Tensor& w) {
   auto all = [](const std::vector<int64_t>& v, int64_t x) {
     return std::all_of(v.begin(), v.end(), [&](int64_t e) { return e == x; });
   };
   if (a.group != 1 || !all(a.dilations, 1) || !all(a.pads, 0) || !all(a.output_padding, 0) || !a.output_shape.empty() ||
       (a.auto_pad != "NOTSET" && a.auto_pad != "VALID"))
     return "groups, dilations, pads, output_padding, output_shape or auto_pad";
-  if (a.strides != std::vector<int64_t>{w->dim(2), w->dim(3)}) return "the stride is not the kernel size";
+  if (a.strides != std::vector<int64_t>{w.dim(2), w.dim(3)}) return "the stride is not the kernel size";
+  return "";
+}
+
+std::string check_patch(const NodeContext& nc) {
+  if (std::string why = check_conv_transpose(nc); !why.empty()) return why;
+  const Tensor* w = nc.constant_input(1);
+  if (w->rank() != 4 || (nc.input_rank(0) != -1 && nc.input_rank(0) != 4)) return "not a 2-D transposed convolution";
+  if (std::string why = check_patch_geometry(read_attrs(nc.node), *w); !why.empty()) return why;
   if (w->dim(1) * w->dim(2) * w->dim(3) > kMaxOutputsPerPixel)
     return fmt::format("{} outputs per input pixel (at most {})", w->dim(1) * w->dim(2) * w->dim(3),
                        kMaxOutputsPerPixel);
+  if (!own::use_avx512()) return "needs AVX-512";
+  return "";
+}
+
+// ---- cpu:own:deconv_blocked ----
+
+// The kernel = stride ConvTranspose with more outputs per pixel than deconv_patch takes and at
+// least 8 output channels (fewer would be mostly padding in nChw16c; oneDNN writes them
+// channels-last).
+std::string check_blocked(const NodeContext& nc) {
+  if (std::string why = check_conv_transpose(nc); !why.empty()) return why;
+  const Tensor* w = nc.constant_input(1);
+  if (w->rank() != 4 || (nc.input_rank(0) != -1 && nc.input_rank(0) != 4)) return "not a 2-D transposed convolution";
+  if (std::string why = check_patch_geometry(read_attrs(nc.node), *w); !why.empty()) return why;
+  if (w->dim(1) * w->dim(2) * w->dim(3) <= kMaxOutputsPerPixel) return "few outputs per pixel (own:deconv_patch's)";
+  if (w->dim(1) < 8) return fmt::format("{} output channels (fewer than 8: mostly padding in nChw16c)", w->dim(1));
   if (!own::use_avx512()) return "needs AVX-512";
   return "";
 }
@@ -353,7 +439,7 @@ std::string check_patch(const NodeContext& nc) {
 template <int O>
 __attribute__((target("avx512f,fma"))) void patch_row(const float* x, int64_t block_stride, int64_t blocks,
                                                       int64_t width, int64_t kw, const float* wt, const float* bias,
-                                                      const int64_t* offset, float* out) {
+                                                      const int64_t* offset, const DeconvActivation& act, float* out) {
   for (int64_t w = 0; w < width; ++w) {
     __m512 acc[O];
     for (int o = 0; o < O; ++o) acc[o] = _mm512_setzero_ps();
@@ -361,14 +447,60 @@ __attribute__((target("avx512f,fma"))) void patch_row(const float* x, int64_t bl
       const __m512 xv = _mm512_loadu_ps(x + cb * block_stride + w * 16);
       for (int o = 0; o < O; ++o) acc[o] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(wt + (o * blocks + cb) * 16), acc[o]);
     }
-    for (int o = 0; o < O; ++o) out[offset[o] + w * kw] = _mm512_reduce_add_ps(acc[o]) + bias[o];
+    for (int o = 0; o < O; ++o) out[offset[o] + w * kw] = act.apply(_mm512_reduce_add_ps(acc[o]) + bias[o]);
   }
+}
+
+// One input row of one image into nChw16c output rows, for output block `ob` and patch position
+// (a, b): `x` at (n, channel block 0, row h, column 0) in nChw16c, blocks `block_stride` floats
+// apart, `C` channels; `wt` [C][16] the weights of (ob, a, b); `out` the output at (n, ob, row
+// h * kh + a, column b), pixel w's 16 lanes at out + w * kw * 16. P pixels share each weight load.
+// DeconvActivation::apply on 16 lanes (NaN kept where the scalar form keeps it).
+__attribute__((target("avx512f"))) inline __m512 activate(const DeconvActivation& a, __m512 x) {
+  switch (a.kind) {
+    case DeconvActivation::Kind::none: return x;
+    case DeconvActivation::Kind::relu:  // x <= 0 (ordered: not NaN) -> +0
+      return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LE_OQ), x, _mm512_setzero_ps());
+    case DeconvActivation::Kind::leaky_relu:
+      return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), x,
+                                  _mm512_mul_ps(x, _mm512_set1_ps(a.p0)));
+    case DeconvActivation::Kind::clip: {
+      const __m512 lo = _mm512_set1_ps(a.p0), hi = _mm512_set1_ps(a.p1);
+      x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), x, lo);
+      return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), x, hi);
+    }
+  }
+  return x;
+}
+
+template <int P>
+__attribute__((target("avx512f,fma"))) inline void blocked_pixels(const float* x, int64_t block_stride, int64_t C,
+                                                                  const float* wt, __m512 bias, const DeconvActivation& act,
+                                                                  int64_t kw, float* out) {
+  __m512 acc[P];
+  for (int p = 0; p < P; ++p) acc[p] = bias;
+  for (int64_t c = 0; c < C; ++c) {
+    const __m512 wv = _mm512_loadu_ps(wt + c * 16);
+    const float* xc = x + (c / 16) * block_stride + c % 16;
+    for (int p = 0; p < P; ++p) acc[p] = _mm512_fmadd_ps(_mm512_set1_ps(xc[p * 16]), wv, acc[p]);
+  }
+  for (int p = 0; p < P; ++p) _mm512_storeu_ps(out + p * kw * 16, activate(act, acc[p]));
+}
+
+__attribute__((target("avx512f,fma"))) void blocked_row(const float* x, int64_t block_stride, int64_t C,
+                                                       int64_t width, const float* wt, const float* bias,
+                                                       const DeconvActivation& act, int64_t kw, float* out) {
+  constexpr int kP = 8;
+  const __m512 b = _mm512_loadu_ps(bias);
+  int64_t w = 0;
+  for (; w + kP <= width; w += kP) blocked_pixels<kP>(x + w * 16, block_stride, C, wt, b, act, kw, out + w * kw * 16);
+  for (; w < width; ++w) blocked_pixels<1>(x + w * 16, block_stride, C, wt, b, act, kw, out + w * kw * 16);
 }
 
 #pragma GCC diagnostic pop
 
 using RowFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, const float*, const float*, const int64_t*,
-                       float*);
+                       const DeconvActivation&, float*);
 
 template <int... Os>
 RowFn row_fn_of(int o, std::integer_sequence<int, Os...>) {
@@ -380,7 +512,7 @@ RowFn row_fn_of(int o, std::integer_sequence<int, Os...>) {
 class PatchKernel {
  public:
   PatchKernel(const NodeContext& nc, KernelFn reference)
-      : weights_(nc.constant_input(1)->contiguous()), reference_(std::move(reference)) {
+      : act_(DeconvActivation::of(nc.node)), weights_(nc.constant_input(1)->contiguous()), reference_(std::move(reference)) {
     C_ = weights_.dim(0);
     M_ = weights_.dim(1);
     kh_ = weights_.dim(2);
@@ -422,12 +554,13 @@ class PatchKernel {
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t n = r / H, h = r % H;
         row_(in + (n * blocks_ * H + h) * W * 16, H * W * 16, blocks_, W, kw_, wt_.data(), bias_.data(),
-             offset.data(), o + n * M_ * OH * OW + h * kh_ * OW);
+             offset.data(), act_, o + n * M_ * OH * OW + h * kh_ * OW);
       }
     });
   }
 
  private:
+  DeconvActivation act_;
   Tensor weights_;
   int64_t C_ = 0, M_ = 0, kh_ = 0, kw_ = 0, blocks_ = 0;
   std::vector<float> wt_, bias_;
@@ -436,13 +569,84 @@ class PatchKernel {
   KernelFn reference_;
 };
 
+// Kernel = stride, many outputs per pixel (PP-OCRv4 det's 24 -> 24 channels at 2x): reads a
+// blocked (nChw16c) input as it is and writes a blocked output, so the next oneDNN step reads it
+// as it is too. Each (output block, patch position) is a small matrix product over the channels:
+// 16 output lanes per pixel, the weights broadcast-multiplied by each input channel, 8 pixels per
+// weight load. Padded output lanes get zero weights and bias, so they stay zero.
+class BlockedKernel {
+ public:
+  BlockedKernel(const NodeContext& nc, KernelFn reference)
+      : act_(DeconvActivation::of(nc.node)), weights_(nc.constant_input(1)->contiguous()), reference_(std::move(reference)) {
+    C_ = weights_.dim(0);
+    M_ = weights_.dim(1);
+    kh_ = weights_.dim(2);
+    kw_ = weights_.dim(3);
+    mblocks_ = (M_ + 15) / 16;
+    // [ob][a][b][c][lane] = W[c][ob * 16 + lane][a][b]; lanes past M stay zero.
+    wt_.assign(static_cast<size_t>(mblocks_ * kh_ * kw_ * C_ * 16), 0.f);
+    const float* w = weights_.data<float>();
+    for (int64_t c = 0; c < C_; ++c)
+      for (int64_t m = 0; m < M_; ++m)
+        for (int64_t a = 0; a < kh_; ++a)
+          for (int64_t b = 0; b < kw_; ++b)
+            wt_[static_cast<size_t>((((m / 16 * kh_ + a) * kw_ + b) * C_ + c) * 16 + m % 16)] =
+                w[((c * M_ + m) * kh_ + a) * kw_ + b];
+    bias_.assign(static_cast<size_t>(mblocks_ * 16), 0.f);
+    if (nc.has_input(2)) {
+      const Tensor b = nc.constant_input(2)->contiguous();
+      if (b.numel() == M_)
+        std::copy(b.data<float>(), b.data<float>() + M_, bias_.begin());
+      else
+        bad_bias_ = true;  // the reference kernel names the error
+    }
+  }
+
+  void operator()(KernelContext& ctx) {
+    const Tensor& x = ctx.input(0);
+    if (bad_bias_ || x.dtype() != DType::float32 || x.rank() != 4 || x.dim(1) != C_ || x.numel() == 0 ||
+        ctx.input(1).storage() != weights_.storage())
+      return run_plain(ctx, reference_);
+    const int64_t N = x.dim(0), H = x.dim(2), W = x.dim(3), OH = H * kh_, OW = W * kw_;
+    const int64_t cblocks = (C_ + 15) / 16;
+    const Tensor xb = convert_to(x, tagged_desc(x.shape(), DType::float32, tag::aBcd16b), 0.f);  // nothing if blocked
+    const Shape out_shape = {N, M_, OH, OW};
+    Tensor out = allocate_like(tagged_desc(out_shape, DType::float32, tag::aBcd16b), DType::float32, out_shape);
+    const float* in = xb.data<float>();
+    float* o = static_cast<float*>(out.raw_data());
+    own::parallel_range(N * H, N * H * W * C_ * M_ * kh_ * kw_ / 16, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t n = r / H, h = r % H;
+        const float* xr = in + (n * cblocks * H + h) * W * 16;
+        for (int64_t ob = 0; ob < mblocks_; ++ob)
+          for (int64_t a = 0; a < kh_; ++a)
+            for (int64_t b = 0; b < kw_; ++b)
+              blocked_row(xr, H * W * 16, C_, W, wt_.data() + ((ob * kh_ + a) * kw_ + b) * C_ * 16,
+                          bias_.data() + ob * 16, act_, kw_,
+                          o + (((n * mblocks_ + ob) * OH + h * kh_ + a) * OW + b) * 16);
+      }
+    });
+    ctx.set_output(0, std::move(out));
+  }
+
+ private:
+  DeconvActivation act_;
+  Tensor weights_;
+  int64_t C_ = 0, M_ = 0, kh_ = 0, kw_ = 0, mblocks_ = 0;
+  std::vector<float> wt_, bias_;
+  bool bad_bias_ = false;
+  KernelFn reference_;
+};
+
 /// A ConvTranspose candidate running `Kernel`.
 template <typename Kernel>
-Candidate deconv_candidate(const char* name, std::string (*check)(const NodeContext&), int priority) {
+Candidate deconv_candidate(const char* op, const char* domain, const char* name,
+                           std::string (*check)(const NodeContext&), int priority) {
   Candidate c;
   c.backend = "cpu";
   c.name = name;
-  c.op_type = "ConvTranspose";
+  c.op_type = op;
+  c.domain = domain;
   c.priority = priority;
   c.accepts_layouts = true;
   c.check = check;
@@ -455,7 +659,15 @@ Candidate deconv_candidate(const char* name, std::string (*check)(const NodeCont
 
 }  // namespace
 
-HWOPT_REGISTER_CANDIDATE(deconv_candidate<ConvTransposeKernel>("onednn:deconv", check_conv_transpose, 0));
-HWOPT_REGISTER_CANDIDATE(deconv_candidate<PatchKernel>("own:deconv_patch", check_patch, -1));  // before oneDNN's
+// ConvTranspose, and ai.hwopt FusedConvTranspose (with its activation); the own kernels before oneDNN's.
+HWOPT_REGISTER_CANDIDATE(deconv_candidate<ConvTransposeKernel>("ConvTranspose", "", "onednn:deconv", check_conv_transpose, 0));
+HWOPT_REGISTER_CANDIDATE(deconv_candidate<PatchKernel>("ConvTranspose", "", "own:deconv_patch", check_patch, -1));
+HWOPT_REGISTER_CANDIDATE(deconv_candidate<BlockedKernel>("ConvTranspose", "", "own:deconv_blocked", check_blocked, -1));
+HWOPT_REGISTER_CANDIDATE(deconv_candidate<ConvTransposeKernel>("FusedConvTranspose", "ai.hwopt", "onednn:deconv",
+                                                               check_conv_transpose, 0));
+HWOPT_REGISTER_CANDIDATE(deconv_candidate<PatchKernel>("FusedConvTranspose", "ai.hwopt", "own:deconv_patch", check_patch,
+                                                       -1));
+HWOPT_REGISTER_CANDIDATE(deconv_candidate<BlockedKernel>("FusedConvTranspose", "ai.hwopt", "own:deconv_blocked",
+                                                         check_blocked, -1));
 
 }  // namespace hwopt::cpu

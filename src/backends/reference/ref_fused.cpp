@@ -2,7 +2,8 @@
 // math as the unfused reference kernels (the Conv/Gemm/MatMul parts run those very kernels), so a
 // fused graph computes what the unfused one did:
 //   com.microsoft  FusedConv, FusedGemm, Gelu, FastGelu   (ONNX Runtime contrib ops)
-//   ai.hwopt       FusedMatMul, FusedConv (with post_linear), FusedConvDepthwise, ScaledDotProductAttention,
+//   ai.hwopt       FusedMatMul, FusedConv (with post_linear), FusedConvDepthwise, FusedConvTranspose,
+//                  ScaledDotProductAttention,
 //                  LayerNormalization, ElementwiseChain (its steps' own reference kernels in order)
 #include <algorithm>
 #include <cmath>
@@ -192,6 +193,12 @@ void ref_fused_conv(KernelContext& ctx) {
     });
   }
   ctx.set_output(0, std::move(y));
+}
+
+// FusedConvTranspose(X, W, B?): Y = activation(ConvTranspose(X, W, B)).
+void ref_fused_conv_transpose(KernelContext& ctx) {
+  const Activation act = Activation::parse(ctx.attr_string("activation", ""), ctx.attr_floats("activation_params"));
+  finish(ctx, run_onnx_kernel(ctx, "ConvTranspose", 11, {0, 1, 2}), nullptr, nullptr, act);
 }
 
 // FusedConvDepthwise(X, W, B?, Wdw, Bdw?): a pointwise (1x1, stride 1, no padding, one group)
@@ -416,6 +423,7 @@ HWOPT_REGISTER_REF_KERNEL("FastGelu", "com.microsoft", 1, ref_fast_gelu);
 HWOPT_REGISTER_REF_KERNEL("FusedMatMul", "ai.hwopt", 1, ref_fused_matmul);
 HWOPT_REGISTER_REF_KERNEL("FusedConvDepthwise", "ai.hwopt", 1, ref_fused_conv_depthwise);
 HWOPT_REGISTER_REF_KERNEL("FusedConv", "ai.hwopt", 1, ref_fused_conv);
+HWOPT_REGISTER_REF_KERNEL("FusedConvTranspose", "ai.hwopt", 1, ref_fused_conv_transpose);
 HWOPT_REGISTER_REF_KERNEL("ScaledDotProductAttention", "ai.hwopt", 1, ref_sdpa);
 HWOPT_REGISTER_REF_KERNEL("LayerNormalization", "ai.hwopt", 1, ref_layer_norm);
 HWOPT_REGISTER_REF_KERNEL("ElementwiseChain", "ai.hwopt", 1, ref_elementwise_chain);
