@@ -10,13 +10,13 @@
 #include <memory>
 
 #include "commands.h"
-#include "kernel_options.h"
-#include "precision_options.h"
 #include "core/atomic_file.h"
 #include "hw/ceilings.h"
 #include "hw/cpu_info.h"
+#include "kernel_options.h"
 #include "model_inputs.h"
 #include "onnx/import.h"
+#include "precision_options.h"
 #include "profile/profile_output.h"
 #include "profile/profiler.h"
 

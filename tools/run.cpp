@@ -14,8 +14,8 @@
 #include "core/atomic_file.h"
 #include "core/interrupt.h"
 #include "core/npy.h"
-#include "model_inputs.h"
 #include "kernel_options.h"
+#include "model_inputs.h"
 #include "precision_options.h"
 #include "tune/artifact.h"
 

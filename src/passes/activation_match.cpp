@@ -165,4 +165,14 @@ std::optional<ActivationMatch> match_activation(const GraphView& view, const std
   return match_hard_swish(view, value);
 }
 
+void add_activation_attrs(ir::Node& node, const ActivationMatch& act, bool gemm_style) {
+  node.attributes.push_back(make_attr("activation", act.name));
+  if (gemm_style) {
+    if (act.params.size() > 0) node.attributes.push_back(make_attr("activation_alpha", act.params[0]));
+    if (act.params.size() > 1) node.attributes.push_back(make_attr("activation_beta", act.params[1]));
+  } else if (!act.params.empty()) {
+    node.attributes.push_back(make_attr("activation_params", act.params));
+  }
+}
+
 }  // namespace hwopt::passes

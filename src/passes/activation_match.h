@@ -27,4 +27,9 @@ struct ActivationMatch {
 /// (Silu's Sigmoid, Mish's Softplus and Tanh) must have no other reader.
 std::optional<ActivationMatch> match_activation(const GraphView& view, const std::string& value);
 
+/// Appends `act` to a fused node's attributes: `activation` and, if it has parameters,
+/// `activation_params` (FusedConv, FusedConvTranspose, FusedMatMul), or with `gemm_style`
+/// `activation_alpha`/`activation_beta` (com.microsoft FusedGemm).
+void add_activation_attrs(ir::Node& node, const ActivationMatch& act, bool gemm_style = false);
+
 }  // namespace hwopt::passes

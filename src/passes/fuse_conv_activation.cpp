@@ -64,10 +64,7 @@ class FuseConvActivation final : public Pass {
       if (!z.empty()) fused.inputs.push_back(z);
       fused.outputs = {act ? act->output : value};
       fused.attributes = conv.attributes;
-      if (act) {
-        fused.attributes.push_back(make_attr("activation", act->name));
-        if (!act->params.empty()) fused.attributes.push_back(make_attr("activation_params", act->params));
-      }
+      if (act) add_activation_attrs(fused, *act);
       patch.replace_nodes(nodes, std::move(fused));
       claims.take(nodes);
       ++count;

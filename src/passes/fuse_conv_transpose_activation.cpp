@@ -53,8 +53,7 @@ class FuseConvTransposeActivation final : public Pass {
       fused.inputs = deconv.inputs;
       fused.outputs = {act->output};
       fused.attributes = deconv.attributes;
-      fused.attributes.push_back(make_attr("activation", act->name));
-      if (!act->params.empty()) fused.attributes.push_back(make_attr("activation_params", act->params));
+      add_activation_attrs(fused, *act);
       patch.replace_nodes(nodes, std::move(fused));
       claims.take(nodes);
       ++count;

@@ -24,8 +24,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cmath>
 #include <array>
+#include <cmath>
 #include <utility>
 
 #include "backends/backend.h"
@@ -451,10 +451,6 @@ __attribute__((target("avx512f,fma"))) void patch_row(const float* x, int64_t bl
   }
 }
 
-// One input row of one image into nChw16c output rows, for output block `ob` and patch position
-// (a, b): `x` at (n, channel block 0, row h, column 0) in nChw16c, blocks `block_stride` floats
-// apart, `C` channels; `wt` [C][16] the weights of (ob, a, b); `out` the output at (n, ob, row
-// h * kh + a, column b), pixel w's 16 lanes at out + w * kw * 16. P pixels share each weight load.
 // DeconvActivation::apply on 16 lanes (NaN kept where the scalar form keeps it).
 __attribute__((target("avx512f"))) inline __m512 activate(const DeconvActivation& a, __m512 x) {
   switch (a.kind) {
@@ -473,6 +469,11 @@ __attribute__((target("avx512f"))) inline __m512 activate(const DeconvActivation
   return x;
 }
 
+// P pixels of one input row into nChw16c output rows, for output block `ob` and patch position
+// (a, b): `x` at the first pixel (channel block 0) in nChw16c, blocks `block_stride` floats
+// apart, `C` channels; `wt` [C][16] the weights of (ob, a, b); `out` the output at (n, ob, row
+// h * kh + a, column w * kw + b), pixel p's 16 lanes at out + p * kw * 16. The P pixels share
+// each weight load.
 template <int P>
 __attribute__((target("avx512f,fma"))) inline void blocked_pixels(const float* x, int64_t block_stride, int64_t C,
                                                                   const float* wt, __m512 bias, const DeconvActivation& act,
@@ -487,6 +488,7 @@ __attribute__((target("avx512f,fma"))) inline void blocked_pixels(const float* x
   for (int p = 0; p < P; ++p) _mm512_storeu_ps(out + p * kw * 16, activate(act, acc[p]));
 }
 
+// A whole input row (`width` pixels), 8 at a time.
 __attribute__((target("avx512f,fma"))) void blocked_row(const float* x, int64_t block_stride, int64_t C,
                                                        int64_t width, const float* wt, const float* bias,
                                                        const DeconvActivation& act, int64_t kw, float* out) {
