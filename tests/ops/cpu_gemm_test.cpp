@@ -50,6 +50,27 @@ const std::vector<GemmCase> kCases = {
     {2, 7, 3, false, false, 1.f, 0.f, {2, 3}, true},
 };
 
+// One row of A times constant B without activation runs the own matrix-vector kernels (gemm.cpp):
+// both orientations of B, K and N that are and are not multiples of the vector widths (masked
+// tails), a transposed [K, 1] A, alpha and beta, C as a scalar, [N], [1, N], [1, 1], or absent,
+// constant or not. A classifier head's size (1280 -> 1000) among them.
+TEST(CpuGemm, OneRowMatchesReference) {
+  std::vector<GemmCase> cases;
+  for (bool tb : {false, true})
+    for (auto [K, N] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {5, 3}, {16, 17}, {37, 100}, {64, 64},
+                                                                {1280, 1000}})
+      cases.push_back({1, K, N, false, tb, 1.f, 1.f, {N}, true});
+  cases.push_back({1, 33, 70, true, true, 0.5f, 2.f, {1, 70}, true});
+  cases.push_back({1, 33, 70, true, false, -1.25f, 0.75f, {}, true});   // scalar C
+  cases.push_back({1, 48, 20, false, false, 2.f, -1.f, {1, 1}, true});
+  cases.push_back({1, 48, 20, false, true, 1.f, 1.f, {}, false});       // no C
+  uint32_t seed = 700;
+  for (const auto& g : cases) {
+    run_gemm_case(g, "Gemm", "", {}, {1, 2}, seed += 3);
+    run_gemm_case(g, "Gemm", "", {}, {1}, seed += 3);
+  }
+}
+
 TEST(CpuGemm, MatchesReferenceWithConstantWeightsAndBias) {
   uint32_t seed = 1;
   for (const auto& g : kCases) run_gemm_case(g, "Gemm", "", {}, {1, 2}, seed += 3);

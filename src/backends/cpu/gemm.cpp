@@ -4,13 +4,21 @@
 // alpha as the output scale. A constant C that is one row ([N], [1, N] or a scalar) becomes the
 // primitive's bias (times beta); any other C is copied into the output and added by a sum post-op
 // (scale beta); the activation is a post-op.
+//
+// One row of A times a constant FP32 B without an activation (a classifier head at batch 1) is a
+// matrix-vector product bound by reading B from memory: an own kernel streams B as ONNX stores it
+// (no reordered copy), both threads reading rows of it, 1.3-1.6x faster than oneDNN's inner
+// product and matmul when B is not in cache (bench/ figures in docs/benchmarks.md, session 11).
 #include <fmt/format.h>
+
+#include <immintrin.h>
 
 #include <algorithm>
 
 #include "backends/backend.h"
 #include "backends/cpu/matmul_util.h"
 #include "backends/cpu/onednn.h"
+#include "backends/cpu/own_util.h"
 
 namespace hwopt::cpu {
 namespace {
@@ -61,6 +69,58 @@ dnnl::memory::desc operand_desc(const Tensor& t, bool trans) {
   return strided_desc({t.dim(1), t.dim(0)}, {t.strides()[1], t.strides()[0]});
 }
 
+// GCC 12 warns that the intrinsics' internal _mm512_undefined_* operands are uninitialized when
+// they are inlined into a function with a target attribute (a false positive of its headers).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// y[n] = a . w[n] for n in [n0, n1), w row-major [N, K] (B with transB = 1).
+__attribute__((target("avx512f,fma"))) void gemv_rows(const float* a, const float* w, int64_t K, int64_t n0,
+                                                      int64_t n1, float* y) {
+  for (int64_t n = n0; n < n1; ++n) {
+    const float* row = w + n * K;
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 32 <= K; k += 32) {
+      s0 = _mm512_fmadd_ps(_mm512_loadu_ps(row + k), _mm512_loadu_ps(a + k), s0);
+      s1 = _mm512_fmadd_ps(_mm512_loadu_ps(row + k + 16), _mm512_loadu_ps(a + k + 16), s1);
+    }
+    if (k + 16 <= K) {
+      s0 = _mm512_fmadd_ps(_mm512_loadu_ps(row + k), _mm512_loadu_ps(a + k), s0);
+      k += 16;
+    }
+    if (k < K) {
+      const __mmask16 m = static_cast<__mmask16>((1u << (K - k)) - 1);
+      s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, row + k), _mm512_maskz_loadu_ps(m, a + k), s1);
+    }
+    y[n] = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+  }
+}
+
+// y[n] = sum_k a[k] * w[k][n] for n in [n0, n1), w row-major [K, N] (B with transB = 0): rows of
+// w streamed, 16 outputs per vector.
+__attribute__((target("avx512f,fma"))) void gemv_cols(const float* a, const float* w, int64_t K, int64_t N,
+                                                      int64_t n0, int64_t n1, float* y) {
+  int64_t n = n0;
+  for (; n + 64 <= n1; n += 64) {
+    __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int64_t k = 0; k < K; ++k) {
+      const __m512 ak = _mm512_set1_ps(a[k]);
+      for (int j = 0; j < 4; ++j) s[j] = _mm512_fmadd_ps(ak, _mm512_loadu_ps(w + k * N + n + 16 * j), s[j]);
+    }
+    for (int j = 0; j < 4; ++j) _mm512_storeu_ps(y + n + 16 * j, s[j]);
+  }
+  for (; n < n1; n += 16) {
+    const __mmask16 m = static_cast<__mmask16>(n1 - n >= 16 ? 0xFFFFu : (1u << (n1 - n)) - 1);
+    __m512 s = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; ++k) s = _mm512_fmadd_ps(_mm512_set1_ps(a[k]), _mm512_maskz_loadu_ps(m, w + k * N + n), s);
+    _mm512_mask_storeu_ps(y + n, m, s);
+  }
+}
+
+#pragma GCC diagnostic pop
+
 struct GemmEntry {
   bool ok = false;  // false: oneDNN has no primitive for this case; the reference runs
   dnnl::primitive prim;  // inner product (constant B) or matmul
@@ -83,6 +143,8 @@ class GemmKernel {
         reference_(std::move(reference)) {
     if (const Tensor* b = nc.constant_input(1)) weights_ = *b;
     if (const Tensor* c = nc.constant_input(2)) c_const_ = *c;
+    gemv_ok_ = weights_.defined() && attrs_.activation.empty() && !prec_.int8() && !prec_.bf16() && !prec_.dynamic &&
+               own::use_avx512();
   }
 
   void operator()(KernelContext& ctx) {
@@ -105,6 +167,7 @@ class GemmKernel {
     }
     const bool const_b = weights_.defined() && b.storage() == weights_.storage() && b.offset() == weights_.offset() &&
                          b.shape() == weights_.shape();
+    if (M == 1 && const_b && gemv_ok_ && b.is_contiguous() && (!c || cm == 1)) return run_gemv(ctx, a, b, c, K, N, cn);
     if (const_b && (trans_a || !a.is_contiguous())) {
       // The inner product reads A as dense rows.
       a = trans_a ? a.permute({1, 0}).contiguous() : a.contiguous();
@@ -153,6 +216,34 @@ class GemmKernel {
   }
 
  private:
+  // M = 1, constant FP32 B, no activation: Y = alpha * op(A) op(B) + beta * C with the own
+  // matrix-vector kernels, reading B where it is (C one row or a scalar).
+  void run_gemv(KernelContext& ctx, const Tensor& a_in, const Tensor& b, const Tensor* c, int64_t K, int64_t N,
+                int64_t cn) {
+    const Tensor a = a_in.contiguous();  // [1, K] or [K, 1]: K floats either way
+    const Tensor cc = c ? c->contiguous() : Tensor();
+    Tensor& dst = ctx.allocate_uninitialized_output(0, DType::float32, {1, N});
+    const float* ap = a.data<float>();
+    const float* wp = b.data<float>();
+    const float* cp = c ? cc.data<float>() : nullptr;
+    float* y = dst.data<float>();
+    const float alpha = attrs_.alpha, beta = attrs_.beta;
+    const bool trans_b = attrs_.trans_b;
+    // Whole cache lines of output per thread in the column form (16 outputs each).
+    own::parallel_range((N + 15) / 16, N * K, [&](int64_t g0, int64_t g1) {
+      const int64_t n0 = g0 * 16, n1 = std::min(N, g1 * 16);
+      if (trans_b)
+        gemv_rows(ap, wp, K, n0, n1, y);
+      else
+        gemv_cols(ap, wp, K, N, n0, n1, y);
+      for (int64_t n = n0; n < n1; ++n) {
+        float v = alpha * y[n];
+        if (cp) v += beta * cp[cn == 1 ? 0 : n];
+        y[n] = v;
+      }
+    });
+  }
+
   GemmEntry create(const Tensor& a, bool trans_a, const Tensor& b, const Tensor* c, int64_t M, int64_t K, int64_t N,
                    int64_t cm, bool const_b, bool const_c) {
     GemmEntry e;
@@ -226,6 +317,7 @@ class GemmKernel {
 
   GemmAttrs attrs_;
   KernelPrecision prec_;  // of constant-B products (precision bf16/int8)
+  bool gemv_ok_ = false;  // run_gemv may take M = 1 (constant FP32 B, no activation, AVX-512)
   Tensor weights_, c_const_;
   KernelFn reference_;
   ReorderedWeights weights_cache_;
