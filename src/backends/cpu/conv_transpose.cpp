@@ -18,20 +18,23 @@
 // blocked output (PP-OCRv4 det's 24 -> 24 channels at 2x).
 //
 // All three also run ai.hwopt FusedConvTranspose (fuse_conv_transpose_activation): the
-// ConvTranspose followed by Relu, LeakyRelu or Clip keeping 0, applied as the output is written.
+// ConvTranspose followed by Relu, LeakyRelu or Clip keeping 0 (reference::Activation), applied as
+// the output is written: by the own kernels in registers, by oneDNN as post-ops (the bias then a
+// binary-add post-op before it).
 #include <fmt/format.h>
 
 #include <immintrin.h>
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <utility>
 
 #include "backends/backend.h"
 #include "backends/cpu/matmul_util.h"
 #include "backends/cpu/onednn.h"
 #include "backends/cpu/own_util.h"
+#include "backends/cpu/post_ops.h"
+#include "backends/reference/activation.h"
 #include "core/int_math.h"
 
 namespace hwopt::cpu {
@@ -58,59 +61,37 @@ DeconvAttrs read_attrs(const ir::Node& n) {
   return a;
 }
 
-/// ai.hwopt FusedConvTranspose's activation (fuse_conv_transpose_activation): none (ConvTranspose),
-/// Relu, LeakyRelu or Clip, each with f(0) = 0 so that blocked padding lanes stay zero. apply()
-/// computes what the reference (ref_fused.cpp's Activation) does, NaN included.
-struct DeconvActivation {
-  enum class Kind { none, relu, leaky_relu, clip };
-  Kind kind = Kind::none;
-  float p0 = 0, p1 = 0;
-  std::string unsupported;  // the activation's name when it is none of these
+using reference::Activation;
 
-  static DeconvActivation of(const ir::Node& n) {
-    DeconvActivation a;
-    const ir::Attribute* name = n.attr("activation");
-    if (!name || name->s.empty()) return a;
-    std::vector<float> params;
-    if (const ir::Attribute* p = n.attr("activation_params")) params = p->floats;
-    if (name->s == "Relu") {
-      a.kind = Kind::relu;
-    } else if (name->s == "LeakyRelu" && params.size() <= 1) {
-      a.kind = Kind::leaky_relu;
-      a.p0 = params.empty() ? 0.01f : params[0];
-    } else if (name->s == "Clip" && params.size() == 2 && params[0] <= 0.f && params[1] >= 0.f) {
-      a.kind = Kind::clip;
-      a.p0 = params[0];
-      a.p1 = params[1];
-    } else {
-      a.unsupported = name->s;
-    }
-    return a;
-  }
+/// ai.hwopt FusedConvTranspose's activation (fuse_conv_transpose_activation): its `activation` and
+/// `activation_params`; none for ConvTranspose. Throws KernelError for an unknown name.
+Activation activation_of(const ir::Node& n) {
+  const ir::Attribute* name = n.attr("activation");
+  const ir::Attribute* params = n.attr("activation_params");
+  return Activation::parse(name ? name->s : "", params ? params->floats : std::vector<float>{});
+}
 
-  float apply(float x) const {
-    switch (kind) {
-      case Kind::none: return x;
-      case Kind::relu: return std::isnan(x) ? x : (x > 0.f ? x : 0.f);
-      case Kind::leaky_relu: return x < 0.f ? p0 * x : x;
-      case Kind::clip: return x < p0 ? p0 : (x > p1 ? p1 : x);
-    }
-    return x;
+/// "" if the CPU kernels apply the node's activation: none, Relu, LeakyRelu or Clip with
+/// min <= 0 <= max (f(0) = 0, so the padding lanes of a blocked output stay zero; what
+/// fuse_conv_transpose_activation fuses), else why not.
+std::string check_activation(const ir::Node& n) {
+  Activation a;
+  try {
+    a = activation_of(n);
+  } catch (const KernelError& e) {
+    return e.what();
   }
-
-  /// apply() on every float of [data, data + n), in parallel.
-  void apply_all(float* data, int64_t n) const {
-    if (kind == Kind::none) return;
-    own::parallel_range(n, n, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) data[i] = apply(data[i]);
-    });
-  }
-};
+  using K = Activation::Kind;
+  if (a.kind == K::none || a.kind == K::relu || a.kind == K::leaky_relu ||
+      (a.kind == K::clip && a.p0 <= 0.f && a.p1 >= 0.f))
+    return "";
+  return fmt::format("activation '{}' (the CPU kernels apply Relu, LeakyRelu and Clip keeping 0)",
+                     n.attr("activation")->s);
+}
 
 std::string check_conv_transpose(const NodeContext& nc) {
   if (nc.input_dtype(0) != DType::float32) return "input dtype is not known to be float32";
-  if (const DeconvActivation a = DeconvActivation::of(nc.node); !a.unsupported.empty())
-    return fmt::format("activation '{}' (the CPU kernels apply Relu, LeakyRelu and Clip keeping 0)", a.unsupported);
+  if (std::string why = check_activation(nc.node); !why.empty()) return why;
   const Tensor* w = nc.constant_input(1);
   if (!w) return "weights are not a constant initializer";
   if (w->dtype() != DType::float32) return "weights are not float32";
@@ -260,16 +241,18 @@ struct DeconvEntry {
   Shape out;
   bool plain_out = false;  // the destination's bytes are the plain layout's (one channel, channels-last)
   BiasLayout bias_layout;  // how add_bias walks the destination; none: the primitive adds the bias
+  dnnl::memory::desc bias_post_op;  // non-zero: the bias is the binary-add post-op (with an activation)
 };
 
 class ConvTransposeKernel {
  public:
   ConvTransposeKernel(const NodeContext& nc, KernelFn reference)
       : attrs_(read_attrs(nc.node)),
-        act_(DeconvActivation::of(nc.node)),
         weights_(nc.constant_input(1)->contiguous()),
         reference_(std::move(reference)) {
     if (nc.has_input(2)) bias_ = nc.constant_input(2)->contiguous();
+    if (const ir::Attribute* a = nc.node.attr("activation")) activation_ = a->s;
+    if (const ir::Attribute* a = nc.node.attr("activation_params")) activation_params_ = a->floats;
   }
 
   void operator()(KernelContext& ctx) {
@@ -288,15 +271,15 @@ class ConvTransposeKernel {
     std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, memory_of(src, e->pd.src_desc())},
                                                 {DNNL_ARG_WEIGHTS, e->weights},
                                                 {DNNL_ARG_DST, memory_of(dst, e->pd.dst_desc())}};
-    if (bias_.defined() && e->bias_layout.kind == BiasLayout::Kind::none)
+    if (!e->bias_post_op.is_zero()) {
+      args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = memory_of(bias_, e->bias_post_op);
+    } else if (bias_.defined() && e->bias_layout.kind == BiasLayout::Kind::none) {
       args[DNNL_ARG_BIAS] = memory_of(bias_, e->pd.bias_desc());
+    }
     execute_with_scratchpad(e->prim, args);
     stream().wait();
     if (bias_.defined() && e->bias_layout.kind != BiasLayout::Kind::none)
       add_bias(e->bias_layout, bias_.data<float>(), static_cast<float*>(dst.raw_data()));
-    // The activation over the whole buffer: padding lanes are zero and stay zero (f(0) = 0).
-    act_.apply_all(static_cast<float*>(dst.raw_data()),
-                   static_cast<int64_t>((e->plain_out ? dst.nbytes() : e->pd.dst_desc().get_size()) / sizeof(float)));
     ctx.set_output(0, std::move(dst));
   }
 
@@ -328,16 +311,31 @@ class ConvTransposeKernel {
     try {
       const dnnl::memory::desc src_d = as_is ? desc_of(x) : dnnl::memory::desc(to_dims(x.shape()), dt::f32, tag::any);
       const dnnl::memory::desc w_d(to_dims(wdims), dt::f32, tag::any);
+      const int64_t M = g.out[1];
+      // FusedConvTranspose: the activation is a post-op (post_ops.h), after the bias as a
+      // binary-add post-op, both applied as oneDNN writes the output (add_bias afterwards would
+      // come after the activation; oneDNN's own bias input is slow).
+      dnnl::primitive_attr attr = user_scratchpad_attr();
+      if (!activation_.empty()) {
+        dnnl::post_ops ops;
+        if (bias_.defined()) {
+          Shape per_channel(x.shape().size(), 1);
+          per_channel[1] = M;
+          e.bias_post_op = plain_desc(per_channel, DType::float32);
+          ops.append_binary(dnnl::algorithm::binary_add, e.bias_post_op);
+        }
+        append_activation(ops, activation_, activation_params_);
+        attr.set_post_ops(ops);
+      }
       auto make = [&](const dnnl::memory::desc& s_d, const dnnl::memory::desc& d_d) {
         dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
                                             s_d, w_d, d_d, g.strides, g.dilation, g.pad_l, g.pad_r);
-        return dnnl::deconvolution_forward::primitive_desc(d, user_scratchpad_attr(), engine());
+        return dnnl::deconvolution_forward::primitive_desc(d, attr, engine());
       };
       // Few output channels (a detector's one-channel probability map): a blocked destination
       // pads them to 16, multiplying its size and the cost of every later elementwise step
       // (oneDNN's eltwise has only its reference kernel for one channel in nChw16c). Channels-last
       // source and destination instead (oneDNN has no fast plain one); one channel is then plain.
-      const int64_t M = g.out[1];
       const tag cl = x.rank() == 3 ? tag::nwc : x.rank() == 4 ? tag::nhwc : tag::ndhwc;
       if (M < 8) {
         e.pd = make(dnnl::memory::desc(to_dims(x.shape()), dt::f32, cl),
@@ -348,7 +346,7 @@ class ConvTransposeKernel {
         e.pd = make(src_d, dnnl::memory::desc(to_dims(g.out), dt::f32, tag::any));
         e.plain_out = false;
       }
-      if (bias_.defined()) {
+      if (bias_.defined() && e.bias_post_op.is_zero()) {
         e.bias_layout = bias_layout_of(e.pd.dst_desc(), g.out);
         if (e.bias_layout.kind == BiasLayout::Kind::none) {  // oneDNN's bias input, slow as it is
           const dnnl::memory::desc dst_d = e.pd.dst_desc(), src_used = e.pd.src_desc();
@@ -374,7 +372,8 @@ class ConvTransposeKernel {
   }
 
   DeconvAttrs attrs_;
-  DeconvActivation act_;
+  std::string activation_;  // FusedConvTranspose: a post-op (check_activation accepted it)
+  std::vector<float> activation_params_;
   Tensor weights_;  // contiguous constant [C, M/G, k...]
   Tensor bias_;
   KernelFn reference_;
@@ -439,7 +438,7 @@ std::string check_blocked(const NodeContext& nc) {
 template <int O>
 __attribute__((target("avx512f,fma"))) void patch_row(const float* x, int64_t block_stride, int64_t blocks,
                                                       int64_t width, int64_t kw, const float* wt, const float* bias,
-                                                      const int64_t* offset, const DeconvActivation& act, float* out) {
+                                                      const int64_t* offset, const Activation& act, float* out) {
   for (int64_t w = 0; w < width; ++w) {
     __m512 acc[O];
     for (int o = 0; o < O; ++o) acc[o] = _mm512_setzero_ps();
@@ -451,22 +450,23 @@ __attribute__((target("avx512f,fma"))) void patch_row(const float* x, int64_t bl
   }
 }
 
-// DeconvActivation::apply on 16 lanes (NaN kept where the scalar form keeps it).
-__attribute__((target("avx512f"))) inline __m512 activate(const DeconvActivation& a, __m512 x) {
+// Activation::apply on 16 lanes (NaN kept where the scalar form keeps it), for the kinds
+// check_activation accepts.
+__attribute__((target("avx512f"))) inline __m512 activate(const Activation& a, __m512 x) {
   switch (a.kind) {
-    case DeconvActivation::Kind::none: return x;
-    case DeconvActivation::Kind::relu:  // x <= 0 (ordered: not NaN) -> +0
+    case Activation::Kind::relu:  // x <= 0 (ordered: not NaN) -> +0
       return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LE_OQ), x, _mm512_setzero_ps());
-    case DeconvActivation::Kind::leaky_relu:
+    case Activation::Kind::leaky_relu:
       return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), x,
                                   _mm512_mul_ps(x, _mm512_set1_ps(a.p0)));
-    case DeconvActivation::Kind::clip: {
+    case Activation::Kind::clip: {
       const __m512 lo = _mm512_set1_ps(a.p0), hi = _mm512_set1_ps(a.p1);
       x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), x, lo);
       return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), x, hi);
     }
+    default:
+      return x;
   }
-  return x;
 }
 
 // P pixels of one input row into nChw16c output rows, for output block `ob` and patch position
@@ -476,7 +476,7 @@ __attribute__((target("avx512f"))) inline __m512 activate(const DeconvActivation
 // each weight load.
 template <int P>
 __attribute__((target("avx512f,fma"))) inline void blocked_pixels(const float* x, int64_t block_stride, int64_t C,
-                                                                  const float* wt, __m512 bias, const DeconvActivation& act,
+                                                                  const float* wt, __m512 bias, const Activation& act,
                                                                   int64_t kw, float* out) {
   __m512 acc[P];
   for (int p = 0; p < P; ++p) acc[p] = bias;
@@ -491,7 +491,7 @@ __attribute__((target("avx512f,fma"))) inline void blocked_pixels(const float* x
 // A whole input row (`width` pixels), 8 at a time.
 __attribute__((target("avx512f,fma"))) void blocked_row(const float* x, int64_t block_stride, int64_t C,
                                                        int64_t width, const float* wt, const float* bias,
-                                                       const DeconvActivation& act, int64_t kw, float* out) {
+                                                       const Activation& act, int64_t kw, float* out) {
   constexpr int kP = 8;
   const __m512 b = _mm512_loadu_ps(bias);
   int64_t w = 0;
@@ -502,7 +502,7 @@ __attribute__((target("avx512f,fma"))) void blocked_row(const float* x, int64_t 
 #pragma GCC diagnostic pop
 
 using RowFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, const float*, const float*, const int64_t*,
-                       const DeconvActivation&, float*);
+                       const Activation&, float*);
 
 template <int... Os>
 RowFn row_fn_of(int o, std::integer_sequence<int, Os...>) {
@@ -514,7 +514,7 @@ RowFn row_fn_of(int o, std::integer_sequence<int, Os...>) {
 class PatchKernel {
  public:
   PatchKernel(const NodeContext& nc, KernelFn reference)
-      : act_(DeconvActivation::of(nc.node)), weights_(nc.constant_input(1)->contiguous()), reference_(std::move(reference)) {
+      : act_(activation_of(nc.node)), weights_(nc.constant_input(1)->contiguous()), reference_(std::move(reference)) {
     C_ = weights_.dim(0);
     M_ = weights_.dim(1);
     kh_ = weights_.dim(2);
@@ -562,7 +562,7 @@ class PatchKernel {
   }
 
  private:
-  DeconvActivation act_;
+  Activation act_;
   Tensor weights_;
   int64_t C_ = 0, M_ = 0, kh_ = 0, kw_ = 0, blocks_ = 0;
   std::vector<float> wt_, bias_;
@@ -579,7 +579,7 @@ class PatchKernel {
 class BlockedKernel {
  public:
   BlockedKernel(const NodeContext& nc, KernelFn reference)
-      : act_(DeconvActivation::of(nc.node)), weights_(nc.constant_input(1)->contiguous()), reference_(std::move(reference)) {
+      : act_(activation_of(nc.node)), weights_(nc.constant_input(1)->contiguous()), reference_(std::move(reference)) {
     C_ = weights_.dim(0);
     M_ = weights_.dim(1);
     kh_ = weights_.dim(2);
@@ -632,7 +632,7 @@ class BlockedKernel {
   }
 
  private:
-  DeconvActivation act_;
+  Activation act_;
   Tensor weights_;
   int64_t C_ = 0, M_ = 0, kh_ = 0, kw_ = 0, mblocks_ = 0;
   std::vector<float> wt_, bias_;
