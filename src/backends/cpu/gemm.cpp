@@ -8,7 +8,7 @@
 // One row of A times a constant FP32 B without an activation (a classifier head at batch 1) is a
 // matrix-vector product bound by reading B from memory: an own kernel streams B as ONNX stores it
 // (no reordered copy), both threads reading rows of it, 1.3-1.6x faster than oneDNN's inner
-// product and matmul when B is not in cache (bench/ figures in docs/benchmarks.md, session 11).
+// product and matmul when B is not in cache (docs/benchmarks.md, session 11).
 #include <fmt/format.h>
 
 #include <immintrin.h>
