@@ -123,7 +123,7 @@ void print_table(const profile::Profile& p, const ProfileArgs& a, const hw::CpuI
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return p.steps[x].ms.median > p.steps[y].ms.median; });
   const size_t shown = a.all ? order.size() : std::min<size_t>(order.size(), static_cast<size_t>(std::max(a.top, 0)));
-  std::cout << fmt::format("\nsteps by time ({} of {}; a fused step lists the ONNX nodes it covers)\n", shown, p.steps.size());
+  std::cout << fmt::format("\nsteps by time ({} of {}; under a step: what its kernel ran as, and the ONNX nodes a fused step covers)\n", shown, p.steps.size());
   std::cout << fmt::format("  {:>4}  {:<28} {:<18} {:<30} {:<24} {:>9} {:>6} {:>8} {:>7} {:<8} {:>5}\n", "#", "node", "op",
                            "implementation", "output", "ms", "share", "GFLOP/s", "GB/s", "bound", "roof");
   for (size_t k = 0; k < shown; ++k) {
@@ -133,8 +133,13 @@ void print_table(const profile::Profile& p, const ProfileArgs& a, const hw::CpuI
                              shorten(s.implementation, 30), shorten(step_shape(s), 24), s.ms.median, s.share * 100,
                              s.roofline.gflops, s.roofline.gbs, profile::bound_name(s.roofline.bound),
                              s.roofline.roof_fraction * 100);
+    // What it ran as and what it stands for, on one line under the step.
+    std::string under;
+    if (!s.kernel.empty()) under = "ran " + s.kernel;
     if (s.onnx_nodes.size() > 1)
-      std::cout << fmt::format("        fuses {} ONNX nodes: {}\n", s.onnx_nodes.size(), shorten(fmt::format("{}", fmt::join(s.onnx_nodes, ", ")), 110));
+      under += fmt::format("{}fuses {} ONNX nodes: {}", under.empty() ? "" : "; ", s.onnx_nodes.size(),
+                           fmt::join(s.onnx_nodes, ", "));
+    if (!under.empty()) std::cout << fmt::format("        {}\n", shorten(under, 150));
   }
   if (shown < order.size()) std::cout << fmt::format("  ... {} more (--all)\n", order.size() - shown);
 

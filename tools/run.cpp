@@ -183,9 +183,10 @@ int run(const RunArgs& a, const CLI::App& cmd) {
   std::cout << fmt::format("memory   planned peak of intermediates {:.2f} MiB{}\n", s.planned_peak_bytes() / 1048576.0,
                            s.planned_unknown_values() ? fmt::format(" (+{} values sized only at run time)", s.planned_unknown_values()) : "");
   if (a.verbose) {
-    std::cout << fmt::format("\n{:<32} {:<20} {:<24} {:>10}\n", "node", "op", "implementation", "ms");
+    std::cout << fmt::format("\n{:<32} {:<20} {:<24} {:>10}  {}\n", "node", "op", "implementation", "ms", "ran");
     for (const auto& st : stats.steps)
-      std::cout << fmt::format("{:<32} {:<20} {:<24} {:>10.3f}\n", st.node_name, st.op_type, st.implementation, st.ms);
+      std::cout << fmt::format("{:<32} {:<20} {:<24} {:>10.3f}  {}\n", st.node_name, st.op_type, st.implementation,
+                               st.ms, st.kernel);
     std::cout << fmt::format("measured peak of live tensors {:.2f} MiB\n", stats.peak_bytes / 1048576.0);
   }
   if (!a.output_dir.empty()) {

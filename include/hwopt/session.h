@@ -135,6 +135,8 @@ struct StepStat {
   std::string op_type;
   std::string domain;
   std::string implementation;           // e.g. "ref:Conv"
+  std::string kernel;  // what it ran as, where decided at run time: "jit_wino_4x3:avx512_core", "gemv",
+                       // "ref fallback" (a backend kernel handing these inputs to the reference); may be empty
   std::vector<std::string> fused_from;  // imported nodes this step stands for (empty: itself)
   size_t node_index = 0;                // index of the node in the session's (optimized) graph
   double start_ms = 0;                  // since the run began

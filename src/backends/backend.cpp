@@ -90,4 +90,29 @@ std::vector<const Candidate*> CandidateRegistry::all() const {
 
 std::vector<std::string> known_backends() { return {"cpu", "reference"}; }
 
+KernelChoice choose_kernel(const std::string& backend, const NodeContext& nctx, const KernelFn& reference) {
+  const ir::Node& node = nctx.node;
+  KernelChoice choice{reference, "ref:" + node.op_type, {}};
+  if (backend == "reference") return choice;
+  for (const Candidate* c : CandidateRegistry::instance().find(backend, node.op_type, node.domain, node.opset)) {
+    std::string why = c->check ? c->check(nctx) : "";
+    if (!why.empty()) {
+      choice.declined.push_back(c->backend + ":" + c->name + ": " + why);
+      continue;
+    }
+    KernelFn noted = [reference](KernelContext& ctx) {
+      reference(ctx);
+      ctx.set_kernel_detail(kReferenceFallback);
+    };
+    choice.fn = c->make(nctx, std::move(noted));
+    choice.implementation = c->backend + ":" + c->name;
+    if (c->variant)
+      if (std::string v = c->variant(nctx); !v.empty()) choice.implementation += "[" + v + "]";
+    choice.accepts_layouts = c->accepts_layouts;
+    choice.accepts_quantized = c->accepts_quantized;
+    break;
+  }
+  return choice;
+}
+
 }  // namespace hwopt

@@ -88,6 +88,21 @@ struct CandidateRegistrar {
   explicit CandidateRegistrar(Candidate c) { CandidateRegistry::instance().add(std::move(c)); }
 };
 
+/// The kernel dispatch chose for a node.
+struct KernelChoice {
+  KernelFn fn;
+  std::string implementation;          // "cpu:onednn:conv[int8(u8->s8)]", or "ref:Conv"
+  std::vector<std::string> declined;   // "<candidate>: <reason>" of candidates tried before it
+  bool accepts_layouts = false, accepts_quantized = false;  // the chosen candidate's
+};
+
+/// Tries `backend`'s candidates for nctx's node in order and builds the first that accepts it;
+/// the reference kernel (`reference`, named "ref:<op>") when every candidate declines or the
+/// backend is "reference". A chosen candidate gets a reference kernel that marks the run with
+/// kReferenceFallback, so that profiles show the inputs it handed over. Throws what a
+/// candidate's make throws.
+KernelChoice choose_kernel(const std::string& backend, const NodeContext& nctx, const KernelFn& reference);
+
 /// Backends a plan can be made for, in the order they are tried.
 std::vector<std::string> known_backends();
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hwopt/tensor.h"
@@ -110,15 +111,27 @@ class KernelContext {
   }
   const SubgraphRunner& subgraph_runner() const { return runner_; }
 
+  // ---- what ran ----
+  /// What the kernel ran as for these inputs where that is decided at run time: oneDNN's
+  /// implementation ("jit_wino_4x3:avx512_core"), an own kernel's path ("gemv"), or
+  /// kReferenceFallback. Profiles show it beside the planned implementation. `detail` must outlive
+  /// the run: a string literal or a string the kernel keeps (e.g. in its primitive cache).
+  void set_kernel_detail(std::string_view detail) { detail_ = detail; }
+  std::string_view kernel_detail() const { return detail_; }
+
  private:
   const ir::Node& node_;
   std::vector<const RtValue*> inputs_;
   std::vector<RtValue> outputs_;
   SubgraphRunner runner_;
+  std::string_view detail_;
 
   Tensor& allocate(size_t i, DType dtype, const Shape& shape, bool zero);
 };
 
 using KernelFn = std::function<void(KernelContext&)>;
+
+/// The kernel detail of a backend kernel that handed these inputs to the reference kernel.
+inline constexpr std::string_view kReferenceFallback = "ref fallback";
 
 }  // namespace hwopt

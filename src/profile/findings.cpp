@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "backends/kernel.h"
 #include "profile/profiler.h"
 
 namespace hwopt::profile {
@@ -36,13 +37,15 @@ std::vector<Finding> find_opportunities(const Profile& p, int physical_cores, co
                     p.end_to_end.median),
         "run with --backend cpu");
 
-  // Steps that fell back to reference kernels on a fast backend.
+  // Steps that ran reference code on a fast backend: planned on a reference kernel ("ref:Conv"),
+  // handed to it at run time ("ref fallback"), or on oneDNN's own reference implementation.
   if (p.backend != "reference") {
     double ref_ms = 0;
     std::set<std::string> ops;
     int n = 0;
     for (const auto& s : p.steps)
-      if (s.implementation.rfind("ref:", 0) == 0) {
+      if (s.implementation.rfind("ref:", 0) == 0 || s.kernel == kReferenceFallback ||
+          s.kernel.find(" ref:") != std::string::npos) {
         ref_ms += s.ms.median;
         ops.insert(s.op_type);
         ++n;
@@ -51,9 +54,11 @@ std::vector<Finding> find_opportunities(const Profile& p, int physical_cores, co
       std::string list;
       for (const auto& o : ops) list += (list.empty() ? "" : ", ") + o;
       add("reference_kernels", ref_ms / total,
-          fmt::format("{} steps ({} of step time, {:.2f} ms) run on reference kernels: {}", n, pct(ref_ms / total),
-                      ref_ms, list),
-          "these ops have no fast kernel for these shapes; `hwopt run --verbose` shows why each candidate declined");
+          fmt::format("{} steps ({} of step time, {:.2f} ms) run reference code: {}", n, pct(ref_ms / total), ref_ms,
+                      list),
+          "no fast kernel for these shapes or layouts: the per-node table's kernel shows 'ref fallback' (the backend "
+          "kernel handed the inputs over at run time) or oneDNN's 'ref:' implementation; `hwopt run --verbose` "
+          "shows why each planned candidate declined");
     }
   }
 

@@ -65,6 +65,7 @@ json profile_to_json(const Profile& p) {
                      {"op_type", s.op_type},
                      {"domain", s.domain},
                      {"implementation", s.implementation},
+                     {"kernel", s.kernel},
                      {"onnx_nodes", s.onnx_nodes},
                      {"inputs", values_json(s.inputs)},
                      {"outputs", values_json(s.outputs)},
@@ -123,6 +124,7 @@ json profile_to_chrome_trace(const Profile& p) {
       for (const auto& v : st.inputs) ins.push_back(value_desc_str(v));
       for (const auto& v : st.outputs) outs.push_back(value_desc_str(v));
       json args{{"op_type", st.op_type}, {"implementation", st.implementation}, {"inputs", ins}, {"outputs", outs}};
+      if (!st.kernel.empty()) args["kernel"] = st.kernel;
       if (!st.fused_from.empty()) args["onnx_nodes"] = st.fused_from;
       if (st.layout_ms > 0) args["layout_ms"] = st.layout_ms;
       events.push_back({{"ph", "X"}, {"pid", kPid}, {"tid", kExecutorTid + st.worker}, {"name", st.node_name.empty() ? st.op_type : st.node_name},

@@ -177,6 +177,7 @@ Expected<Profile> profile_session(const Session& session, const std::map<std::st
     sp.op_type = st.op_type;
     sp.domain = st.domain;
     sp.implementation = st.implementation;
+    sp.kernel = runs.back()[s].kernel;
     sp.inputs = st.inputs;
     sp.outputs = st.outputs;
     std::vector<double> times, layout;

@@ -53,6 +53,7 @@ struct StepProfile {
   size_t node_index = 0;
   std::string name;            // the optimized node's name (a fused node keeps a new name)
   std::string op_type, domain, implementation;
+  std::string kernel;  // what it ran as in the timed runs (StepStat::kernel); may be empty
   std::vector<std::string> onnx_nodes;  // imported nodes it stands for (itself when not fused)
   std::vector<ValueDesc> inputs, outputs;
   bench::Summary ms;

@@ -120,27 +120,14 @@ Status Plan::build(const ir::Graph& graph, const std::vector<std::string>& outer
                     fmt::format("{}: no kernel for op '{}' (domain '{}', opset {}) on backend '{}'", node.label(),
                                 node.op_type, node.domain.empty() ? "ai.onnx" : node.domain, node.opset,
                                 options_.backend));
-    step.fn = def->fn;
-    step.implementation = "ref:" + node.op_type;
-    if (options_.backend != "reference") {
-      NodeContext nctx{node, graph, options_.threads > 0 ? options_.threads : physical_cores(), options_.precision,
-                       &options_.ranges, &options_.fp32_nodes, options_.layout,
-                       options_.conv_algorithm};
-      for (const Candidate* c : CandidateRegistry::instance().find(options_.backend, node.op_type, node.domain, node.opset)) {
-        std::string why = c->check ? c->check(nctx) : "";
-        if (!why.empty()) {
-          step.declined.push_back(fmt::format("{}:{}: {}", c->backend, c->name, why));
-          continue;
-        }
-        step.fn = c->make(nctx, def->fn);
-        step.implementation = c->backend + ":" + c->name;
-        if (c->variant)
-          if (std::string v = c->variant(nctx); !v.empty()) step.implementation += "[" + v + "]";
-        step.accepts_layouts = c->accepts_layouts;
-        step.accepts_quantized = c->accepts_quantized;
-        break;
-      }
-    }
+    const NodeContext nctx{node, graph, options_.threads > 0 ? options_.threads : physical_cores(), options_.precision,
+                           &options_.ranges, &options_.fp32_nodes, options_.layout, options_.conv_algorithm};
+    KernelChoice choice = choose_kernel(options_.backend, nctx, def->fn);
+    step.fn = std::move(choice.fn);
+    step.implementation = std::move(choice.implementation);
+    step.declined = std::move(choice.declined);
+    step.accepts_layouts = choice.accepts_layouts;
+    step.accepts_quantized = choice.accepts_quantized;
     for (const auto& i : node.inputs) {
       int s = i.empty() ? -1 : gp->slot_of.at(i);
       step.input_slots.push_back(s);
@@ -436,6 +423,7 @@ void Plan::run_step(const GraphPlan& gp, const PlanStep& step, Frame& frame, Run
       stat.op_type = step.node->op_type;
       stat.domain = step.node->domain;
       stat.implementation = step.implementation;
+      stat.kernel = ctx.kernel_detail();
       stat.fused_from = step.node->fused_from;
       stat.node_index = static_cast<size_t>(step.node - gp.graph->nodes.data());
       stat.start_ms = ms_t(t0 - state.start).count();

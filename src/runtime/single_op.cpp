@@ -37,28 +37,17 @@ SingleOpRunner::SingleOpRunner(const std::string& backend, SingleOp op, int thre
     error_ = "no reference kernel for " + op_.op_type;
     return;
   }
-  fn_ = def->fn;
-  implementation_ = "ref:" + op_.op_type;
-  if (backend == "reference") return;
-  set_intra_op_threads(threads);
+  if (backend != "reference") set_intra_op_threads(threads);
   NodeContext nctx{node_, graph_, threads > 0 ? threads : physical_cores(), op_.precision, &op_.ranges};
   nctx.conv_algorithm = op_.conv_algorithm;
-  for (const Candidate* c : CandidateRegistry::instance().find(backend, op_.op_type, op_.domain, op_.opset)) {
-    std::string why = c->check ? c->check(nctx) : "";
-    if (!why.empty()) {
-      declined_.push_back(c->backend + ":" + c->name + ": " + why);
-      continue;
-    }
-    try {
-      fn_ = c->make(nctx, def->fn);
-    } catch (const std::exception& e) {
-      error_ = e.what();
-      return;
-    }
-    implementation_ = c->backend + ":" + c->name;
-    if (c->variant)
-      if (std::string v = c->variant(nctx); !v.empty()) implementation_ += "[" + v + "]";
-    break;
+  try {
+    KernelChoice choice = choose_kernel(backend, nctx, def->fn);
+    fn_ = std::move(choice.fn);
+    implementation_ = std::move(choice.implementation);
+    declined_ = std::move(choice.declined);
+  } catch (const std::exception& e) {
+    implementation_ = "ref:" + op_.op_type;
+    error_ = e.what();
   }
 }
 
@@ -89,6 +78,7 @@ SingleOpResult SingleOpRunner::run(bool plain) const {
     result.error = "out of memory";
     return result;
   }
+  result.kernel = ctx.kernel_detail();
   result.outputs = std::move(ctx.outputs());
   if (plain)
     for (auto& v : result.outputs)

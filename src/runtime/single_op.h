@@ -30,6 +30,7 @@ struct SingleOp {
 struct SingleOpResult {
   std::vector<RtValue> outputs;  // converted to plain row-major
   std::string implementation;    // "cpu:onednn:conv", or "ref:Conv" when every candidate declined
+  std::string kernel;            // what it ran as (KernelContext::kernel_detail); may be empty
   std::vector<std::string> declined;
   std::string error;             // KernelError text; empty on success
   const Tensor& out(size_t i = 0) const { return outputs.at(i).tensor; }

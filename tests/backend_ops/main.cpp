@@ -358,7 +358,9 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (mode == "perf") std::cout << fmt::format("{:<58} {:<30} {:>10} {:>10} {:>8}\n", "case", "implementation", "ms", "ref ms", "speedup");
+  if (mode == "perf")
+    std::cout << fmt::format("{:<58} {:<30} {:>10} {:>10} {:>8}  {}\n", "case", "implementation", "ms", "ref ms", "speedup",
+                             "ran");
   for (size_t n = 0; n < cases.size(); ++n) {
     const Case& k = cases[n];
     if (!std::regex_search(k.op, re)) continue;
@@ -367,7 +369,8 @@ int main(int argc, char** argv) {
     SingleOpRunner ref("reference", op, threads);
     if (mode == "perf") {
       double f = median_ms(fast, runs), r = median_ms(ref, std::max(1, runs / 3));
-      std::cout << fmt::format("{:<58} {:<30} {:>10.3f} {:>10.3f} {:>7.1f}x\n", k.label, fast.implementation(), f, r, r / f);
+      std::cout << fmt::format("{:<58} {:<30} {:>10.3f} {:>10.3f} {:>7.1f}x  {}\n", k.label, fast.implementation(), f, r,
+                               r / f, fast.run().kernel);
       continue;
     }
     auto want = ref.run();
@@ -380,7 +383,8 @@ int main(int argc, char** argv) {
     std::string why = got.error.empty() ? compare(got, want, 1e-4) : got.error;
     if (why.empty()) {
       ++passed;
-      std::cout << fmt::format("ok   {:<58} {}\n", k.label, got.implementation);
+      std::cout << fmt::format("ok   {:<58} {}{}\n", k.label, got.implementation,
+                               got.kernel.empty() ? "" : " (ran " + got.kernel + ")");
     } else {
       ++failed;
       std::cout << fmt::format("FAIL {:<58} {}: {}\n", k.label, got.implementation, why);

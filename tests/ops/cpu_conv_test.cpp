@@ -22,8 +22,8 @@ struct ConvCase {
 };
 
 // Runs the case on the cpu backend and checks it against the reference kernel; returns the cpu
-// output.
-Tensor check_conv_case(const ConvCase& c, const std::string& op, const std::string& domain,
+// run (no outputs where it failed).
+SingleOpResult check_conv_case(const ConvCase& c, const std::string& op, const std::string& domain,
                        std::vector<ir::Attribute> extra, bool residual, const std::string& conv_algorithm = "winograd") {
   std::vector<ir::Attribute> attrs = {testing::attr_i("group", c.group)};
   if (!c.strides.empty()) attrs.push_back(testing::attr_ints("strides", c.strides));
@@ -53,11 +53,13 @@ Tensor check_conv_case(const ConvCase& c, const std::string& op, const std::stri
   auto cpu = run_single_op("cpu", single, 2);
   EXPECT_TRUE(cpu.error.empty()) << cpu.error;
   if (!cpu.error.empty()) return {};
+  // What ran, as profiles show it: the oneDNN convolution it planned, not a run-time fallback.
+  EXPECT_EQ(cpu.kernel.rfind("convolution ", 0), 0u) << cpu.kernel;
   EXPECT_EQ(cpu.implementation, "cpu:onednn:conv");
   std::vector<double> want;
   for (int64_t i = 0; i < ref.out().numel(); ++i) want.push_back(ref.out().element_as_double(i));
   testing::expect_tensor_near(cpu.out(), ref.out().shape(), want, 1e-4, 1e-4);
-  return cpu.out();
+  return cpu;
 }
 
 const std::vector<ConvCase> kCases = {
@@ -100,14 +102,17 @@ TEST(CpuConv, WinogradShapesMatchReference) {
     } catch (const dnnl::error&) {
       ADD_FAILURE() << "oneDNN has no Winograd kernel for this shape on this machine";
     }
-    const Tensor wino = check_conv_case(c, "Conv", "", {}, false);
+    const SingleOpResult wino = check_conv_case(c, "Conv", "", {}, false);
     check_conv_case(c, "FusedConv", "com.microsoft", {testing::attr_s("activation", "Relu")}, true);
     // SessionOptions::conv_algorithm "direct": the direct kernel, whose rounding differs from
     // Winograd's somewhere in the output (else the switch did not reach the kernel).
-    const Tensor direct = check_conv_case(c, "Conv", "", {}, false, "direct");
-    ASSERT_TRUE(wino.defined() && direct.defined());
+    const SingleOpResult direct = check_conv_case(c, "Conv", "", {}, false, "direct");
+    ASSERT_TRUE(!wino.outputs.empty() && !direct.outputs.empty());
+    // The kernel detail says which ran (profiles show it).
+    EXPECT_NE(wino.kernel.find("wino"), std::string::npos) << wino.kernel;
+    EXPECT_EQ(direct.kernel.find("wino"), std::string::npos) << direct.kernel;
     int64_t differ = 0;
-    for (int64_t i = 0; i < wino.numel(); ++i) differ += wino.data<float>()[i] != direct.data<float>()[i];
+    for (int64_t i = 0; i < wino.out().numel(); ++i) differ += wino.out().data<float>()[i] != direct.out().data<float>()[i];
     EXPECT_GT(differ, 0) << "Winograd and direct outputs are bit for bit the same";
   }
 }

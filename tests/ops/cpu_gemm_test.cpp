@@ -1,5 +1,8 @@
 // The CPU backend's oneDNN Gemm / FusedGemm against the reference kernels.
+#include <algorithm>
 #include <random>
+
+#include "backends/cpu/own_util.h"
 
 #include "op_test_util.h"
 
@@ -33,6 +36,13 @@ void run_gemm_case(const GemmCase& g, const std::string& op, const std::string& 
   auto ref = testing::run_ref_op(op, inputs, attrs, 13, 1, domain);
   auto cpu = testing::run_backend_op("cpu", op, inputs, attrs, 13, 1, domain, constants);
   EXPECT_EQ(cpu.implementation, "cpu:onednn:gemm");
+  // What ran, as profiles show it: one row times constant B without activation on the own
+  // matrix-vector kernel (AVX-512 machines), else oneDNN's inner product (constant B) or matmul.
+  const bool const_b = std::find(constants.begin(), constants.end(), size_t{1}) != constants.end();
+  const std::string ran = g.M == 1 && const_b && extra.empty() && cpu::own::use_avx512() ? "own gemv"
+                          : const_b                                                     ? "inner_product "
+                                                                                        : "matmul ";
+  EXPECT_EQ(cpu.kernel.rfind(ran, 0), 0u) << cpu.kernel;
   expect_same(cpu, ref);
 }
 

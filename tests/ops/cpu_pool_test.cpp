@@ -25,12 +25,14 @@ struct PoolCase {
   std::vector<int64_t> kernel, strides, pads, dilations;
   std::string auto_pad;
   int64_t ceil_mode = 0;
+  // count_include_pad=1 reaches into ceil_mode's extra padding: the kernel hands it to the reference.
+  bool include_pad_falls_back = false;
 };
 
 const std::vector<PoolCase> kCases = {
     {{1, 3, 8, 8}, {2, 2}, {2, 2}, {}, {}, ""},
     {{2, 16, 9, 7}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, ""},
-    {{1, 19, 10, 11}, {3, 3}, {2, 2}, {0, 0, 0, 0}, {}, "", 1},       // ceil_mode
+    {{1, 19, 10, 11}, {3, 3}, {2, 2}, {0, 0, 0, 0}, {}, "", 1, true},  // ceil_mode
     {{1, 8, 11, 11}, {3, 2}, {2, 1}, {1, 0, 2, 1}, {}, "", 1},        // asymmetric pads + ceil
     {{1, 4, 9, 9}, {3, 3}, {2, 2}, {}, {}, "SAME_UPPER"},
     {{1, 4, 10, 9}, {2, 3}, {3, 2}, {}, {}, "SAME_LOWER"},
@@ -52,14 +54,17 @@ std::vector<ir::Attribute> attrs_of(const PoolCase& c) {
   return a;
 }
 
+// `ran`: how the kernel's report of what ran (SingleOpResult::kernel) starts: oneDNN's pooling
+// primitive, or "ref fallback" where the kernel hands the case to the reference kernel.
 void check(const std::string& op, const Tensor& x, const Tensor& x_in, const std::vector<ir::Attribute>& attrs,
-           int opset = 19) {
+           int opset = 19, const std::string& ran = "pooling") {
   SCOPED_TRACE(op + " " + shape_str(x.shape()) + (x_in.is_plain() ? " plain" : " " + x_in.layout()->name()));
   auto ref = testing::run_ref_op(op, {x}, attrs, opset);
   ASSERT_TRUE(ref.error.empty()) << ref.error;
   auto cpu = testing::run_backend_op("cpu", op, {x_in}, attrs, opset);
   ASSERT_TRUE(cpu.error.empty()) << cpu.error;
   ASSERT_EQ(cpu.implementation, "cpu:onednn:pool");
+  EXPECT_EQ(cpu.kernel.rfind(ran, 0), 0u) << cpu.kernel;
   expect_matches(cpu.out(), ref.out());
 }
 
@@ -73,10 +78,11 @@ TEST(CpuPool, MaxAndAverageMatchReference) {
     for (int64_t include : {0, 1}) {
       auto a = attrs_of(c);
       a.push_back(testing::attr_i("count_include_pad", include));
-      check("AveragePool", x, x, a);
+      const std::string ran = include && c.include_pad_falls_back ? std::string(kReferenceFallback) : "pooling";
+      check("AveragePool", x, x, a, 19, ran);
       if (is2d) {
-        check("AveragePool", x, blocked(x, tag::nChw16c), a);
-        check("AveragePool", x, blocked(x, tag::nhwc), a);
+        check("AveragePool", x, blocked(x, tag::nChw16c), a, 19, ran);
+        check("AveragePool", x, blocked(x, tag::nhwc), a, 19, ran);
       }
     }
   }
@@ -139,7 +145,7 @@ TEST(CpuPool, IncludePadWithCeilModeExtraPaddingFallsBackCorrectly) {
   Tensor x = random_tensor({1, 3, 6, 6}, 3);
   std::vector<ir::Attribute> a = {testing::attr_ints("kernel_shape", {3, 3}), testing::attr_ints("strides", {2, 2}),
                                   testing::attr_i("ceil_mode", 1), testing::attr_i("count_include_pad", 1)};
-  check("AveragePool", x, x, a);
+  check("AveragePool", x, x, a, 19, std::string(kReferenceFallback));
 }
 
 TEST(CpuPool, DeclinesWithReasons) {

@@ -215,6 +215,8 @@ TEST(Profiler, FusedStepTimeGoesToEveryOnnxNodeItCoversOnce) {
   ASSERT_TRUE(p.ok()) << p.status().to_string();
   ASSERT_EQ(p->steps.size(), 1u) << "Conv + Add + Relu fuse into one step";
   EXPECT_EQ(p->steps[0].onnx_nodes, (std::vector<std::string>{"t", "s", "y"}));
+  // What ran: the oneDNN convolution and the implementation oneDNN picked.
+  EXPECT_EQ(p->steps[0].kernel.rfind("convolution ", 0), 0u) << p->steps[0].kernel;
   EXPECT_EQ(p->removed_nodes, std::vector<std::string>{"i"});
   EXPECT_EQ(p->imported_nodes, 4u);
   EXPECT_NEAR(p->steps[0].share, 1.0, 1e-12);
@@ -247,6 +249,27 @@ TEST(Profiler, FindingsCiteFiguresForThreadsAndReferenceBackend) {
     EXPECT_NE(f.id, "threads_below_cores");
     EXPECT_NE(f.id, "int8_available");
   }
+}
+
+// Reference code counts wherever it runs: planned ("ref:"), handed over by a backend kernel at run
+// time ("ref fallback"), or oneDNN's own reference implementation.
+TEST(Profiler, FindingsCountReferenceCodeTheKernelsReport) {
+  auto l = load(compute_heavy());
+  ASSERT_TRUE(l.session);
+  auto p = profile_session(*l.session, l.inputs, l.imported.get(), test_roofs(), quick_options());
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->steps.size(), 1u);
+  ASSERT_EQ(p->steps[0].implementation.rfind("cpu:", 0), 0u) << p->steps[0].implementation;
+  ASSERT_FALSE(p->steps[0].kernel.empty());
+  auto has_reference_finding = [&](const std::string& kernel) {
+    p->steps[0].kernel = kernel;
+    for (const auto& f : find_opportunities(*p, 1, {}, false))
+      if (f.id == "reference_kernels") return true;
+    return false;
+  };
+  EXPECT_FALSE(has_reference_finding("inner_product brg:avx512_core"));
+  EXPECT_TRUE(has_reference_finding(std::string(kReferenceFallback)));
+  EXPECT_TRUE(has_reference_finding("matmul ref:any"));
 }
 
 TEST(Profiler, AModelAlreadyInInt8IsNotToldToQuantize) {

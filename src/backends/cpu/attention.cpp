@@ -75,6 +75,7 @@ struct SdpaEntry {
   dnnl::matmul qk, pv;
   dnnl::softmax_v2_forward::primitive_desc sm_pd;
   dnnl::softmax_v2_forward sm;
+  std::string kernel;  // the three primitives' impl_name, for KernelContext::set_kernel_detail
 };
 
 class SdpaKernel {
@@ -137,6 +138,7 @@ class SdpaKernel {
       return with_threads(parallel ? 1 : threads, [&] { return create(q, k, v, mask, S, D, Skv, Dv, parallel); });
     });
     if (!entry->ok) return run_plain(ctx, reference_);
+    ctx.set_kernel_detail(entry->kernel);
 
     Tensor& y = ctx.allocate_uninitialized_output(0, DType::float32, {batch[0], batch[1], S, Dv});
     const HeadView qv = head_view(q), kv = head_view(k), vv = head_view(v);
@@ -270,6 +272,8 @@ class SdpaKernel {
     } catch (const dnnl::error&) {
       return SdpaEntry{};
     }
+    e.kernel = fmt::format("{}{} + {} + {}{}", impl_name(e.qk), mask.defined() && !e.mask_post_op ? " + own mask add" : "",
+                           impl_name(e.sm), impl_name(e.pv), e.heads_in_parallel ? ", heads in parallel" : "");
     e.ok = true;
     return e;
   }

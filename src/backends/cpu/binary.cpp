@@ -212,6 +212,7 @@ struct BinaryEntry {
   Shape out, sa, sb;    // output shape and the inputs' shapes padded to its rank
   dnnl::memory::desc d0, d1;  // what the primitive reads (dst has d0's layout)
   dnnl::binary prim;
+  std::string kernel;  // impl_name of its primitive(s), for KernelContext::set_kernel_detail
 };
 
 /// `t` in layout `d` (whose dims may be t's shape with leading 1s).
@@ -252,6 +253,7 @@ class BinaryKernel {
     const Tensor& in1 = e->swap ? a : b;
     const Tensor s1 = e->s1_constant.defined() && is_constant(in1, e->swap ? 0 : 1) ? e->s1_constant : prepare(in1, e->d1);
     Tensor dst = allocate_like(e->d0, DType::float32, out);
+    ctx.set_kernel_detail(e->kernel);
     execute_with_scratchpad(e->prim, {{DNNL_ARG_SRC_0, memory_of(s0, e->d0)},
                                {DNNL_ARG_SRC_1, memory_of(s1, e->d1)},
                                {DNNL_ARG_DST, memory_of(dst, e->d0)}});
@@ -318,6 +320,7 @@ class BinaryKernel {
     e.d0 = d0;
     e.d1 = d1;
     e.prim = dnnl::binary(pd);
+    e.kernel = impl_name(e.prim);
     if (is_constant(s1, e.swap ? 0 : 1) && !is_plain_desc(d1)) e.s1_constant = prepare(s1, d1);
     return e;
   }
@@ -365,6 +368,7 @@ std::string check_pow(const NodeContext& nc) {
 struct PowEntry {
   dnnl::eltwise_forward prim;
   dnnl::memory::desc desc;
+  std::string kernel;  // impl_name of its primitive(s), for KernelContext::set_kernel_detail
 };
 
 class PowKernel {
@@ -392,9 +396,11 @@ class PowKernel {
       p.desc = desc;
       dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg::eltwise_pow, desc, 1.f, exponent_);
       p.prim = dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(d, user_scratchpad_attr(), engine()));
+      p.kernel = impl_name(p.prim);
       return p;
     });
     Tensor dst = keep_layout ? allocate_like(desc, DType::float32, out) : Tensor(DType::float32, out);
+    ctx.set_kernel_detail(e->kernel);
     execute_with_scratchpad(e->prim, {{DNNL_ARG_SRC, memory_of(src, e->desc)}, {DNNL_ARG_DST, memory_of(dst, e->desc)}});
     stream().wait();
     ctx.set_output(0, std::move(dst));

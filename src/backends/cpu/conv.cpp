@@ -274,6 +274,7 @@ struct ConvEntry {
   bool split = false;
   dnnl::convolution_forward dw_prim;
   dnnl::convolution_forward::primitive_desc dw_pd;
+  std::string kernel;  // oneDNN's implementation(s), for KernelContext::set_kernel_detail
   dnnl::memory::desc dst_desc() const { return split ? dw_pd.dst_desc() : pd.dst_desc(); }
 };
 
@@ -329,6 +330,7 @@ class ConvKernel {
     const bool has_sum = !dw_ && ctx.num_inputs() > 3 && ctx.has_input(3);
     auto entry = cache_.get(shape_key(ctx), [&] { return create(x, has_sum); });
     if (entry->use_reference) return run_reference(ctx);
+    ctx.set_kernel_detail(entry->kernel);
     // Quantizes, converts to BF16 or reorders as the primitive needs (nothing if x already is).
     const Tensor src = convert_to(x, entry->pd.src_desc(), prec_.src_scale);
     Tensor dst = allocate_like(entry->dst_desc(), DType::float32, entry->out_shape, prec_.dst_scale);
@@ -557,6 +559,7 @@ class ConvKernel {
       }
       e.dw_bias = memory_of(e.dw_bias_holder, plain_desc({c}, DType::float32));
     }
+    e.kernel = e.split ? impl_name(e.prim) + " + " + impl_name(e.dw_prim) : impl_name(e.prim);
     return e;
   }
 

@@ -242,6 +242,7 @@ struct DeconvEntry {
   bool plain_out = false;  // the destination's bytes are the plain layout's (one channel, channels-last)
   BiasLayout bias_layout;  // how add_bias walks the destination; none: the primitive adds the bias
   dnnl::memory::desc bias_post_op;  // non-zero: the bias is the binary-add post-op (with an activation)
+  std::string kernel;               // oneDNN's implementation, for KernelContext::set_kernel_detail
 };
 
 class ConvTransposeKernel {
@@ -265,6 +266,7 @@ class ConvTransposeKernel {
     const bool as_is = !x.is_plain() && desc_of(x).data_type() == dt::f32;
     auto e = cache_.get(shape_key(ctx), [&] { return create(x, as_is); });
     if (!e->ok) return run_plain(ctx, reference_);
+    ctx.set_kernel_detail(e->kernel);
     const Tensor src = reorder_to(as_is ? x : x.to_plain().contiguous(), e->pd.src_desc());
     Tensor dst = e->plain_out ? Tensor::uninitialized(DType::float32, e->out)
                               : allocate_like(e->pd.dst_desc(), DType::float32, e->out);
@@ -358,6 +360,7 @@ class ConvTransposeKernel {
         }
       }
       e.prim = dnnl::deconvolution_forward(e.pd);
+      e.kernel = impl_name(e.prim);
       e.weights_holder = Tensor::uninitialized(DType::uint8, {static_cast<int64_t>(e.pd.weights_desc().get_size())});
       e.weights = dnnl::memory(e.pd.weights_desc(), engine(), e.weights_holder.raw_data());
       dnnl::memory from(onnx_w, engine(), const_cast<void*>(weights_.raw_data()));

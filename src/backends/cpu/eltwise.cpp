@@ -106,6 +106,7 @@ struct EltwiseEntry {
   std::vector<dnnl::eltwise_forward> prims;
   dnnl::binary bias_add;  // FastGelu with bias: x + bias with the GELU as post-op
   dnnl::memory::desc desc, bias_desc;
+  std::string kernel;  // impl_name of its primitive(s), for KernelContext::set_kernel_detail
 };
 
 class EltwiseKernel {
@@ -132,11 +133,13 @@ class EltwiseKernel {
       for (const EltwiseStep& s : spec_.steps) {
         dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, s.algorithm, desc, s.alpha, s.beta);
         e.prims.emplace_back(dnnl::eltwise_forward::primitive_desc(d, user_scratchpad_attr(), engine()));
+        e.kernel += (e.kernel.empty() ? "" : " + ") + impl_name(e.prims.back());
       }
       return e;
     });
     Tensor dst = allocate_like(desc_of(src), DType::float32, src.shape());
     dnnl::memory sm = memory_of(src, entry->desc), dm = memory_of(dst, entry->desc);
+    ctx.set_kernel_detail(entry->kernel);
     for (size_t i = 0; i < entry->prims.size(); ++i)
       execute_with_scratchpad(entry->prims[i], {{DNNL_ARG_SRC, i == 0 ? sm : dm}, {DNNL_ARG_DST, dm}});
     stream().wait();
@@ -162,8 +165,10 @@ class EltwiseKernel {
       attr.set_post_ops(ops);
       dnnl::binary::desc d(alg::binary_add, e.desc, e.bias_desc, e.desc);
       e.bias_add = dnnl::binary(dnnl::binary::primitive_desc(d, attr, engine()));
+      e.kernel = impl_name(e.bias_add);
       return e;
     });
+    ctx.set_kernel_detail(entry->kernel);
     Tensor dst = Tensor::uninitialized(DType::float32, x.shape());
     execute_with_scratchpad(entry->bias_add, {{DNNL_ARG_SRC_0, memory_of(x, entry->desc)},
                                        {DNNL_ARG_SRC_1, memory_of(bias, entry->bias_desc)},

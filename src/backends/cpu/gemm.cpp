@@ -133,6 +133,7 @@ struct GemmEntry {
   dnnl::memory::desc src_desc;  // non-zero: A is converted to this (BF16/INT8) before the product
   float src_factor = 1.f;
   bool dynamic = false;  // dynamic INT8 (bind_dynamic_int8); the bias (beta * C) is bias_holder
+  std::string kernel;    // impl_name(prim), for KernelContext::set_kernel_detail
 };
 
 class GemmKernel {
@@ -181,6 +182,7 @@ class GemmKernel {
                                         const_b ? "w" : strides_key(b), const_c ? "k" : "", current_threads());
     auto entry = cache_.get(key, [&] { return create(a, trans_a, b, c, M, K, N, cm, const_b, const_c); });
     if (!entry->ok) return run_plain(ctx, reference_);
+    ctx.set_kernel_detail(entry->kernel);
 
     Tensor& dst = ctx.allocate_uninitialized_output(0, DType::float32, {M, N});
     if (entry->c_as_sum) {
@@ -220,6 +222,7 @@ class GemmKernel {
   // matrix-vector kernels, reading B where it is (C one row or a scalar).
   void run_gemv(KernelContext& ctx, const Tensor& a_in, const Tensor& b, const Tensor* c, int64_t K, int64_t N,
                 int64_t cn) {
+    ctx.set_kernel_detail(attrs_.trans_b ? "own gemv (B rows)" : "own gemv (B columns)");
     const Tensor a = a_in.contiguous();  // [1, K] or [K, 1]: K floats either way
     const Tensor cc = c ? c->contiguous() : Tensor();
     Tensor& dst = ctx.allocate_uninitialized_output(0, DType::float32, {1, N});
@@ -299,6 +302,7 @@ class GemmKernel {
     } catch (const dnnl::error&) {
       return GemmEntry{};
     }
+    e.kernel = impl_name(e.prim);
     e.ok = true;
     return e;
   }

@@ -135,6 +135,7 @@ struct MatMulEntry {
   float src_factor = 1.f;
   std::vector<float> acc_scales;  // INT8: the bias is divided by these
   bool dynamic = false;           // dynamic INT8 (bind_dynamic_int8)
+  std::string kernel;             // impl_name(prim), for KernelContext::set_kernel_detail
 };
 
 class MatMulKernel {
@@ -184,6 +185,7 @@ class MatMulKernel {
       entry = cache_.get(dense_key, [&] { return create(p, b, reorder_b); });
       if (!entry->ok) return run_plain(ctx, reference_);
     }
+    ctx.set_kernel_detail(entry->kernel);
     Tensor& dst = ctx.allocate_uninitialized_output(0, DType::float32, p.out_shape);
     const bool convert_a = !entry->src_desc.is_zero() && !entry->dynamic;
     const Tensor a_src = convert_a ? reorder_view(a, p.a_desc, entry->src_desc, entry->src_factor) : a;
@@ -245,6 +247,7 @@ class MatMulKernel {
     } catch (const dnnl::error&) {
       return MatMulEntry{};
     }
+    e.kernel = impl_name(e.prim);
     e.ok = true;
     return e;
   }

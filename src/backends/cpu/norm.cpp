@@ -62,6 +62,7 @@ std::string check_batch_norm(const NodeContext& nc) {
 struct BatchNormEntry {
   dnnl::batch_normalization_forward prim;
   dnnl::memory::desc desc, param_desc;
+  std::string kernel;  // impl_name of its primitive(s), for KernelContext::set_kernel_detail
 };
 
 class BatchNormKernel {
@@ -90,9 +91,11 @@ class BatchNormKernel {
                          dnnl::normalization_flags::use_shift;
       dnnl::batch_normalization_forward::desc d(dnnl::prop_kind::forward_inference, entry.desc, epsilon_, flags);
       entry.prim = dnnl::batch_normalization_forward(dnnl::batch_normalization_forward::primitive_desc(d, user_scratchpad_attr(), engine()));
+      entry.kernel = impl_name(entry.prim);
       return entry;
     });
     Tensor dst = allocate_like(e->desc, DType::float32, x.shape());
+    ctx.set_kernel_detail(e->kernel);
     execute_with_scratchpad(e->prim, {{DNNL_ARG_SRC, memory_of(src, e->desc)},
                                {DNNL_ARG_DST, memory_of(dst, e->desc)},
                                {DNNL_ARG_SCALE, memory_of(params[0], e->param_desc)},
@@ -139,6 +142,7 @@ bool matches_normalized(const Shape& p, const Shape& x, int64_t axis) {
 struct LayerNormEntry {
   dnnl::layer_normalization_forward prim;
   dnnl::memory::desc desc, param_desc, stat_desc;
+  std::string kernel;  // impl_name of its primitive(s), for KernelContext::set_kernel_detail
 };
 
 class LayerNormKernel {
@@ -177,6 +181,7 @@ class LayerNormKernel {
       dnnl::layer_normalization_forward::desc d(dnnl::prop_kind::forward_inference, entry.desc, entry.stat_desc,
                                                 epsilon_, flags);
       entry.prim = dnnl::layer_normalization_forward(dnnl::layer_normalization_forward::primitive_desc(d, user_scratchpad_attr(), engine()));
+      entry.kernel = impl_name(entry.prim);
       return entry;
     });
     Tensor dst = Tensor::uninitialized(DType::float32, in.shape());
@@ -184,6 +189,7 @@ class LayerNormKernel {
                                                 {DNNL_ARG_DST, memory_of(dst, e->desc)},
                                                 {DNNL_ARG_SCALE, memory_of(scale, e->param_desc)}};
     if (has_bias) args[DNNL_ARG_SHIFT] = memory_of(bias, e->param_desc);
+    ctx.set_kernel_detail(e->kernel);
     execute_with_scratchpad(e->prim, args);
     stream().wait();
     ctx.set_output(0, std::move(dst));

@@ -1,5 +1,6 @@
 #include "backends/cpu/onednn.h"
 
+#include <oneapi/dnnl/dnnl_debug.h>
 #include <omp.h>
 
 #include <fmt/format.h>
@@ -209,6 +210,14 @@ Tensor OnednnLayout::to_plain(const Tensor& t) const {
   return dst;
 }
 
+std::string impl_name(const dnnl::primitive& p) {
+  if (!p) return {};
+  const char* name = nullptr;
+  if (dnnl_primitive_desc_query(p.get_primitive_desc(), dnnl_query_impl_info_str, 0, &name) != dnnl_success || !name)
+    return {};
+  return fmt::format("{} {}", dnnl_prim_kind2str(static_cast<dnnl_primitive_kind_t>(p.get_kind())), name);
+}
+
 void run_plain(KernelContext& ctx, const KernelFn& fn) {
   std::vector<RtValue> plain(ctx.num_inputs());
   std::vector<const RtValue*> ptrs(ctx.num_inputs(), nullptr);
@@ -222,6 +231,7 @@ void run_plain(KernelContext& ctx, const KernelFn& fn) {
   KernelContext inner(ctx.node(), std::move(ptrs), ctx.subgraph_runner());
   fn(inner);
   for (size_t i = 0; i < ctx.num_outputs(); ++i) ctx.set_output_value(i, std::move(inner.outputs()[i]));
+  ctx.set_kernel_detail(inner.kernel_detail());
 }
 
 std::string shape_key(const KernelContext& ctx) {

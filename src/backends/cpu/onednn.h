@@ -86,6 +86,11 @@ const ChannelFormat* channel_format_of(const Tensor& t);
 void zero_block_lanes(void* data, int64_t batches, size_t batch_bytes, int64_t cblock, int64_t spatial, int64_t block,
                       int64_t lane0, size_t es);
 
+/// The primitive's kind and the implementation oneDNN picked for it ("convolution
+/// jit_1x1:avx512_core", "inner_product brgemm:avx512_core", "eltwise ref:any"), for
+/// KernelContext::set_kernel_detail; empty for an empty primitive.
+std::string impl_name(const dnnl::primitive& p);
+
 /// A short name of a descriptor's format: "nchw", "nChw16c", "ab", "blocked".
 std::string format_name(const dnnl::memory::desc& desc);
 /// True if `desc` is the row-major layout of its dims.

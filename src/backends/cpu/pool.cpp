@@ -136,6 +136,7 @@ struct PoolEntry {
   dnnl::pooling_v2_forward prim;
   dnnl::pooling_v2_forward::primitive_desc pd;
   Shape out;
+  std::string kernel;  // impl_name of its primitive(s), for KernelContext::set_kernel_detail
 };
 
 class PoolKernel {
@@ -151,6 +152,7 @@ class PoolKernel {
     if (!e->ok) return run_plain(ctx, reference_);
     const Tensor src = x.is_plain() ? x.contiguous() : x;
     Tensor dst = allocate_like(e->pd.dst_desc(), DType::float32, e->out, quant_scale_of(src));
+    ctx.set_kernel_detail(e->kernel);
     execute_with_scratchpad(e->prim, {{DNNL_ARG_SRC, memory_of(src, e->pd.src_desc())},
                                {DNNL_ARG_DST, memory_of(dst, e->pd.dst_desc())}});
     stream().wait();
@@ -177,6 +179,7 @@ class PoolKernel {
                                      g.kernel, g.dilation, g.pad_l, g.pad_r);
     e.pd = dnnl::pooling_v2_forward::primitive_desc(d, user_scratchpad_attr(), engine());
     e.prim = dnnl::pooling_v2_forward(e.pd);
+    e.kernel = impl_name(e.prim);
     e.out = g.out;
     e.ok = true;
     return e;

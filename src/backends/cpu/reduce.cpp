@@ -147,6 +147,7 @@ struct ReduceEntry {
   Shape out, kept;  // output shape, and the shape with reduced dims kept as 1
   dnnl::primitive prim;
   dnnl::memory::desc src_desc, dst_desc;
+  std::string kernel;  // impl_name of its primitive(s), for KernelContext::set_kernel_detail
 };
 
 class ReduceKernel {
@@ -178,6 +179,7 @@ class ReduceKernel {
     auto e = cache_.get(shape_key(ctx), [&] { return create(x, reduced); });
     if (e->mode == ReduceEntry::Mode::blocked_pool) {
       Tensor dst = allocate_like(e->dst_desc, DType::float32, e->kept);
+      ctx.set_kernel_detail(e->kernel);
       execute_with_scratchpad(e->prim, {{DNNL_ARG_SRC, memory_of(x, e->src_desc)}, {DNNL_ARG_DST, memory_of(dst, e->dst_desc)}});
       stream().wait();
       ctx.set_output(0, keepdims_ ? dst : dst.to_plain().reshape(e->out));
@@ -187,12 +189,14 @@ class ReduceKernel {
     Tensor& y = ctx.allocate_output(0, DType::float32, e->out);
     switch (e->mode) {
       case ReduceEntry::Mode::strided:
+        ctx.set_kernel_detail("own strided reduction");
         if (e->inner == 1 && kind_ == ReduceKind::l2)
           row_l2(src.data<float>(), y.data<float>(), e->outer, e->R);
         else
           strided_reduce(kind_, src.data<float>(), y.data<float>(), e->outer, e->R, e->inner);
         return;
       default:
+        ctx.set_kernel_detail(e->kernel);
         execute_with_scratchpad(e->prim, {{DNNL_ARG_SRC, memory_of(src, e->src_desc)}, {DNNL_ARG_DST, memory_of(y, e->dst_desc)}});
         stream().wait();
         return;
@@ -227,6 +231,7 @@ class ReduceKernel {
       dnnl::pooling_v2_forward::primitive_desc pd(d, user_scratchpad_attr(), engine());
       e.dst_desc = pd.dst_desc();
       e.prim = dnnl::pooling_v2_forward(pd);
+      e.kernel = impl_name(e.prim);
       e.mode = ReduceEntry::Mode::blocked_pool;
       return e;
     }
@@ -250,6 +255,7 @@ class ReduceKernel {
         e.dst_desc = plain_desc({e.outer, 1}, DType::float32);
         e.prim = dnnl::reduction(dnnl::reduction::primitive_desc(
             dnnl::reduction::desc(onednn_alg(kind_), e.src_desc, e.dst_desc, 0.f, 0.f), user_scratchpad_attr(), engine()));
+        e.kernel = impl_name(e.prim);
         e.mode = ReduceEntry::Mode::onednn_rows;
       } else {
         e.mode = ReduceEntry::Mode::strided;
@@ -261,6 +267,7 @@ class ReduceKernel {
     e.prim = dnnl::reduction(dnnl::reduction::primitive_desc(
         dnnl::reduction::desc(onednn_alg(kind_), e.src_desc, e.dst_desc, kind_ == ReduceKind::l2 ? 2.f : 0.f, 0.f),
         user_scratchpad_attr(), engine()));
+    e.kernel = impl_name(e.prim);
     e.mode = ReduceEntry::Mode::onednn_general;
     return e;
   }

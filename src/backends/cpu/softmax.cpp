@@ -101,6 +101,7 @@ void strided_softmax(const float* x, float* y, int64_t outer, int64_t n, int64_t
 struct SoftmaxEntry {
   dnnl::softmax_v2_forward prim;
   dnnl::memory::desc desc;
+  std::string kernel;  // impl_name of its primitive(s), for KernelContext::set_kernel_detail
 };
 
 class SoftmaxKernel {
@@ -142,9 +143,11 @@ class SoftmaxKernel {
                                        log_ ? dnnl::algorithm::softmax_log : dnnl::algorithm::softmax_accurate,
                                        entry.desc, entry.desc, 1);
       entry.prim = dnnl::softmax_v2_forward(dnnl::softmax_v2_forward::primitive_desc(d, user_scratchpad_attr(), engine()));
+      entry.kernel = impl_name(entry.prim);
       return entry;
     });
     Tensor dst = Tensor::uninitialized(DType::float32, in.shape());
+    ctx.set_kernel_detail(e->kernel);
     execute_with_scratchpad(e->prim, {{DNNL_ARG_SRC, memory_of(x, e->desc)}, {DNNL_ARG_DST, memory_of(dst, e->desc)}});
     stream().wait();
     ctx.set_output(0, std::move(dst));
