@@ -185,6 +185,9 @@ TEST(CpuConv, FusedConvDepthwiseMatchesReference) {
     auto cpu = testing::run_backend_op("cpu", "FusedConvDepthwise", inputs, attrs, 1, 1, "ai.hwopt", {1, 2, 3, 4});
     ASSERT_TRUE(cpu.error.empty()) << cpu.error;
     EXPECT_EQ(cpu.implementation, "cpu:onednn:conv");
+    // oneDNN's own fused kernel or two primitives, never its slower ref_fused_convolution.
+    EXPECT_EQ(cpu.kernel.rfind("convolution ", 0), 0u) << cpu.kernel;
+    EXPECT_EQ(cpu.kernel.find("ref_fused"), std::string::npos) << cpu.kernel;
     std::vector<double> want;
     for (int64_t i = 0; i < ref.out().numel(); ++i) want.push_back(ref.out().element_as_double(i));
     testing::expect_tensor_near(cpu.out(), ref.out().shape(), want, 1e-4, 1e-4);

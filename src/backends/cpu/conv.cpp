@@ -269,8 +269,9 @@ struct ConvEntry {
   Shape out_shape;
   bool use_reference = false;  // oneDNN has no fused primitive for this shape
   // FusedConvDepthwise as two primitives where oneDNN's depthwise post-op does not apply
-  // (dw_pads other than 1: TensorFlow's "SAME" stride 2): `prim` writes the intermediate, then
-  // this depthwise convolution reads it.
+  // (dw_pads other than 1: TensorFlow's "SAME" stride 2) or applies only through its slow
+  // ref_fused_convolution (see create): `prim` writes the intermediate, then this depthwise
+  // convolution reads it.
   bool split = false;
   dnnl::convolution_forward dw_prim;
   dnnl::convolution_forward::primitive_desc dw_pd;
@@ -380,7 +381,7 @@ class ConvKernel {
     return m;
   }
 
-  ConvEntry create(const Tensor& x, bool has_sum) const {
+  ConvEntry create(const Tensor& x, bool has_sum, bool force_split = false) const {
     const int64_t spatial = x.rank() - 2;
     const Shape& ws = weights_.shape();
     const ConvGeometry g = conv_geometry(attrs_, x, ws);
@@ -420,7 +421,7 @@ class ConvKernel {
           fixed ? act(out, stage_dt) : any(out, stage_dt), s, d, pl, pr);
     };
     // dw_pads other than 1: two primitives (ConvEntry::split).
-    const bool split = dw_ && dw_->pads != std::vector<int64_t>{1, 1, 1, 1};
+    const bool split = dw_ && (force_split || dw_->pads != std::vector<int64_t>{1, 1, 1, 1});
     dnnl::primitive_attr attr = user_scratchpad_attr();
     dnnl::post_ops ops, dw_ops;  // dw_ops: the depthwise primitive's when split
     std::vector<float> acc_scales;  // INT8: the real value of one accumulator unit, per channel
@@ -514,6 +515,13 @@ class ConvKernel {
       e.use_reference = true;  // no fused implementation here: the reference kernel computes it
       return e;
     }
+    // oneDNN fuses the depthwise post-op into its jit_1x1 kernel only for some shapes (here:
+    // MobileNetV2's first stride-2 block); elsewhere it offers ref_fused_convolution, which runs
+    // the two convolutions one after the other through its scratchpad and measured slower than
+    // the same two primitives run by the split path (MobileNetV2 batch 1, 12 of its 16
+    // FusedConvDepthwise steps: 0.96-0.98x the time, `bench/ab_builds.sh`; batch 8 even).
+    if (dw_ && !split && !prec_.int8() && std::string(e.pd.impl_info_str()).rfind("ref_fused", 0) == 0)
+      return create(x, has_sum, true);
     e.prim = dnnl::convolution_forward(e.pd);
     const Tensor& w_src = prec_.int8() ? qweights_.values : weights_;
     Tensor w_plain = w_src.contiguous();
