@@ -89,6 +89,22 @@ int typed_field_count(const onnx::TensorProto& p) {
 
 }  // namespace
 
+// Drops a weight's bytes from its proto once they are in a Tensor (a tensor of more than 64
+// elements: shape inference reads the small ones, e.g. Reshape's shape).
+void drop_weight_bytes(onnx::TensorProto& init) {
+  if (init.dims_size() == 0 || shape_numel({init.dims().begin(), init.dims().end()}) <= 64) return;
+  // Swapped with empty ones, not cleared: clear() keeps the memory.
+  std::string().swap(*init.mutable_raw_data());
+  init.clear_raw_data();
+  google::protobuf::RepeatedField<float>().Swap(init.mutable_float_data());
+  google::protobuf::RepeatedField<int64_t>().Swap(init.mutable_int64_data());
+  google::protobuf::RepeatedField<int32_t>().Swap(init.mutable_int32_data());
+  google::protobuf::RepeatedField<double>().Swap(init.mutable_double_data());
+  google::protobuf::RepeatedField<uint64_t>().Swap(init.mutable_uint64_data());
+  init.clear_external_data();
+  init.set_data_location(onnx::TensorProto::DEFAULT);
+}
+
 Expected<Tensor> tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir, const std::string& what) {
   if (p.data_type() == onnx::TensorProto::UNDEFINED)
     return invalid(fmt::format("tensor '{}' has no data type (data_type 0, UNDEFINED)", what));
@@ -282,16 +298,21 @@ struct Converter {
     return Status::OK();
   }
 
-  Status convert_graph(const onnx::GraphProto& gp, ir::Graph& g, int depth, const std::string& context) {
+  /// `owned`: gp itself, given where the caller lets each weight's bytes go once converted (the
+  /// main graph: a large model's weights are then held about once while loading, not twice).
+  Status convert_graph(const onnx::GraphProto& gp, ir::Graph& g, int depth, const std::string& context,
+                       onnx::GraphProto* owned = nullptr) {
     if (depth > options.max_subgraph_depth)
       return invalid(fmt::format("subgraphs are nested more than {} deep (at {})", options.max_subgraph_depth, context));
     g.name = gp.name();
-    for (const auto& init : gp.initializer()) {
+    for (int i = 0; i < gp.initializer_size(); ++i) {
+      const onnx::TensorProto& init = gp.initializer(i);
       if (init.name().empty()) return invalid("an initializer has no name");
       if (g.initializers.count(init.name())) return invalid(fmt::format("initializer '{}' is defined twice", init.name()));
       auto t = tensor_from_proto(init, base_dir, init.name());
       if (!t.ok()) return t.status();
       g.initializers.emplace(init.name(), std::move(t).value());
+      if (owned) drop_weight_bytes(*owned->mutable_initializer(i));
     }
     if (gp.sparse_initializer_size() > 0)
       return Status(StatusCode::unsupported, fmt::format("graph '{}' has sparse initializers, which are not supported", gp.name()));
@@ -399,25 +420,15 @@ Expected<Model> convert_model(onnx::ModelProto& mp, const std::string& base_dir,
     return Status(StatusCode::unsupported, "model-local functions are not supported yet");
   Converter conv{base_dir, model.opsets, options, {}};
   model.graph = std::make_shared<ir::Graph>();
-  HWOPT_RETURN_IF_ERROR(conv.convert_graph(mp.graph(), *model.graph, 0, "main graph"));
+  HWOPT_RETURN_IF_ERROR(conv.convert_graph(mp.graph(), *model.graph, 0, "main graph", mp.mutable_graph()));
   model.graph->opsets = model.opsets;
   if (model.graph->outputs.empty()) return invalid("the model's graph has no outputs");
   HWOPT_RETURN_IF_ERROR(ir::validate_graph(*model.graph, options.max_subgraph_depth));
   // Shape inference needs no weights, and model.graph holds them now: it runs on mp itself with
-  // its weight bytes dropped (not on a copy of mp, which held the model's bytes once more while
-  // loading: BERT-base's 435 MB file peaked at 2.1 GB of RSS with the copy and the file buffer).
+  // its subgraphs' weight bytes dropped too (not on a copy of mp, which held the model's bytes
+  // once more while loading: BERT-base's 435 MB file peaked at 2.1 GB of RSS with the copy).
   std::function<void(onnx::GraphProto&)> strip = [&](onnx::GraphProto& g) {
-    for (auto& init : *g.mutable_initializer()) {
-      if (init.dims_size() == 0 || shape_numel({init.dims().begin(), init.dims().end()}) <= 64) continue;
-      init.clear_raw_data();
-      init.clear_float_data();
-      init.clear_int64_data();
-      init.clear_int32_data();
-      init.clear_double_data();
-      init.clear_uint64_data();
-      init.clear_external_data();
-      init.set_data_location(onnx::TensorProto::DEFAULT);
-    }
+    for (auto& init : *g.mutable_initializer()) drop_weight_bytes(init);
     for (auto& n : *g.mutable_node())
       for (auto& a : *n.mutable_attribute()) {
         if (a.has_g()) strip(*a.mutable_g());
