@@ -92,6 +92,20 @@ void print_table(const profile::Profile& p, const ProfileArgs& a, const hw::CpuI
   std::cout << fmt::format("  plan creation            {:>10.1f} ms\n", st.plan_ms);
   std::cout << fmt::format("  first run                {:>10.2f} ms  ({:.1f}x a steady run)\n", st.first_run_ms,
                            st.steady_ms > 0 ? st.first_run_ms / st.steady_ms : 0);
+  {
+    // The steps whose first use costs most beyond their steady time.
+    std::vector<const profile::StepProfile*> cold;
+    for (const auto& s : p.steps)
+      if (s.first_run_ms - s.ms.median > 0.5) cold.push_back(&s);
+    std::stable_sort(cold.begin(), cold.end(), [](const auto* x, const auto* y) {
+      return x->first_run_ms - x->ms.median > y->first_run_ms - y->ms.median;
+    });
+    for (size_t k = 0; k < std::min<size_t>(cold.size(), 3); ++k)
+      std::cout << fmt::format("    +{:>7.2f} ms  {} ({}{})\n", cold[k]->first_run_ms - cold[k]->ms.median,
+                               shorten(cold[k]->name.empty() ? cold[k]->onnx_nodes.front() : cold[k]->name, 40),
+                               cold[k]->op_type, cold[k]->kernel.empty() ? "" : ", " + cold[k]->kernel);
+    if (cold.size() > 3) std::cout << fmt::format("    ... {} more steps over 0.5 ms in their first use\n", cold.size() - 3);
+  }
   if (st.pre_ms > 0) std::cout << fmt::format("  preprocessing (given)    {:>10.2f} ms\n", st.pre_ms);
   std::cout << fmt::format("  inference, steady state  {:>10.2f} ms  median of {} (p90 {:.2f}, min {:.2f}, CoV {:.1f} %)\n",
                            st.steady_ms, p.end_to_end.n, p.end_to_end.p90, p.end_to_end.min, p.end_to_end.cov * 100);

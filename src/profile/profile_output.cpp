@@ -70,6 +70,7 @@ json profile_to_json(const Profile& p) {
                      {"inputs", values_json(s.inputs)},
                      {"outputs", values_json(s.outputs)},
                      {"ms", summary_json(s.ms)},
+                     {"first_run_ms", s.first_run_ms},
                      {"layout_ms", s.layout_ms},
                      {"share", s.share},
                      {"op_class", std::string(op_class_name(s.cost.op_class))},

@@ -110,10 +110,17 @@ Expected<Profile> profile_session(const Session& session, const std::map<std::st
   prof.planned_peak_bytes = session.planned_peak_bytes();
 
   say("first run");
+  // Timed per step too: where the first run's extra time goes (kernel creation, weight
+  // reordering, first touch of memory).
+  RunStats first_stats;
+  RunOptions first_options;
+  first_options.profile = true;
   auto t0 = Clock::now();
-  auto first = session.run(inputs);
+  auto first = session.run(inputs, first_options, &first_stats);
   if (!first.ok()) return first.status();
   prof.stages.first_run_ms = ms_since(t0);
+  std::unordered_map<size_t, double> first_ms;  // by node index
+  for (const StepStat& st : first_stats.steps) first_ms[st.node_index] += st.ms;
   for (int i = 1; i < options.warmup; ++i) {
     auto r = session.run(inputs);
     if (!r.ok()) return r.status();
@@ -186,6 +193,7 @@ Expected<Profile> profile_session(const Session& session, const std::map<std::st
       layout.push_back(r[s].layout_ms);
     }
     sp.ms = bench::summarize(times);
+    if (auto it = first_ms.find(st.node_index); it != first_ms.end()) sp.first_run_ms = it->second;
     sp.layout_ms = bench::summarize(layout).median;
     if (st.node_index < graph.nodes.size()) {
       const ir::Node& node = graph.nodes[st.node_index];

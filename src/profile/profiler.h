@@ -57,6 +57,7 @@ struct StepProfile {
   std::vector<std::string> onnx_nodes;  // imported nodes it stands for (itself when not fused)
   std::vector<ValueDesc> inputs, outputs;
   bench::Summary ms;
+  double first_run_ms = 0;  // the step in the session's first run (kernel creation, weight reorders)
   double layout_ms = 0;  // median time converting inputs out of a backend layout
   double share = 0;      // of the summed step medians
   OpCost cost;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "../common/json_schema.h"
 #include "bench/stats.h"
@@ -177,6 +178,7 @@ TEST(Profiler, ComputeHeavyMatMulIsComputeBound) {
   EXPECT_EQ(s.roofline.bound, Bound::compute);
   EXPECT_GT(s.roofline.gflops, 0);
   EXPECT_EQ(s.onnx_nodes, std::vector<std::string>{"y"});
+  EXPECT_GT(s.first_run_ms, 0);  // the first run is timed per step too
   EXPECT_EQ(p->end_to_end.n, 5u);
   EXPECT_NEAR(p->gap_ms, p->end_to_end.median - p->steps_sum_ms, 1e-12);
   EXPECT_GE(p->executor_ms, 0);
@@ -270,6 +272,38 @@ TEST(Profiler, FindingsCountReferenceCodeTheKernelsReport) {
   EXPECT_FALSE(has_reference_finding("inner_product brg:avx512_core"));
   EXPECT_TRUE(has_reference_finding(std::string(kReferenceFallback)));
   EXPECT_TRUE(has_reference_finding("matmul ref:any"));
+}
+
+// A slow first run is attributed to the steps' first use; when Winograd convolutions carry most
+// of it, the finding names them and the direct algorithm.
+TEST(Profiler, ColdStartFindingNamesWhereTheFirstRunWent) {
+  auto l = load(compute_heavy());
+  ASSERT_TRUE(l.session);
+  auto p = profile_session(*l.session, l.inputs, l.imported.get(), test_roofs(), quick_options());
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->steps.size(), 1u);
+  p->stages.steady_ms = 1.0;
+  p->stages.first_run_ms = 50.0;
+  p->steps[0].ms.median = 1.0;
+  p->steps[0].first_run_ms = 45.0;
+  auto cold_start = [&]() -> std::optional<Finding> {
+    for (const auto& f : find_opportunities(*p, 1, {}, false))
+      if (f.id == "cold_start") return f;
+    return std::nullopt;
+  };
+  p->steps[0].kernel = "inner_product brgemm:avx512_core";
+  auto f = cold_start();
+  ASSERT_TRUE(f);
+  EXPECT_NE(f->message.find("44.0 ms of it is the steps' first use"), std::string::npos) << f->message;
+  EXPECT_EQ(f->message.find("Winograd"), std::string::npos) << f->message;
+  EXPECT_EQ(f->action.find("--conv-algorithm direct"), std::string::npos) << f->action;
+  p->steps[0].kernel = "convolution jit_fp32_wino_2x3:avx512_core";
+  f = cold_start();
+  ASSERT_TRUE(f);
+  EXPECT_NE(f->message.find("44.0 ms of that in 1 Winograd convolutions"), std::string::npos) << f->message;
+  EXPECT_NE(f->action.find("--conv-algorithm direct"), std::string::npos) << f->action;
+  p->stages.first_run_ms = 2.0;  // not slow: no finding
+  EXPECT_FALSE(cold_start());
 }
 
 TEST(Profiler, AModelAlreadyInInt8IsNotToldToQuantize) {
