@@ -87,8 +87,6 @@ int typed_field_count(const onnx::TensorProto& p) {
          p.double_data_size() + p.uint64_data_size();
 }
 
-}  // namespace
-
 // Drops a weight's bytes from its proto once they are in a Tensor (a tensor of more than 64
 // elements: shape inference reads the small ones, e.g. Reshape's shape).
 void drop_weight_bytes(onnx::TensorProto& init) {
@@ -104,6 +102,8 @@ void drop_weight_bytes(onnx::TensorProto& init) {
   init.clear_external_data();
   init.set_data_location(onnx::TensorProto::DEFAULT);
 }
+
+}  // namespace
 
 Expected<Tensor> tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir, const std::string& what) {
   if (p.data_type() == onnx::TensorProto::UNDEFINED)
