@@ -96,12 +96,11 @@ void print_table(const profile::Profile& p, const ProfileArgs& a, const hw::CpuI
     // The steps whose first use costs most beyond their steady time.
     std::vector<const profile::StepProfile*> cold;
     for (const auto& s : p.steps)
-      if (s.first_run_ms - s.ms.median > 0.5) cold.push_back(&s);
-    std::stable_sort(cold.begin(), cold.end(), [](const auto* x, const auto* y) {
-      return x->first_run_ms - x->ms.median > y->first_run_ms - y->ms.median;
-    });
+      if (s.first_use_ms() > 0.5) cold.push_back(&s);
+    std::stable_sort(cold.begin(), cold.end(),
+                     [](const auto* x, const auto* y) { return x->first_use_ms() > y->first_use_ms(); });
     for (size_t k = 0; k < std::min<size_t>(cold.size(), 3); ++k)
-      std::cout << fmt::format("    +{:>7.2f} ms  {} ({}{})\n", cold[k]->first_run_ms - cold[k]->ms.median,
+      std::cout << fmt::format("    +{:>7.2f} ms  {} ({}{})\n", cold[k]->first_use_ms(),
                                shorten(cold[k]->name.empty() ? cold[k]->onnx_nodes.front() : cold[k]->name, 40),
                                cold[k]->op_type, cold[k]->kernel.empty() ? "" : ", " + cold[k]->kernel);
     if (cold.size() > 3) std::cout << fmt::format("    ... {} more steps over 0.5 ms in their first use\n", cold.size() - 3);

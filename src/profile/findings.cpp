@@ -191,7 +191,7 @@ std::vector<Finding> find_opportunities(const Profile& p, int physical_cores, co
     double extra = 0, wino_extra = 0;
     int wino_steps = 0;
     for (const auto& s : p.steps) {
-      const double e = std::max(0.0, s.first_run_ms - s.ms.median);
+      const double e = s.first_use_ms();
       extra += e;
       if (s.kernel.find("wino") != std::string::npos) {
         wino_extra += e;

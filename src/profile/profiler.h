@@ -60,6 +60,8 @@ struct StepProfile {
   double first_run_ms = 0;  // the step in the session's first run (kernel creation, weight reorders)
   double layout_ms = 0;  // median time converting inputs out of a backend layout
   double share = 0;      // of the summed step medians
+  /// What the step's first use cost beyond its steady time (kernel creation, weight reorders).
+  double first_use_ms() const { return first_run_ms > ms.median ? first_run_ms - ms.median : 0.0; }
   OpCost cost;
   RooflinePoint roofline;
 };
