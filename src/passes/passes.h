@@ -17,6 +17,7 @@ std::unique_ptr<Pass> make_eliminate_noop_reshape();
 std::unique_ptr<Pass> make_eliminate_transpose_pairs();
 std::unique_ptr<Pass> make_eliminate_cast_chains();
 std::unique_ptr<Pass> make_eliminate_dead_nodes();
+std::unique_ptr<Pass> make_eliminate_common_subexpressions();
 std::unique_ptr<Pass> make_fuse_conv_batchnorm();
 std::unique_ptr<Pass> make_fuse_gemm_batchnorm();
 std::unique_ptr<Pass> make_fuse_conv_scale();

@@ -48,7 +48,11 @@ namespace hwopt::passes {
 // 10. fuse_elementwise_chain after all the fusions above: an activation or scalar affine that a
 //     convolution or matrix product can take as a post-op is better there, and the runs of
 //     element-wise ops those passes left are what remains to fuse.
-// 11. eliminate_dead_nodes last: removes whatever the others left unread (constants that fed
+// 11. eliminate_common_subexpressions after the fusions: merging two equal nodes gives their
+//     value a second reader, which would stop a fusion that needs its intermediates to have one
+//     (and the fusions leave fewer nodes to compare). What it merges in practice is shape
+//     arithmetic that fold_constants could not fold (a dynamic dim read twice from one value).
+// 12. eliminate_dead_nodes last: removes whatever the others left unread (constants that fed
 //     folded or fused nodes, dropout masks, shape computations).
 std::vector<std::unique_ptr<Pass>> default_passes() {
   std::vector<std::unique_ptr<Pass>> p;
@@ -75,6 +79,7 @@ std::vector<std::unique_ptr<Pass>> default_passes() {
   p.push_back(make_fuse_conv_depthwise());
   p.push_back(make_fuse_conv_post_linear());
   p.push_back(make_fuse_elementwise_chain());
+  p.push_back(make_eliminate_common_subexpressions());
   p.push_back(make_eliminate_dead_nodes());
   return p;
 }
