@@ -15,7 +15,6 @@
 #include "hw/cpu_info.h"
 #include "kernel_options.h"
 #include "model_inputs.h"
-#include "onnx/import.h"
 #include "precision_options.h"
 #include "profile/profile_output.h"
 #include "profile/profiler.h"
@@ -235,10 +234,6 @@ int run_profile(const ProfileArgs& a) {
   auto inputs = make_inputs(s, *files, dim_values, a.seed);
   if (!inputs.ok()) return fail(inputs.status());
 
-  auto imported = onnx_import::load_model(a.model);  // to list the nodes the optimizer removed
-  // Only its nodes are needed: free its copy of the weights before the session's first run
-  // reorders its own (BERT-base: the profile's peak RSS 1.20 GB -> 0.94 GB).
-  if (imported.ok()) imported->graph->initializers.clear();
   profile::ProfileOptions po;
   po.runs = a.runs;
   po.warmup = a.warmup;
@@ -247,7 +242,7 @@ int run_profile(const ProfileArgs& a) {
   po.post_ms = a.post_ms;
   po.threads = a.threads > 0 ? a.threads : std::max(cpu.usable_cores, 1);
   po.progress = say;
-  auto prof = profile::profile_session(s, *inputs, imported.ok() ? imported->graph.get() : nullptr, roofs, po);
+  auto prof = profile::profile_session(s, *inputs, roofs, po);
   if (!prof.ok()) return fail(prof.status());
   prof->model = a.model;
   prof->backend = a.backend;

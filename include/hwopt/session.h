@@ -102,6 +102,9 @@ struct PlanStepInfo {
 struct OptimizationSummary {
   bool ran = false;
   size_t nodes_before = 0, nodes_after = 0;
+  /// The main graph's nodes as imported (ir::Node::provenance_name, in order): with the plan's
+  /// fused_from, what profiles use to list the nodes the passes removed.
+  std::vector<std::string> imported_nodes;
   std::vector<std::pair<std::string, int>> rewrites;  // pass name -> rewrites, in pipeline order
   double ms = 0;
 };

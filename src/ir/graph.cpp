@@ -41,6 +41,11 @@ const Attribute* Node::attr(const std::string& attr_name) const {
   return nullptr;
 }
 
+std::string Node::provenance_name() const {
+  if (!name.empty()) return name;
+  return outputs.empty() ? op_type : outputs[0];
+}
+
 std::string Node::label() const {
   std::string n = name;
   if (n.empty() && !outputs.empty()) n = outputs[0];

@@ -72,6 +72,9 @@ struct Node {
   const Attribute* attr(const std::string& attr_name) const;
   /// "node 'conv1' (Conv)" for messages; falls back to the first output name.
   std::string label() const;
+  /// How `fused_from` and profiles name an imported node: its name, else its first output, else
+  /// its op type.
+  std::string provenance_name() const;
 };
 
 struct Graph {

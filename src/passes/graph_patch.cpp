@@ -16,7 +16,7 @@ std::vector<std::string> provenance(const ir::Graph& graph, const std::vector<si
     if (i >= graph.nodes.size()) continue;
     const ir::Node& node = graph.nodes[i];
     std::vector<std::string> own = node.fused_from;
-    if (own.empty()) own.push_back(node.name.empty() ? node.outputs.empty() ? node.op_type : node.outputs[0] : node.name);
+    if (own.empty()) own.push_back(node.provenance_name());
     for (auto& s : own)
       if (seen.insert(s).second) names.push_back(std::move(s));
   }

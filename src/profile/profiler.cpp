@@ -37,11 +37,6 @@ size_t peak_rss_bytes() {
 }
 
 // The name provenance uses for an imported node (see GraphPatch::add_node).
-std::string node_key(const ir::Node& n) {
-  if (!n.name.empty()) return n.name;
-  return n.outputs.empty() ? n.op_type : n.outputs[0];
-}
-
 DType compute_dtype(const std::vector<ValueDesc>& inputs) {
   for (const auto& v : inputs)
     if (v.present) return v.dtype;
@@ -94,7 +89,7 @@ RooflinePoint place_on_roofline(const OpCost& cost, double ms, DType dtype, cons
 }
 
 Expected<Profile> profile_session(const Session& session, const std::map<std::string, Tensor>& inputs,
-                                  const ir::Graph* imported, const Roofs& roofs, const ProfileOptions& options) {
+                                  const Roofs& roofs, const ProfileOptions& options) {
   auto say = [&](const std::string& line) {
     if (options.progress) options.progress(line);
   };
@@ -197,7 +192,7 @@ Expected<Profile> profile_session(const Session& session, const std::map<std::st
     sp.layout_ms = bench::summarize(layout).median;
     if (st.node_index < graph.nodes.size()) {
       const ir::Node& node = graph.nodes[st.node_index];
-      sp.onnx_nodes = node.fused_from.empty() ? std::vector<std::string>{node_key(node)} : node.fused_from;
+      sp.onnx_nodes = node.fused_from.empty() ? std::vector<std::string>{node.provenance_name()} : node.fused_from;
       sp.cost = op_cost(node, st.inputs, st.outputs);
     } else {
       sp.onnx_nodes = {st.node_name};
@@ -240,11 +235,10 @@ Expected<Profile> profile_session(const Session& session, const std::map<std::st
   }
   std::sort(prof.op_types.begin(), prof.op_types.end(), [](const auto& a, const auto& b) { return a.ms > b.ms; });
 
-  if (imported) {
-    prof.imported_nodes = imported->nodes.size();
-    for (const auto& n : imported->nodes)
-      if (!covered.count(node_key(n))) prof.removed_nodes.push_back(node_key(n));
-  }
+  const std::vector<std::string>& imported = session.optimization().imported_nodes;
+  prof.imported_nodes = imported.size();
+  for (const auto& name : imported)
+    if (!covered.count(name)) prof.removed_nodes.push_back(name);
   const int keep = std::min<int>(options.trace_runs, static_cast<int>(runs.size()));
   prof.trace_runs.assign(runs.begin(), runs.begin() + keep);
   prof.threads = std::max(options.threads, 1);

@@ -125,10 +125,10 @@ struct ProfileOptions {
   std::function<void(std::string_view)> progress;  // one line per phase; may be empty
 };
 
-/// Profiles `session` on `inputs`. `imported` is the graph as imported (before optimization),
-/// used to list the nodes the optimizer removed; may be null.
+/// Profiles `session` on `inputs`. The nodes the optimizer removed are those of the imported
+/// graph (Session::optimization().imported_nodes) that no step stands for.
 Expected<Profile> profile_session(const Session& session, const std::map<std::string, Tensor>& inputs,
-                                  const ir::Graph* imported, const Roofs& roofs, const ProfileOptions& options);
+                                  const Roofs& roofs, const ProfileOptions& options);
 
 /// Applies the decision tree to a profile: ranked findings, each citing its figure.
 /// `cpu_features` are the ISA features present ("avx512_vnni", "avx512_bf16", "amx_int8", ...).

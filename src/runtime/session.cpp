@@ -86,6 +86,8 @@ Expected<std::unique_ptr<Session>> finish(Expected<onnx_import::Model> model, co
                                           OptimizationSummary& summary, LoadTimes& times, Clock::time_point t0) {
   times.import_ms = ms_since(t0);
   if (!model.ok()) return model.status();
+  summary.imported_nodes.reserve(model->graph->nodes.size());
+  for (const auto& n : model->graph->nodes) summary.imported_nodes.push_back(n.provenance_name());
   HWOPT_RETURN_IF_ERROR(check_precision(options));
   auto t_opt = Clock::now();
   const bool int8 = options.precision == "int8";

@@ -26,11 +26,6 @@ const fs::path kRoot = HWOPT_SOURCE_DIR;
 
 class ProfileRealModel : public ::testing::TestWithParam<std::string> {};
 
-std::string node_key(const ir::Node& n) {
-  if (!n.name.empty()) return n.name;
-  return n.outputs.empty() ? n.op_type : n.outputs[0];
-}
-
 TEST_P(ProfileRealModel, SchemaTraceAndEveryNodeAccountedForOnce) {
   const fs::path dir = kRoot / "tests/e2e/data" / GetParam();
   std::ifstream mf(dir / "manifest.json");
@@ -48,8 +43,6 @@ TEST_P(ProfileRealModel, SchemaTraceAndEveryNodeAccountedForOnce) {
     ASSERT_TRUE(t.ok()) << t.status().to_string();
     inputs[in["name"].get<std::string>()] = *t;
   }
-  auto imported = onnx_import::load_model(model_path);
-  ASSERT_TRUE(imported.ok());
 
   profile::Roofs roofs;  // a made-up machine: the classification is tested elsewhere
   roofs.fp32_gflops = 200;
@@ -58,7 +51,7 @@ TEST_P(ProfileRealModel, SchemaTraceAndEveryNodeAccountedForOnce) {
   po.warmup = 1;
   po.runs = 3;
   po.threads = 2;
-  auto p = profile::profile_session(**session, inputs, imported->graph.get(), roofs, po);
+  auto p = profile::profile_session(**session, inputs, roofs, po);
   ASSERT_TRUE(p.ok()) << p.status().to_string();
   p->model = manifest["model"];
   p->backend = "cpu";
@@ -71,11 +64,16 @@ TEST_P(ProfileRealModel, SchemaTraceAndEveryNodeAccountedForOnce) {
                                                           (kRoot / "docs/schemas/chrome_trace.schema.json").string()))
     ADD_FAILURE() << "trace: " << e;
 
+  // Every node of the model as imported (a second, independent import) is accounted for exactly
+  // once: by a step or as removed.
+  auto imported = onnx_import::load_model(model_path);
+  ASSERT_TRUE(imported.ok()) << imported.status().to_string();
   std::map<std::string, int> seen;
   for (const auto& s : p->steps)
     for (const auto& n : s.onnx_nodes) ++seen[n];
   for (const auto& n : p->removed_nodes) ++seen[n];
-  for (const auto& n : imported->graph->nodes) EXPECT_EQ(seen[node_key(n)], 1) << "imported node " << node_key(n);
+  for (const auto& n : imported->graph->nodes)
+    EXPECT_EQ(seen[n.provenance_name()], 1) << "imported node " << n.provenance_name();
   EXPECT_EQ(p->imported_nodes, imported->graph->nodes.size());
 
   double shares = 0;

@@ -31,7 +31,6 @@ Roofs test_roofs() {
 
 struct Loaded {
   std::unique_ptr<Session> session;
-  std::shared_ptr<ir::Graph> imported;
   std::map<std::string, Tensor> inputs;
 };
 
@@ -50,10 +49,7 @@ Loaded load(const passes::testing::Case& c, const std::string& backend = "cpu") 
   l.session = std::move(s).value();
   auto m = onnx_import::load_model_from_bytes(bytes->data(), bytes->size());
   EXPECT_TRUE(m.ok());
-  if (m.ok()) {
-    l.imported = m->graph;
-    l.inputs = passes::testing::make_inputs(*m, c);
-  }
+  if (m.ok()) l.inputs = passes::testing::make_inputs(*m, c);
   return l;
 }
 
@@ -169,7 +165,7 @@ passes::testing::Case memory_heavy() {
 TEST(Profiler, ComputeHeavyMatMulIsComputeBound) {
   auto l = load(compute_heavy());
   ASSERT_TRUE(l.session);
-  auto p = profile_session(*l.session, l.inputs, l.imported.get(), test_roofs(), quick_options());
+  auto p = profile_session(*l.session, l.inputs, test_roofs(), quick_options());
   ASSERT_TRUE(p.ok()) << p.status().to_string();
   ASSERT_EQ(p->steps.size(), 1u);
   const auto& s = p->steps[0];
@@ -187,7 +183,7 @@ TEST(Profiler, ComputeHeavyMatMulIsComputeBound) {
 TEST(Profiler, MemoryHeavyAddIsMemoryBound) {
   auto l = load(memory_heavy());
   ASSERT_TRUE(l.session);
-  auto p = profile_session(*l.session, l.inputs, l.imported.get(), test_roofs(), quick_options());
+  auto p = profile_session(*l.session, l.inputs, test_roofs(), quick_options());
   ASSERT_TRUE(p.ok()) << p.status().to_string();
   ASSERT_EQ(p->steps.size(), 1u);
   EXPECT_EQ(p->steps[0].cost.op_class, OpClass::elementwise);
@@ -213,7 +209,7 @@ passes::testing::Case conv_block() {
 TEST(Profiler, FusedStepTimeGoesToEveryOnnxNodeItCoversOnce) {
   auto l = load(conv_block());
   ASSERT_TRUE(l.session);
-  auto p = profile_session(*l.session, l.inputs, l.imported.get(), test_roofs(), quick_options());
+  auto p = profile_session(*l.session, l.inputs, test_roofs(), quick_options());
   ASSERT_TRUE(p.ok()) << p.status().to_string();
   ASSERT_EQ(p->steps.size(), 1u) << "Conv + Add + Relu fuse into one step";
   EXPECT_EQ(p->steps[0].onnx_nodes, (std::vector<std::string>{"t", "s", "y"}));
@@ -229,7 +225,7 @@ TEST(Profiler, FusedStepTimeGoesToEveryOnnxNodeItCoversOnce) {
 TEST(Profiler, FindingsCiteFiguresForThreadsAndReferenceBackend) {
   auto l = load(compute_heavy(), "reference");
   ASSERT_TRUE(l.session);
-  auto p = profile_session(*l.session, l.inputs, l.imported.get(), test_roofs(), quick_options());
+  auto p = profile_session(*l.session, l.inputs, test_roofs(), quick_options());
   ASSERT_TRUE(p.ok());
   p->backend = "reference";
   auto findings = find_opportunities(*p, 2, {"avx512_vnni", "avx512_bf16"}, false);
@@ -258,7 +254,7 @@ TEST(Profiler, FindingsCiteFiguresForThreadsAndReferenceBackend) {
 TEST(Profiler, FindingsCountReferenceCodeTheKernelsReport) {
   auto l = load(compute_heavy());
   ASSERT_TRUE(l.session);
-  auto p = profile_session(*l.session, l.inputs, l.imported.get(), test_roofs(), quick_options());
+  auto p = profile_session(*l.session, l.inputs, test_roofs(), quick_options());
   ASSERT_TRUE(p.ok());
   ASSERT_EQ(p->steps.size(), 1u);
   ASSERT_EQ(p->steps[0].implementation.rfind("cpu:", 0), 0u) << p->steps[0].implementation;
@@ -279,7 +275,7 @@ TEST(Profiler, FindingsCountReferenceCodeTheKernelsReport) {
 TEST(Profiler, ColdStartFindingNamesWhereTheFirstRunWent) {
   auto l = load(compute_heavy());
   ASSERT_TRUE(l.session);
-  auto p = profile_session(*l.session, l.inputs, l.imported.get(), test_roofs(), quick_options());
+  auto p = profile_session(*l.session, l.inputs, test_roofs(), quick_options());
   ASSERT_TRUE(p.ok());
   ASSERT_EQ(p->steps.size(), 1u);
   p->stages.steady_ms = 1.0;
@@ -309,7 +305,7 @@ TEST(Profiler, ColdStartFindingNamesWhereTheFirstRunWent) {
 TEST(Profiler, AModelAlreadyInInt8IsNotToldToQuantize) {
   auto l = load(compute_heavy(), "reference");
   ASSERT_TRUE(l.session);
-  auto p = profile_session(*l.session, l.inputs, l.imported.get(), test_roofs(), quick_options());
+  auto p = profile_session(*l.session, l.inputs, test_roofs(), quick_options());
   ASSERT_TRUE(p.ok());
   // The same steps as if their kernels ran in INT8, at their roof.
   for (auto& s : p->steps) {
@@ -332,7 +328,7 @@ TEST(Profiler, AModelAlreadyInInt8IsNotToldToQuantize) {
 TEST(Profiler, JsonFollowsTheDocumentedSchema) {
   auto l = load(conv_block());
   ASSERT_TRUE(l.session);
-  auto p = profile_session(*l.session, l.inputs, l.imported.get(), test_roofs(), quick_options());
+  auto p = profile_session(*l.session, l.inputs, test_roofs(), quick_options());
   ASSERT_TRUE(p.ok());
   p->model = "conv_block";
   p->backend = "cpu";
@@ -352,7 +348,7 @@ TEST(Profiler, ChromeTraceHasOneEventPerStepPerRunOnTheExecutorTrack) {
   ASSERT_TRUE(l.session);
   auto o = quick_options();
   o.trace_runs = 2;
-  auto p = profile_session(*l.session, l.inputs, l.imported.get(), test_roofs(), o);
+  auto p = profile_session(*l.session, l.inputs, test_roofs(), o);
   ASSERT_TRUE(p.ok());
   const auto trace = profile_to_chrome_trace(*p);
   const auto errors = testing::validate_json_file_schema(trace, (kRoot / "docs/schemas/chrome_trace.schema.json").string());
