@@ -11,12 +11,16 @@
 // process.hrtime.bigint(). The timed interval is `await session.run(feeds)`, which includes
 // copying the outputs into JavaScript buffers (small next to the inference for these models).
 //
+// --profile FILE: ONNX Runtime's own profiler on (enableProfiling) and its Chrome-trace JSON moved
+// to FILE (per-node "_kernel_time" events for every run, the first and warm-up runs included);
+// bench/compare_modules.py reads it. Per-node timers make the runs slightly slower.
+//
 // Inputs: a dynamic leading dim is the batch (--batch); other dynamic dims come from --dim
 // NAME=VALUE. Float inputs are uniform in [-1, 1); integer inputs whose name contains "mask" are
 // all ones; other integer inputs are uniform in [0, --int-high) (token ids: 30522 = BERT's vocab).
 //
 // Usage: node bench/ort_bench.js MODEL [--batch N] [--threads T] [--warmup W] [--runs R]
-//                                      [--seed S] [--int-high H] [--dim NAME=V ...]
+//                                      [--seed S] [--int-high H] [--dim NAME=V ...] [--profile FILE]
 
 'use strict';
 
@@ -40,8 +44,8 @@ try {
 
 // ---------------------------------------------------------------------------------------------
 const USAGE = 'usage: node bench/ort_bench.js MODEL [--batch N] [--threads T] [--warmup W] [--runs R] ' +
-              '[--seed S] [--int-high H] [--dim NAME=V ...]';
-const args = { model: null, batch: 1, threads: 2, warmup: 3, runs: 10, seed: 1234, intHigh: 30522, dims: {} };
+              '[--seed S] [--int-high H] [--dim NAME=V ...] [--profile FILE]';
+const args = { model: null, batch: 1, threads: 2, warmup: 3, runs: 10, seed: 1234, intHigh: 30522, dims: {}, profile: null };
 for (let i = 2; i < process.argv.length; ++i) {
   const a = process.argv[i];
   const next = () => {
@@ -58,6 +62,7 @@ for (let i = 2; i < process.argv.length; ++i) {
   else if (a === '--runs') args.runs = int(next(), 1);
   else if (a === '--seed') args.seed = int(next(), 0) >>> 0;
   else if (a === '--int-high') args.intHigh = int(next(), 1);
+  else if (a === '--profile') args.profile = next();
   else if (a === '--dim') {
     const m = /^(.+)=(\d+)$/.exec(next());
     if (!m) die(`--dim expects NAME=INTEGER`, 2);
@@ -144,6 +149,12 @@ async function main() {
     interOpNumThreads: 1,
     executionMode: 'sequential',
   };
+  let profileDir = null;
+  if (args.profile) {
+    profileDir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'ort_profile_'));
+    options.enableProfiling = true;
+    options.profileFilePrefix = path.join(profileDir, 'ort');
+  }
   let t0 = nowMs();
   let session;
   try {
@@ -176,7 +187,16 @@ async function main() {
     await session.run(feeds);
     samples.push(nowMs() - t0);
   }
-  await session.release();
+  if (args.profile) {
+    session.endProfiling();
+    await session.release();
+    const written = fs.readdirSync(profileDir).filter((f) => f.endsWith('.json'));
+    if (written.length !== 1) die(`expected one profile in ${profileDir}, found ${written.length}`);
+    fs.copyFileSync(path.join(profileDir, written[0]), args.profile);
+    fs.rmSync(profileDir, { recursive: true, force: true });
+  } else {
+    await session.release();
+  }
 
   const mean = samples.reduce((x, y) => x + y, 0) / samples.length;
   const variance = samples.length > 1 ? samples.reduce((x, y) => x + (y - mean) ** 2, 0) / (samples.length - 1) : 0;
