@@ -7,8 +7,8 @@ per-node profiler), alternating, on the same model, batch and threads. Both tool
 grouped by the module path of their ONNX node names (PyTorch exports name nodes like
 `/features/features.3/conv/conv.0/Conv`; the module at depth 2 is `/features/features.3`):
 
-- an hwopt step counts for the module of each ONNX node it was fused from (its time split evenly
-  when those lie in several modules);
+- an hwopt step counts for the module of the last ONNX node it was fused from (the one that
+  produces its output; ONNX Runtime names its fused NCHWc nodes after that output too);
 - an ONNX Runtime node counts for the module of its name (its NCHWc nodes are named after their
   output tensor, which carries the path too); a node ONNX Runtime named itself
   (`SkipLayerNormalization_token_45`, `ReorderOutput`) counts for the module of the node that ran
@@ -101,17 +101,18 @@ def ort_nodes(trace, runs):
 
 
 def by_module(nodes, depth):
-    """{module: ms} and the ms placed by position (nodes without a path name)."""
+    """{module: ms} and the ms placed by position (nodes without a path name). A node standing for
+    several ONNX nodes (listed in execution order) counts for the module of the last one, which
+    produces its output: ONNX Runtime names its fused NCHWc nodes after that output too (ResNet's
+    /conv1/Conv + /relu/Relu is /relu/Relu_output_0_nchwc there)."""
     sums, placed, last = {}, 0.0, UNATTRIBUTED
     for ms, names, _ in nodes:
         mods = [m for m in (module_of(n, depth) for n in names) if m is not None]
-        if not mods:
-            mods = [last]
+        if mods:
+            last = mods[-1]
+        else:
             placed += ms
-        distinct = list(dict.fromkeys(mods))
-        for m in distinct:
-            sums[m] = sums.get(m, 0.0) + ms / len(distinct)
-        last = distinct[-1]
+        sums[last] = sums.get(last, 0.0) + ms
     return sums, placed
 
 
