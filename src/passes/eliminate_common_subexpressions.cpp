@@ -1,7 +1,9 @@
 // eliminate_common_subexpressions: a node that computes what an earlier node computes (same op,
 // domain, opset, attributes and inputs) is removed and its readers read the earlier node's
 // outputs. Inputs compare by name, except small constants, which compare by value (exporters
-// write the same [12, 64] head shape as a new constant in every layer). In a transformer export
+// write the same [12, 64] head shape as a new constant in every layer); the two inputs of a
+// commutative op (Add, Mul, Max, Min, And, Or, Xor, Equal) compare in either order, which IEEE
+// arithmetic and broadcasting make exact. In a transformer export
 // this merges the repeated shape reads of one value (Shape(x) twice, once per dim it needs).
 //
 // Two values whose shapes carry the same dim name are not taken to have the same Shape: models
@@ -11,6 +13,7 @@
 // and nodes whose output is a graph output (it must keep its producer).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 #include <unordered_map>
@@ -25,6 +28,8 @@ namespace {
 
 const std::set<std::string> kNeverMerge = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike",
                                            "Multinomial", "Bernoulli", "Dropout", "Constant"};
+/// Two-input ops whose result does not depend on the order of their inputs.
+const std::set<std::string> kCommutative = {"Add", "Mul", "Max", "Min", "And", "Or", "Xor", "Equal"};
 /// Constants up to this many bytes compare by value (shape vectors, scalars, axes).
 constexpr size_t kMaxValueKeyBytes = 256;
 /// Tensor attributes up to this many bytes compare by value; nodes with larger ones are left alone.
@@ -119,15 +124,19 @@ class EliminateCommonSubexpressions final : public Pass {
     key = fmt::format("{}:{}:{}:", n.domain, n.op_type, n.opset);
     for (const auto& o : n.outputs) key += o.empty() ? '_' : 'o';  // which optional outputs exist
     if (!append_attributes(key, n)) return false;
+    std::vector<std::string> inputs;
     for (const auto& in : n.inputs) {
-      key += '|';
-      if (in.empty()) continue;
-      auto a = alias.find(in);
-      const std::string& name = a == alias.end() ? in : a->second;
-      if (const Tensor* c = view.constant(name); c && append_tensor(key, *c, kMaxValueKeyBytes)) continue;
-      key += '$';
-      key += name;
+      std::string k = "|";
+      if (!in.empty()) {
+        auto a = alias.find(in);
+        const std::string& name = a == alias.end() ? in : a->second;
+        const Tensor* c = view.constant(name);
+        if (!c || !append_tensor(k, *c, kMaxValueKeyBytes)) k += "$" + name;
+      }
+      inputs.push_back(std::move(k));
     }
+    if (n.domain.empty() && inputs.size() == 2 && kCommutative.count(n.op_type)) std::sort(inputs.begin(), inputs.end());
+    for (const auto& k : inputs) key += k;
     return true;
   }
 };
