@@ -3,8 +3,8 @@
 // outputs. Inputs compare by name, except small constants, which compare by value (exporters
 // write the same [12, 64] head shape as a new constant in every layer); the two inputs of a
 // commutative op (Add, Mul, Max, Min, And, Or, Xor, Equal) compare in either order, which IEEE
-// arithmetic and broadcasting make exact. In a transformer export
-// this merges the repeated shape reads of one value (Shape(x) twice, once per dim it needs).
+// arithmetic and broadcasting make exact. In a transformer export this merges the repeated shape
+// reads of one value (Shape(x) twice, once per dim it needs).
 //
 // Two values whose shapes carry the same dim name are not taken to have the same Shape: models
 // in the wild reuse one name for dims of different sizes, and a merge would compute wrong shapes.
@@ -85,7 +85,7 @@ class EliminateCommonSubexpressions final : public Pass {
   std::string name() const override { return "eliminate_common_subexpressions"; }
   std::string description() const override {
     return "remove nodes that recompute an earlier node's result (same op, attributes and inputs; small constants "
-           "and shapes compared by value)";
+           "compared by value)";
   }
 
   Expected<int> run(ir::Graph& graph, PassContext&) override {

@@ -36,7 +36,6 @@ size_t peak_rss_bytes() {
   return static_cast<size_t>(ru.ru_maxrss) * 1024;  // KiB on Linux
 }
 
-// The name provenance uses for an imported node (see GraphPatch::add_node).
 DType compute_dtype(const std::vector<ValueDesc>& inputs) {
   for (const auto& v : inputs)
     if (v.present) return v.dtype;
