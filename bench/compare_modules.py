@@ -161,6 +161,9 @@ def main():
             with open(hj) as f:
                 hp = json.load(f)
             hn = hwopt_nodes(hp)
+            if not any(module_of(n, 1) not in (None, "/") for _, names, _ in hn for n in names):
+                die(f"the node names of {args.model} carry no module path (PyTorch exports write "
+                    "/module/submodule/Op); this script groups by it, so it has nothing to group here")
             log(f"round {r + 1}/{args.rounds}: ONNX Runtime with its profiler")
             oj = os.path.join(tmp, "ort.json")
             out = run(["node", os.path.join(HERE, "ort_bench.js"), args.model, "--batch", str(args.batch),
