@@ -32,27 +32,14 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+from compare import HERE, find_program, log, run_json
+
 UNATTRIBUTED = "(before any named node)"
 
 
 def die(msg):
     print(f"compare_modules.py: error: {msg}", file=sys.stderr)
     sys.exit(1)
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def find_hwopt(build_dir):
-    dirs = [build_dir] if build_dir else [os.path.join(ROOT, "build"), os.path.join(ROOT, "build-bench")]
-    for d in dirs:
-        p = os.path.join(d, "hwopt")
-        if os.access(p, os.X_OK):
-            return p
-    die(f"no hwopt binary in {', '.join(dirs)}: build it first (make build)")
 
 
 def run(cmd, timeout):
@@ -144,7 +131,9 @@ def main():
         die(f"model {args.model} not found")
     if args.runs < 1 or args.rounds < 1:
         die("--runs and --rounds must be at least 1")
-    hwopt = find_hwopt(args.build_dir)
+    hwopt = find_program(args.build_dir, "hwopt")
+    if not hwopt:
+        die("no hwopt binary in build/ or build-bench/ (or --build-dir): build it first (make build)")
     dims = [x for d in args.dim for x in ("--dim", d)]
 
     rounds = {"hwopt": [], "ort": []}
@@ -166,9 +155,11 @@ def main():
                     "/module/submodule/Op); this script groups by it, so it has nothing to group here")
             log(f"round {r + 1}/{args.rounds}: ONNX Runtime with its profiler")
             oj = os.path.join(tmp, "ort.json")
-            out = run(["node", os.path.join(HERE, "ort_bench.js"), args.model, "--batch", str(args.batch),
-                       "--threads", str(args.threads), "--runs", str(args.runs), "--warmup", str(args.warmup),
-                       "--profile", oj] + dims, args.timeout)
+            ort_run, why = run_json(["node", os.path.join(HERE, "ort_bench.js"), args.model, "--batch",
+                                     str(args.batch), "--threads", str(args.threads), "--runs", str(args.runs),
+                                     "--warmup", str(args.warmup), "--profile", oj] + dims, args.timeout)
+            if why:
+                die(f"ONNX Runtime: {why}")
             with open(oj) as f:
                 on = ort_nodes(json.load(f), args.runs)
             if depth == 0:
@@ -181,7 +172,7 @@ def main():
                     if m not in order:
                         order.append(m)
             e2e["hwopt"].append(hp["end_to_end_ms"]["median"])
-            e2e["ort"].append(json.loads(out)["median_ms"])
+            e2e["ort"].append(ort_run["median_ms"])
 
     def med(tool, m):
         return statistics.median(s.get(m, 0.0) for s in rounds[tool])

@@ -187,15 +187,13 @@ async function main() {
     await session.run(feeds);
     samples.push(nowMs() - t0);
   }
+  if (args.profile) session.endProfiling();
+  await session.release();
   if (args.profile) {
-    session.endProfiling();
-    await session.release();
     const written = fs.readdirSync(profileDir).filter((f) => f.endsWith('.json'));
     if (written.length !== 1) die(`expected one profile in ${profileDir}, found ${written.length}`);
     fs.copyFileSync(path.join(profileDir, written[0]), args.profile);
     fs.rmSync(profileDir, { recursive: true, force: true });
-  } else {
-    await session.release();
   }
 
   const mean = samples.reduce((x, y) => x + y, 0) / samples.length;

@@ -14,7 +14,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstring>
 #include <set>
 #include <unordered_map>
 
@@ -35,14 +34,9 @@ constexpr size_t kMaxValueKeyBytes = 256;
 /// Tensor attributes up to this many bytes compare by value; nodes with larger ones are left alone.
 constexpr size_t kMaxAttrTensorBytes = 4096;
 
-void append_bytes(std::string& key, const void* p, size_t n) {
-  static const char* const kHex = "0123456789abcdef";
-  const auto* b = static_cast<const unsigned char*>(p);
-  for (size_t i = 0; i < n; ++i) {
-    key += kHex[b[i] >> 4];
-    key += kHex[b[i] & 15];
-  }
-}
+/// Raw bytes into the key (compared, never printed); each run's length is fixed by what precedes it
+/// (a dtype and shape, an attribute type, an element count).
+void append_bytes(std::string& key, const void* p, size_t n) { key.append(static_cast<const char*>(p), n); }
 
 /// dtype, shape and contents of a plain tensor; false if it is too large to key by value.
 bool append_tensor(std::string& key, const Tensor& t, size_t max_bytes) {
@@ -59,12 +53,15 @@ bool append_attributes(std::string& key, const ir::Node& n) {
   for (const auto& a : n.attributes) attrs.push_back(&a);
   std::sort(attrs.begin(), attrs.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
   for (const ir::Attribute* a : attrs) {
-    key += fmt::format("|{}={}:", a->name, static_cast<int>(a->type));
+    key += fmt::format("|{}:{}={}:", a->name.size(), a->name, static_cast<int>(a->type));
     switch (a->type) {
       case ir::AttrType::f: append_bytes(key, &a->f, sizeof a->f); break;
       case ir::AttrType::i: key += std::to_string(a->i); break;
       case ir::AttrType::s: key += fmt::format("{}:{}", a->s.size(), a->s); break;
-      case ir::AttrType::floats: append_bytes(key, a->floats.data(), a->floats.size() * sizeof(float)); break;
+      case ir::AttrType::floats:
+        key += fmt::format("{}:", a->floats.size());
+        append_bytes(key, a->floats.data(), a->floats.size() * sizeof(float));
+        break;
       case ir::AttrType::ints:
         for (int64_t v : a->ints) key += fmt::format("{},", v);
         break;
@@ -121,7 +118,7 @@ class EliminateCommonSubexpressions final : public Pass {
   static bool node_key(const GraphView& view, const ir::Node& n,
                        const std::unordered_map<std::string, std::string>& alias, std::string& key) {
     if (kNeverMerge.count(n.op_type) || n.outputs.empty() || !subgraphs_of(n).empty()) return false;
-    key = fmt::format("{}:{}:{}:", n.domain, n.op_type, n.opset);
+    key = fmt::format("{}:{}:{}:{}:{}:", n.domain.size(), n.domain, n.op_type.size(), n.op_type, n.opset);
     for (const auto& o : n.outputs) key += o.empty() ? '_' : 'o';  // which optional outputs exist
     if (!append_attributes(key, n)) return false;
     std::vector<std::string> inputs;
@@ -131,7 +128,7 @@ class EliminateCommonSubexpressions final : public Pass {
         auto a = alias.find(in);
         const std::string& name = a == alias.end() ? in : a->second;
         const Tensor* c = view.constant(name);
-        if (!c || !append_tensor(k, *c, kMaxValueKeyBytes)) k += "$" + name;
+        if (!c || !append_tensor(k, *c, kMaxValueKeyBytes)) k += fmt::format("${}:{}", name.size(), name);
       }
       inputs.push_back(std::move(k));
     }

@@ -1,8 +1,7 @@
 // fold_constants: evaluates, once at optimization time, every node whose inputs are all constant,
 // and stores its results as initializers. Constant nodes become initializers, and Shape/Size of a
-// value whose shape inference knows the (selected) dims become constants too, as does a Gather of
-// known dims from a Shape whose other dims are not (x.size(1) of a [batch, 128, 768] value), so
-// shape computations (Shape -> Gather -> Concat -> Reshape) collapse. Nodes are evaluated with the
+// value whose shape inference knows the (selected) dims become constants too, so shape
+// computations (Shape -> Gather -> Concat -> Reshape) collapse. Nodes are evaluated with the
 // reference kernels, so a folded value is exactly what the unoptimized graph computes.
 //
 // Not folded: random ops, control flow (nodes with subgraphs), quantize/dequantize (kept so a
@@ -71,8 +70,6 @@ class FoldConstants final : public Pass {
         if (const Tensor* t = view.constant(n.outputs[0])) results = std::vector<Tensor>{*t};
       } else if (n.domain.empty() && (n.op_type == "Shape" || n.op_type == "Size")) {
         results = fold_shape(view, n);
-      } else if (n.domain.empty() && n.op_type == "Gather") {
-        results = fold_shape_gather(view, n);
       }
       if (!results) results = evaluate(view, n, ctx);
       if (!results) continue;
@@ -95,8 +92,12 @@ class FoldConstants final : public Pass {
     return view.constant(name);
   }
 
-  /// The dims [start, end) of `shape` that Shape node `n` returns (opset 15's start/end).
-  static std::pair<int64_t, int64_t> shape_range(const ir::Node& n, int64_t rank) {
+  /// Shape / Size of a value whose needed dims are known from shape inference.
+  static std::optional<std::vector<Tensor>> fold_shape(const GraphView& view, const ir::Node& n) {
+    if (n.inputs.size() != 1 || n.outputs.size() != 1) return std::nullopt;
+    const ir::ValueInfo* vi = view.info(n.inputs[0]);
+    if (!vi || vi->kind != ir::ValueKind::tensor || !vi->has_shape) return std::nullopt;
+    const int64_t rank = static_cast<int64_t>(vi->shape.size());
     int64_t start = 0, end = rank;
     if (n.op_type == "Shape" && n.opset >= 15) {
       start = attr_int(n, "start", 0);
@@ -106,40 +107,6 @@ class FoldConstants final : public Pass {
       start = std::clamp<int64_t>(start, 0, rank);
       end = std::clamp<int64_t>(end, 0, rank);
     }
-    return {start, end};
-  }
-
-  /// Gather(Shape(x), indices) on axis 0 where the dims it picks are known although others of x
-  /// are not: x.size(1) of a [batch, 128, 768] value is 128. The Shape node stays for its other
-  /// readers (eliminate_dead_nodes removes it if there are none).
-  std::optional<std::vector<Tensor>> fold_shape_gather(const GraphView& view, const ir::Node& n) const {
-    if (n.inputs.size() != 2 || n.outputs.size() != 1 || attr_int(n, "axis", 0) != 0) return std::nullopt;
-    const int p = view.producer(n.inputs[0]);
-    if (p < 0) return std::nullopt;
-    const ir::Node& shape = view.node(static_cast<size_t>(p));
-    if (!shape.domain.empty() || shape.op_type != "Shape" || shape.inputs.size() != 1) return std::nullopt;
-    const Tensor* indices = value(view, n.inputs[1]);
-    if (!indices) return std::nullopt;
-    auto picks = int_values(*indices);
-    const ir::ValueInfo* vi = view.info(shape.inputs[0]);
-    if (!picks || !vi || vi->kind != ir::ValueKind::tensor || !vi->has_shape) return std::nullopt;
-    const auto [start, end] = shape_range(shape, static_cast<int64_t>(vi->shape.size()));
-    std::vector<int64_t> dims;
-    for (int64_t i : *picks) {
-      if (i < 0) i += end - start;
-      if (i < 0 || i >= end - start || !vi->shape[static_cast<size_t>(start + i)].known()) return std::nullopt;
-      dims.push_back(vi->shape[static_cast<size_t>(start + i)].value);
-    }
-    return std::vector<Tensor>{Tensor::from_vector<int64_t>(indices->shape(), dims)};
-  }
-
-  /// Shape / Size of a value whose needed dims are known from shape inference.
-  static std::optional<std::vector<Tensor>> fold_shape(const GraphView& view, const ir::Node& n) {
-    if (n.inputs.size() != 1 || n.outputs.size() != 1) return std::nullopt;
-    const ir::ValueInfo* vi = view.info(n.inputs[0]);
-    if (!vi || vi->kind != ir::ValueKind::tensor || !vi->has_shape) return std::nullopt;
-    const int64_t rank = static_cast<int64_t>(vi->shape.size());
-    const auto [start, end] = shape_range(n, rank);
     std::vector<int64_t> dims;
     for (int64_t d = start; d < end; ++d) {
       if (!vi->shape[d].known()) return std::nullopt;

@@ -281,11 +281,9 @@ TEST(PassEliminateCommonSubexpressions, KeepsRandomOpsAndShapesNotProvenEqual) {
   // The graph output compares random draws: run only the structural check.
   auto model = build_model(c);
   ASSERT_TRUE(model.ok()) << model.status().to_string();
-  std::unique_ptr<Pass> pass;
-  for (auto& p : default_passes())
-    if (p->name() == "eliminate_common_subexpressions") pass = std::move(p);
+  std::unique_ptr<Pass> pass = find_pass("eliminate_common_subexpressions");
   ASSERT_TRUE(pass);
-  PassContext ctx(*model, kDefaultFoldLimitBytes);
+  PassContext ctx(*model);
   auto n = run_pass_recursive(*pass, *model->graph, ctx);
   ASSERT_TRUE(n.ok()) << n.status().to_string();
   EXPECT_EQ(*n, 0) << "values of one symbolic shape are not assumed equal in size; random draws differ";

@@ -20,9 +20,7 @@ FoldRun fold_qdq(const Case& c) {
   auto m = build_model(c);
   EXPECT_TRUE(m.ok()) << m.status().to_string();
   if (!m.ok()) return r;
-  std::unique_ptr<Pass> pass;
-  for (auto& p : default_passes())
-    if (p->name() == "fold_qdq") pass = std::move(p);
+  std::unique_ptr<Pass> pass = find_pass("fold_qdq");
   EXPECT_TRUE(pass);
   if (!pass) return r;
   EXPECT_FALSE(pass->on_by_default());

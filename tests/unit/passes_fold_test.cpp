@@ -65,41 +65,6 @@ TEST(PassFoldConstants, ShapeWithSymbolicDimsIsNotFolded) {
   EXPECT_EQ(r.rewrites, 0);
 }
 
-TEST(PassFoldConstants, GatherOfAKnownDimFromAPartlySymbolicShapeFolds) {
-  // x.size(1) and x.size(-1) of a [N, 3, 4] value are constants; x.size(0) is not.
-  Case c;
-  c.text = R"(
-    <ir_version: 8, opset_import: ["" : 13]>
-    g (float[N, 3, 4] x) => (float[N, 12] y, int64[] n) {
-      s = Shape(x)
-      one = Constant <value = int64 {1}> ()
-      last = Constant <value = int64[1] {-1}> ()
-      zero = Constant <value = int64 {0}> ()
-      d1 = Gather(s, one)
-      d2 = Gather(s, last)
-      n = Gather(s, zero)
-      ax = Constant <value = int64[1] {0}> ()
-      a = Unsqueeze(d1, ax)
-      p = Mul(a, d2)
-      m1 = Constant <value = int64[1] {-1}> ()
-      shp = Concat <axis = 0> (m1, p)
-      y = Reshape(x, shp)
-    }
-  )";
-  std::mt19937 rng(3);
-  c.inputs["x"] = random_tensor({2, 3, 4}, rng);
-  auto r = check_pass(c, "fold_constants");
-  ASSERT_TRUE(r.after);
-  const auto& g = *r.after->graph;
-  EXPECT_EQ(count_op(g, "Shape"), 1);
-  ASSERT_EQ(count_op(g, "Gather"), 1) << "only the symbolic dim is still gathered at run time";
-  const ir::Node* reshape = find_op(g, "Reshape");
-  ASSERT_NE(reshape, nullptr);
-  const Tensor& shp = g.initializers.at(reshape->inputs[1]);
-  ASSERT_EQ(shp.numel(), 2);
-  EXPECT_EQ(shp.data<int64_t>()[1], 12);
-}
-
 TEST(PassFoldConstants, LeavesResultsOverTheCapUnfoldedAndSaysSo) {
   Case c;
   c.text = R"(

@@ -171,6 +171,13 @@ struct PassRun {
   std::vector<std::string> notes;
 };
 
+/// The pipeline's pass called `name` (null if there is none).
+inline std::unique_ptr<Pass> find_pass(const std::string& name) {
+  for (auto& p : default_passes())
+    if (p->name() == name) return std::move(p);
+  return nullptr;
+}
+
 /// Runs pass `name` alone (main graph and subgraphs) on the case's model, then checks that the
 /// outputs before and after agree within `tol` on the same random inputs, that the optimized graph
 /// validates, and that it survives export and import with the same outputs.
@@ -181,9 +188,7 @@ inline PassRun check_pass(const Case& c, const std::string& name, double tol = 1
   auto after = build_model(c);
   EXPECT_TRUE(before.ok()) << before.status().to_string();
   if (!before.ok() || !after.ok()) return r;
-  std::unique_ptr<Pass> pass;
-  for (auto& p : default_passes())
-    if (p->name() == name) pass = std::move(p);
+  std::unique_ptr<Pass> pass = find_pass(name);
   EXPECT_TRUE(pass) << "no pass " << name;
   if (!pass) return r;
   PassContext ctx(*after, fold_limit);
